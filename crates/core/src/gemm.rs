@@ -1,0 +1,172 @@
+//! SGEMM driver: C[m×n] (+)= A[m×k] · B[k×n] over strided views, blocked for cache (BLIS loop order),
+//! packing into thread-local scratch and calling the 4×8 microkernel on every tile.
+
+use crate::ukernel::f32_gemm_4x8::{f32_gemm_4x8, MR, NR};
+use crate::ukernel::pack::{pack_a, pack_b};
+pub use crate::ukernel::pack::Mat;
+use std::cell::RefCell;
+
+/// K block: a packed B micro-panel (KC×NR) and A micro-panel (KC×MR) stay in L1.
+const KC: usize = 256;
+/// M block: a packed A block (MC×KC) stays in L2.
+const MC: usize = 72;
+/// N block: a packed B block (KC×NC) stays in the outer cache.
+const NC: usize = 2048;
+
+thread_local! {
+    // Grow-only packing buffers, one pair per thread: no allocation per call once warm.
+    static PACK: RefCell<(Vec<f32>, Vec<f32>)> = const { RefCell::new((Vec::new(), Vec::new())) };
+}
+
+fn check_view(name: &str, v: &Mat, rows: usize, cols: usize) {
+    if rows == 0 || cols == 0 {
+        return;
+    }
+    let last = (rows - 1) * v.rs + (cols - 1) * v.cs;
+    assert!(last < v.data.len(), "sgemm: {name} view ({rows}×{cols}) reaches {last}, buffer has {}", v.data.len());
+}
+
+/// `C = A·B` (or `C += A·B` when `accumulate`), C row-major with row stride `ldc`.
+///
+/// Each element's dot product is summed in k order within each KC block, blocks in order, so the result is
+/// the same for any thread count that splits M or N (the threaded build splits only those).
+pub fn sgemm(m: usize, n: usize, k: usize, a: Mat, b: Mat, c: &mut [f32], ldc: usize, accumulate: bool) {
+    if m == 0 || n == 0 {
+        return;
+    }
+    assert!(ldc >= n, "sgemm: ldc {ldc} < n {n}");
+    assert!((m - 1) * ldc + n <= c.len(), "sgemm: C buffer too small");
+    check_view("A", &a, m, k);
+    check_view("B", &b, k, n);
+    if k == 0 {
+        if !accumulate {
+            for i in 0..m {
+                c[i * ldc..i * ldc + n].fill(0.0);
+            }
+        }
+        return;
+    }
+    PACK.with(|cell| {
+        let mut guard = cell.borrow_mut();
+        let (pa, pb) = &mut *guard;
+        let kc_max = k.min(KC);
+        let need_a = MC.min(m).div_ceil(MR) * MR * kc_max;
+        let need_b = NC.min(n).div_ceil(NR) * NR * kc_max;
+        if pa.len() < need_a {
+            pa.resize(need_a, 0.0);
+        }
+        if pb.len() < need_b {
+            pb.resize(need_b, 0.0);
+        }
+        for jc in (0..n).step_by(NC) {
+            let nc = NC.min(n - jc);
+            for pc in (0..k).step_by(KC) {
+                let kc = KC.min(k - pc);
+                pack_b(b, pc, kc, jc, nc, NR, pb);
+                let acc = accumulate || pc > 0;
+                for ic in (0..m).step_by(MC) {
+                    let mc = MC.min(m - ic);
+                    pack_a(a, ic, mc, pc, kc, MR, pa);
+                    macro_tile(mc, nc, kc, pa, pb, &mut c[ic * ldc + jc..], ldc, acc);
+                }
+            }
+        }
+    });
+}
+
+/// All microkernel tiles of one packed block; edge tiles go through a 4×8 temporary.
+fn macro_tile(mc: usize, nc: usize, kc: usize, pa: &[f32], pb: &[f32], c: &mut [f32], ldc: usize, acc: bool) {
+    for jr in (0..nc).step_by(NR) {
+        let nr = NR.min(nc - jr);
+        let bp = &pb[(jr / NR) * NR * kc..];
+        for ir in (0..mc).step_by(MR) {
+            let mr = MR.min(mc - ir);
+            let ap = &pa[(ir / MR) * MR * kc..];
+            let c0 = ir * ldc + jr;
+            if mr == MR && nr == NR {
+                debug_assert!(c0 + (MR - 1) * ldc + NR <= c.len());
+                // SAFETY: panels hold kc·MR and kc·NR floats (packed above); the full tile lies inside `c`
+                // because ir+MR <= mc rows and jr+NR <= nc columns of a view with row stride ldc.
+                unsafe { f32_gemm_4x8(kc, ap.as_ptr(), bp.as_ptr(), c.as_mut_ptr().add(c0), ldc, acc) };
+            } else {
+                let mut tile = [0.0f32; MR * NR];
+                if acc {
+                    for i in 0..mr {
+                        tile[i * NR..i * NR + nr].copy_from_slice(&c[c0 + i * ldc..c0 + i * ldc + nr]);
+                    }
+                }
+                // SAFETY: as above for the panels; `tile` is a full 4×8 tile with row stride NR.
+                unsafe { f32_gemm_4x8(kc, ap.as_ptr(), bp.as_ptr(), tile.as_mut_ptr(), NR, acc) };
+                for i in 0..mr {
+                    c[c0 + i * ldc..c0 + i * ldc + nr].copy_from_slice(&tile[i * NR..i * NR + nr]);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testutil::{assert_close, Rng};
+
+    fn naive(m: usize, n: usize, k: usize, a: Mat, b: Mat, c: &mut [f32], ldc: usize, acc: bool) {
+        for i in 0..m {
+            for j in 0..n {
+                let mut s = 0.0f64;
+                for p in 0..k {
+                    s += a.data[i * a.rs + p * a.cs] as f64 * b.data[p * b.rs + j * b.cs] as f64;
+                }
+                let old = if acc { c[i * ldc + j] as f64 } else { 0.0 };
+                c[i * ldc + j] = (old + s) as f32;
+            }
+        }
+    }
+
+    fn check(m: usize, n: usize, k: usize, ta: bool, tb: bool, acc: bool, rng: &mut Rng) {
+        let a = rng.normal_vec(m * k);
+        let b = rng.normal_vec(k * n);
+        let ldc = n + 3;
+        let c0 = rng.normal_vec(m.max(1) * ldc);
+        let av = if ta { Mat::transposed(&a, m) } else { Mat::row_major(&a, k) };
+        let bv = if tb { Mat::transposed(&b, k) } else { Mat::row_major(&b, n) };
+        let mut got = c0.clone();
+        let mut want = c0.clone();
+        sgemm(m, n, k, av, bv, &mut got, ldc, acc);
+        naive(m, n, k, av, bv, &mut want, ldc, acc);
+        // f32 dot products of length k against an f64 reference: error grows like k·eps·|terms|.
+        assert_close(&got, &want, 1e-5 * (k as f32).sqrt().max(1.0), &format!("sgemm m{m} n{n} k{k} ta{ta} tb{tb} acc{acc}"));
+    }
+
+    #[test]
+    fn matches_naive_on_edge_shapes() {
+        let mut rng = Rng::new(7);
+        // Primes and tile tails: M, N, K not multiples of 4/8, K = 1, tiny and across block sizes.
+        let sizes = [1usize, 2, 3, 4, 5, 7, 8, 9, 13, 17, 31, 33];
+        for &m in &sizes {
+            for &n in &sizes {
+                for &k in &[1usize, 2, 5, 11] {
+                    check(m, n, k, false, false, false, &mut rng);
+                }
+            }
+        }
+        for &(m, n, k) in &[(73, 67, 259), (150, 9, 300), (5, 2050, 7), (16, 576, 25), (200, 64, 16)] {
+            for ta in [false, true] {
+                for tb in [false, true] {
+                    for acc in [false, true] {
+                        check(m, n, k, ta, tb, acc, &mut rng);
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn k_zero_clears_or_keeps() {
+        let mut c = vec![1.0f32; 6];
+        sgemm(2, 3, 0, Mat::row_major(&[], 0), Mat::row_major(&[], 3), &mut c, 3, true);
+        assert_eq!(c, vec![1.0; 6]);
+        sgemm(2, 3, 0, Mat::row_major(&[], 0), Mat::row_major(&[], 3), &mut c, 3, false);
+        assert_eq!(c, vec![0.0; 6]);
+    }
+}

@@ -1,0 +1,15 @@
+//! wasmcnn's core: CNN layers' forward/backward passes and fused optimizer steps over flat f32 buffers.
+//!
+//! Layout: activations NCHW, conv weights OIHW, dense weights `out × in` (PyTorch's conventions, so PyTorch
+//! weights load as they are). Everything is plain Rust that builds and tests natively; the wasm crate only
+//! adds `extern "C"` exports. SIMD comes from `simd::F32x4`, which is wasm SIMD128 on wasm32 and a portable
+//! array elsewhere.
+
+pub mod gemm;
+pub mod op;
+pub mod optim;
+pub mod simd;
+pub mod ukernel;
+
+#[cfg(test)]
+pub(crate) mod testutil;

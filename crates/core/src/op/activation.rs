@@ -1,0 +1,56 @@
+//! ReLU forward and backward, SIMD over four lanes with a scalar tail.
+
+use crate::simd::F32x4;
+
+/// `y = max(x, 0)`; `y` may alias nothing (call with a copy for in-place use).
+pub fn relu_forward(x: &[f32], y: &mut [f32]) {
+    assert_eq!(x.len(), y.len(), "relu: lengths");
+    let n4 = x.len() / 4 * 4;
+    let zero = F32x4::zero();
+    for i in (0..n4).step_by(4) {
+        // SAFETY: i + 4 <= n4 <= len of both slices.
+        unsafe { F32x4::load(x.as_ptr().add(i)).max(zero).store(y.as_mut_ptr().add(i)) };
+    }
+    for i in n4..x.len() {
+        y[i] = x[i].max(0.0);
+    }
+}
+
+/// `dx = dy · [y > 0]` (the mask from the forward output, as PyTorch's `threshold_backward`).
+pub fn relu_backward(y: &[f32], dy: &[f32], dx: &mut [f32]) {
+    assert!(y.len() == dy.len() && dy.len() == dx.len(), "relu: lengths");
+    let n4 = y.len() / 4 * 4;
+    for i in (0..n4).step_by(4) {
+        // SAFETY: i + 4 <= n4 <= len of all three slices.
+        unsafe {
+            let g = F32x4::load(dy.as_ptr().add(i)).where_positive(F32x4::load(y.as_ptr().add(i)));
+            g.store(dx.as_mut_ptr().add(i));
+        }
+    }
+    for i in n4..y.len() {
+        dx[i] = if y[i] > 0.0 { dy[i] } else { 0.0 };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testutil::Rng;
+
+    #[test]
+    fn matches_scalar_on_odd_lengths() {
+        let mut rng = Rng::new(9);
+        for len in [0usize, 1, 3, 4, 5, 17, 1031] {
+            let x = rng.normal_vec(len);
+            let dy = rng.normal_vec(len);
+            let mut y = vec![f32::NAN; len];
+            relu_forward(&x, &mut y);
+            let mut dx = vec![f32::NAN; len];
+            relu_backward(&y, &dy, &mut dx);
+            for i in 0..len {
+                assert_eq!(y[i], if x[i] > 0.0 { x[i] } else { 0.0 });
+                assert_eq!(dx[i], if x[i] > 0.0 { dy[i] } else { 0.0 });
+            }
+        }
+    }
+}

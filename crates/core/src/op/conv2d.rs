@@ -1,0 +1,230 @@
+//! 2-D convolution (cross-correlation, like PyTorch's `conv2d`), NCHW activations, OIHW weights.
+//! Per sample: im2col, then one GEMM; backward reuses the same column matrix for the weight gradient.
+
+use super::geom::Window;
+use super::im2col::{col2im, im2col};
+use crate::gemm::{sgemm, Mat};
+use std::cell::RefCell;
+
+thread_local! {
+    // Grow-only column scratch: one im2col matrix (and its gradient) per thread.
+    static COLS: RefCell<(Vec<f32>, Vec<f32>)> = const { RefCell::new((Vec::new(), Vec::new())) };
+}
+
+fn with_cols<R>(len: usize, f: impl FnOnce(&mut [f32], &mut [f32]) -> R) -> R {
+    COLS.with(|cell| {
+        let mut guard = cell.borrow_mut();
+        let (a, b) = &mut *guard;
+        if a.len() < len {
+            a.resize(len, 0.0);
+            b.resize(len, 0.0);
+        }
+        f(&mut a[..len], &mut b[..len])
+    })
+}
+
+fn check_lengths(g: &Window, o: usize, x: usize, w: usize, y: usize) {
+    assert_eq!(x, g.n * g.c * g.in_plane(), "conv2d: x length");
+    assert_eq!(w, o * g.col_rows(), "conv2d: weight length");
+    assert_eq!(y, g.n * o * g.out_plane(), "conv2d: output length");
+}
+
+/// `y[n][o] = bias[o] + Σ_{c,i,j} w[o][c][i][j] · x[n][c][oy·sh + i·dh - pt][ox·sw + j·dw - pl]`.
+pub fn conv2d_forward(g: &Window, o: usize, x: &[f32], w: &[f32], bias: Option<&[f32]>, y: &mut [f32]) {
+    check_lengths(g, o, x.len(), w.len(), y.len());
+    let (k, opl) = (g.col_rows(), g.out_plane());
+    let (xs, ys) = (g.c * g.in_plane(), o * opl);
+    let wm = Mat::row_major(w, k);
+    let run = |col: &[f32], yn: &mut [f32]| {
+        // Bias first, then accumulate the GEMM onto it: one pass over y instead of two.
+        match bias {
+            Some(b) => (0..o).for_each(|oc| yn[oc * opl..(oc + 1) * opl].fill(b[oc])),
+            None => {}
+        }
+        sgemm(o, opl, k, wm, Mat::row_major(col, opl), yn, opl, bias.is_some());
+    };
+    if g.is_pointwise() {
+        for n in 0..g.n {
+            run(&x[n * xs..(n + 1) * xs], &mut y[n * ys..(n + 1) * ys]);
+        }
+        return;
+    }
+    with_cols(k * opl, |col, _| {
+        for n in 0..g.n {
+            im2col(g, &x[n * xs..(n + 1) * xs], col);
+            run(col, &mut y[n * ys..(n + 1) * ys]);
+        }
+    });
+}
+
+/// Gradients of `conv2d_forward` given `dy`. `dw`/`db` are overwritten, or added to when `accumulate`
+/// (gradient accumulation over micro-batches). `dx`, when asked for, is always overwritten; the first
+/// layer of a network passes `None` and skips that GEMM entirely.
+pub fn conv2d_backward(
+    g: &Window,
+    o: usize,
+    x: &[f32],
+    w: &[f32],
+    dy: &[f32],
+    dx: Option<&mut [f32]>,
+    dw: &mut [f32],
+    db: Option<&mut [f32]>,
+    accumulate: bool,
+) {
+    check_lengths(g, o, x.len(), w.len(), dy.len());
+    assert_eq!(dw.len(), w.len(), "conv2d: dw length");
+    let (k, opl) = (g.col_rows(), g.out_plane());
+    let (xs, ys) = (g.c * g.in_plane(), o * opl);
+    if let Some(db) = db {
+        assert_eq!(db.len(), o, "conv2d: db length");
+        for oc in 0..o {
+            // Sum in f64 over the batch and plane: one rounding, independent of batch size ordering.
+            let mut s = 0.0f64;
+            for n in 0..g.n {
+                s += dy[n * ys + oc * opl..n * ys + (oc + 1) * opl].iter().map(|&v| v as f64).sum::<f64>();
+            }
+            db[oc] = if accumulate { db[oc] + s as f32 } else { s as f32 };
+        }
+    }
+    let mut dx = dx;
+    if let Some(d) = dx.as_deref() {
+        assert_eq!(d.len(), x.len(), "conv2d: dx length");
+    }
+    let pointwise = g.is_pointwise();
+    with_cols(if pointwise { 0 } else { k * opl }, |col, dcol| {
+        for n in 0..g.n {
+            let xn = &x[n * xs..(n + 1) * xs];
+            let dyn_ = &dy[n * ys..(n + 1) * ys];
+            let colm: &[f32] = if pointwise {
+                xn
+            } else {
+                im2col(g, xn, col);
+                col
+            };
+            // dW[o×k] += dY_n[o×opl] · col_nᵀ[opl×k]
+            sgemm(o, k, opl, Mat::row_major(dyn_, opl), Mat::transposed(colm, opl), dw, k, accumulate || n > 0);
+            if let Some(dx) = dx.as_deref_mut() {
+                let dxn = &mut dx[n * xs..(n + 1) * xs];
+                // dcol[k×opl] = Wᵀ[k×o] · dY_n[o×opl]
+                if pointwise {
+                    sgemm(k, opl, o, Mat::transposed(w, k), Mat::row_major(dyn_, opl), dxn, opl, false);
+                } else {
+                    sgemm(k, opl, o, Mat::transposed(w, k), Mat::row_major(dyn_, opl), dcol, opl, false);
+                    dxn.fill(0.0);
+                    col2im(g, dcol, dxn);
+                }
+            }
+        }
+    });
+    if g.n == 0 && !accumulate {
+        dw.fill(0.0);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::op::geom::out_size;
+    use crate::testutil::{assert_close, Rng};
+
+    fn geom(n: usize, c: usize, h: usize, w: usize, kh: usize, kw: usize, s: (usize, usize), p: (usize, usize, usize, usize), d: (usize, usize)) -> Window {
+        let oh = out_size(h, kh, s.0, p.0 + p.2, d.0).unwrap();
+        let ow = out_size(w, kw, s.1, p.1 + p.3, d.1).unwrap();
+        Window { n, c, h, w, kh, kw, sh: s.0, sw: s.1, pt: p.0, pl: p.1, dh: d.0, dw: d.1, oh, ow }
+    }
+
+    /// Direct seven-loop convolution in f64: the scalar reference.
+    fn naive_forward(g: &Window, o: usize, x: &[f32], w: &[f32], b: Option<&[f32]>) -> Vec<f64> {
+        let mut y = vec![0.0f64; g.n * o * g.out_plane()];
+        for n in 0..g.n {
+            for oc in 0..o {
+                for oy in 0..g.oh {
+                    for ox in 0..g.ow {
+                        let mut s = b.map_or(0.0, |b| b[oc] as f64);
+                        for c in 0..g.c {
+                            for i in 0..g.kh {
+                                for j in 0..g.kw {
+                                    if let (Some(iy), Some(ix)) = (g.in_row(oy, i), g.in_col(ox, j)) {
+                                        s += w[((oc * g.c + c) * g.kh + i) * g.kw + j] as f64
+                                            * x[((n * g.c + c) * g.h + iy) * g.w + ix] as f64;
+                                    }
+                                }
+                            }
+                        }
+                        y[((n * o + oc) * g.oh + oy) * g.ow + ox] = s;
+                    }
+                }
+            }
+        }
+        y
+    }
+
+    fn loss(g: &Window, o: usize, x: &[f32], w: &[f32], b: &[f32], dy: &[f32]) -> f64 {
+        naive_forward(g, o, x, w, Some(b)).iter().zip(dy).map(|(y, d)| y * *d as f64).sum()
+    }
+
+    fn shapes() -> Vec<(Window, usize)> {
+        vec![
+            (geom(2, 3, 7, 9, 3, 3, (1, 1), (1, 1, 1, 1), (1, 1)), 5),
+            (geom(1, 2, 8, 8, 3, 3, (2, 2), (0, 0, 0, 0), (1, 1)), 3),
+            (geom(2, 3, 9, 7, 3, 2, (2, 1), (1, 2, 1, 2), (1, 1)), 4),
+            (geom(1, 2, 11, 10, 3, 3, (1, 1), (0, 0, 0, 0), (2, 2)), 6),
+            (geom(2, 1, 12, 12, 5, 5, (1, 1), (0, 0, 0, 0), (1, 1)), 8),
+            (geom(1, 3, 6, 5, 4, 4, (1, 1), (1, 1, 2, 2), (1, 1)), 7), // 'same' with an even kernel
+            (geom(2, 4, 5, 6, 1, 1, (1, 1), (0, 0, 0, 0), (1, 1)), 3), // pointwise path
+            (geom(1, 2, 5, 5, 1, 1, (2, 2), (1, 1, 1, 1), (1, 1)), 2),
+        ]
+    }
+
+    #[test]
+    fn forward_matches_direct_convolution() {
+        let mut rng = Rng::new(11);
+        for (g, o) in shapes() {
+            let x = rng.normal_vec(g.n * g.c * g.in_plane());
+            let w = rng.normal_vec(o * g.col_rows());
+            let b = rng.normal_vec(o);
+            let mut y = vec![f32::NAN; g.n * o * g.out_plane()];
+            conv2d_forward(&g, o, &x, &w, Some(&b), &mut y);
+            let want: Vec<f32> = naive_forward(&g, o, &x, &w, Some(&b)).iter().map(|&v| v as f32).collect();
+            assert_close(&y, &want, 1e-5 * (g.col_rows() as f32).sqrt(), &format!("{g:?}"));
+        }
+    }
+
+    /// Central finite differences in f64 of L = Σ y·dy against the analytic gradients.
+    #[test]
+    fn backward_matches_finite_differences() {
+        let mut rng = Rng::new(12);
+        for (g, o) in shapes() {
+            let x = rng.normal_vec(g.n * g.c * g.in_plane());
+            let w = rng.normal_vec(o * g.col_rows());
+            let b = rng.normal_vec(o);
+            let dy = rng.normal_vec(g.n * o * g.out_plane());
+            let mut dx = vec![f32::NAN; x.len()];
+            let mut dw = vec![f32::NAN; w.len()];
+            let mut db = vec![f32::NAN; o];
+            conv2d_backward(&g, o, &x, &w, &dy, Some(&mut dx), &mut dw, Some(&mut db), false);
+            // L is linear in each argument, so a central difference with h = 1 is exact in f64 up to
+            // the rounding of the f32 inputs it perturbs; h = 0.5 keeps the perturbed value exact in f32.
+            let h = 0.5f32;
+            let fd = |f: &dyn Fn(f32) -> f64| (f(h) - f(-h)) / (2.0 * h as f64);
+            for _ in 0..12 {
+                let i = rng.below(x.len());
+                let num = fd(&|d| { let mut xp = x.clone(); xp[i] += d; loss(&g, o, &xp, &w, &b, &dy) });
+                assert!((dx[i] as f64 - num).abs() <= 2e-5 * num.abs().max(1.0), "dx[{i}] {} vs {num} {g:?}", dx[i]);
+                let i = rng.below(w.len());
+                let num = fd(&|d| { let mut wp = w.clone(); wp[i] += d; loss(&g, o, &x, &wp, &b, &dy) });
+                assert!((dw[i] as f64 - num).abs() <= 2e-5 * num.abs().max(1.0), "dw[{i}] {} vs {num} {g:?}", dw[i]);
+            }
+            for i in 0..o {
+                let num = fd(&|d| { let mut bp = b.clone(); bp[i] += d; loss(&g, o, &x, &w, &bp, &dy) });
+                assert!((db[i] as f64 - num).abs() <= 2e-5 * num.abs().max(1.0), "db[{i}] {} vs {num}", db[i]);
+            }
+            // Accumulation adds exactly one more copy of the gradient.
+            let mut dw2 = dw.clone();
+            let mut db2 = db.clone();
+            conv2d_backward(&g, o, &x, &w, &dy, None, &mut dw2, Some(&mut db2), true);
+            let twice: Vec<f32> = dw.iter().map(|v| 2.0 * v).collect();
+            assert_close(&dw2, &twice, 1e-5, "accumulated dw");
+        }
+    }
+}

@@ -1,0 +1,100 @@
+//! Dense (fully connected) layer with PyTorch's `Linear` layout: weight is `out × in`,
+//! `y[b] = W · x[b] + bias`.
+
+use crate::gemm::{sgemm, Mat};
+
+/// `y[batch×out] = x[batch×in] · Wᵀ + bias`.
+pub fn dense_forward(batch: usize, inp: usize, out: usize, x: &[f32], w: &[f32], bias: Option<&[f32]>, y: &mut [f32]) {
+    assert_eq!(x.len(), batch * inp, "dense: x length");
+    assert_eq!(w.len(), out * inp, "dense: weight length");
+    assert_eq!(y.len(), batch * out, "dense: y length");
+    if let Some(b) = bias {
+        assert_eq!(b.len(), out, "dense: bias length");
+        for row in y.chunks_exact_mut(out) {
+            row.copy_from_slice(b);
+        }
+    }
+    sgemm(batch, out, inp, Mat::row_major(x, inp), Mat::transposed(w, inp), y, out, bias.is_some());
+}
+
+/// Gradients of `dense_forward`. `dw`/`db` are overwritten or added to (`accumulate`); `dx`, if asked for,
+/// is overwritten.
+pub fn dense_backward(
+    batch: usize,
+    inp: usize,
+    out: usize,
+    x: &[f32],
+    w: &[f32],
+    dy: &[f32],
+    dx: Option<&mut [f32]>,
+    dw: &mut [f32],
+    db: Option<&mut [f32]>,
+    accumulate: bool,
+) {
+    assert_eq!(x.len(), batch * inp, "dense: x length");
+    assert_eq!(w.len(), out * inp, "dense: weight length");
+    assert_eq!(dy.len(), batch * out, "dense: dy length");
+    assert_eq!(dw.len(), w.len(), "dense: dw length");
+    // dW[out×in] (+)= dYᵀ[out×batch] · X[batch×in]
+    sgemm(out, inp, batch, Mat::transposed(dy, out), Mat::row_major(x, inp), dw, inp, accumulate);
+    if let Some(db) = db {
+        assert_eq!(db.len(), out, "dense: db length");
+        for (j, d) in db.iter_mut().enumerate() {
+            let s: f64 = (0..batch).map(|b| dy[b * out + j] as f64).sum();
+            *d = if accumulate { *d + s as f32 } else { s as f32 };
+        }
+    }
+    if let Some(dx) = dx {
+        assert_eq!(dx.len(), x.len(), "dense: dx length");
+        // dX[batch×in] = dY[batch×out] · W[out×in]
+        sgemm(batch, inp, out, Mat::row_major(dy, out), Mat::row_major(w, inp), dx, inp, false);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testutil::{assert_close, Rng};
+
+    #[test]
+    fn forward_and_backward_match_references() {
+        let mut rng = Rng::new(5);
+        for &(batch, inp, out) in &[(3, 7, 5), (4, 256, 10), (1, 1, 1), (9, 13, 17)] {
+            let x = rng.normal_vec(batch * inp);
+            let w = rng.normal_vec(out * inp);
+            let b = rng.normal_vec(out);
+            let dy = rng.normal_vec(batch * out);
+            let fwd = |x: &[f32], w: &[f32], b: &[f32]| -> Vec<f64> {
+                let mut y = vec![0.0; batch * out];
+                for r in 0..batch {
+                    for j in 0..out {
+                        y[r * out + j] = b[j] as f64 + (0..inp).map(|i| x[r * inp + i] as f64 * w[j * inp + i] as f64).sum::<f64>();
+                    }
+                }
+                y
+            };
+            let mut y = vec![0.0; batch * out];
+            dense_forward(batch, inp, out, &x, &w, Some(&b), &mut y);
+            let want: Vec<f32> = fwd(&x, &w, &b).iter().map(|&v| v as f32).collect();
+            assert_close(&y, &want, 1e-5 * (inp as f32).sqrt(), "dense forward");
+
+            let (mut dx, mut dw, mut db) = (vec![0.0; x.len()], vec![0.0; w.len()], vec![0.0; out]);
+            dense_backward(batch, inp, out, &x, &w, &dy, Some(&mut dx), &mut dw, Some(&mut db), false);
+            let loss = |x: &[f32], w: &[f32], b: &[f32]| fwd(x, w, b).iter().zip(&dy).map(|(a, d)| a * *d as f64).sum::<f64>();
+            let h = 0.5f32; // the loss is linear in each argument: central differences are exact in f64
+            let check = |got: f32, f: &dyn Fn(f32) -> f64, what: &str| {
+                let num = (f(h) - f(-h)) / (2.0 * h as f64);
+                assert!((got as f64 - num).abs() <= 2e-5 * num.abs().max(1.0), "{what}: {got} vs {num}");
+            };
+            for i in 0..x.len().min(20) {
+                check(dx[i], &|d| { let mut p = x.clone(); p[i] += d; loss(&p, &w, &b) }, "dx");
+            }
+            for i in 0..w.len().min(20) {
+                check(dw[i], &|d| { let mut p = w.clone(); p[i] += d; loss(&x, &p, &b) }, "dw");
+            }
+            for i in 0..out {
+                check(db[i], &|d| { let mut p = b.clone(); p[i] += d; loss(&x, &w, &p) }, "db");
+            }
+        }
+    }
+}

@@ -1,0 +1,9 @@
+//! Layers' forward and backward passes over flat NCHW buffers.
+
+pub mod activation;
+pub mod conv2d;
+pub mod dense;
+pub mod geom;
+pub mod im2col;
+pub mod loss;
+pub mod pool;

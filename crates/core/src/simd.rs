@@ -1,0 +1,274 @@
+//! A four-lane f32 vector: wasm SIMD128 `v128` when compiled for it, a plain `[f32; 4]` otherwise.
+//!
+//! Kernels are written once against `F32x4`; the portable version is what native `cargo test` runs and
+//! compares against naive scalar references, the wasm version is what ships. Every operation here is
+//! lane-wise IEEE single precision with the same rounding in both versions (no fused multiply-add), so the
+//! two produce the same bits. `max` is the one exception on NaN inputs (wasm propagates NaN, the portable
+//! version follows `f32::max`); inputs are validated finite before they reach a kernel.
+
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+mod imp {
+    use core::arch::wasm32::*;
+
+    #[derive(Clone, Copy)]
+    #[repr(transparent)]
+    pub struct F32x4(v128);
+
+    impl F32x4 {
+        #[inline(always)]
+        pub fn splat(x: f32) -> Self {
+            Self(f32x4_splat(x))
+        }
+        #[inline(always)]
+        pub fn zero() -> Self {
+            Self(f32x4_splat(0.0))
+        }
+        /// # Safety
+        /// `p..p+4` must be readable; no alignment needed.
+        #[inline(always)]
+        pub unsafe fn load(p: *const f32) -> Self {
+            Self(v128_load(p as *const v128))
+        }
+        /// # Safety
+        /// `p..p+4` must be writable; no alignment needed.
+        #[inline(always)]
+        pub unsafe fn store(self, p: *mut f32) {
+            v128_store(p as *mut v128, self.0)
+        }
+        #[inline(always)]
+        pub fn add(self, o: Self) -> Self {
+            Self(f32x4_add(self.0, o.0))
+        }
+        #[inline(always)]
+        pub fn sub(self, o: Self) -> Self {
+            Self(f32x4_sub(self.0, o.0))
+        }
+        #[inline(always)]
+        pub fn mul(self, o: Self) -> Self {
+            Self(f32x4_mul(self.0, o.0))
+        }
+        #[inline(always)]
+        pub fn div(self, o: Self) -> Self {
+            Self(f32x4_div(self.0, o.0))
+        }
+        #[inline(always)]
+        pub fn sqrt(self) -> Self {
+            Self(f32x4_sqrt(self.0))
+        }
+        #[inline(always)]
+        pub fn max(self, o: Self) -> Self {
+            Self(f32x4_max(self.0, o.0))
+        }
+        /// `self` where `mask_src > 0`, else 0 (ReLU's backward mask).
+        #[inline(always)]
+        pub fn where_positive(self, mask_src: Self) -> Self {
+            Self(v128_and(self.0, f32x4_gt(mask_src.0, f32x4_splat(0.0))))
+        }
+        #[inline(always)]
+        pub fn lanes(self) -> [f32; 4] {
+            [
+                f32x4_extract_lane::<0>(self.0),
+                f32x4_extract_lane::<1>(self.0),
+                f32x4_extract_lane::<2>(self.0),
+                f32x4_extract_lane::<3>(self.0),
+            ]
+        }
+    }
+}
+
+#[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+mod imp {
+    #[derive(Clone, Copy)]
+    pub struct F32x4([f32; 4]);
+
+    #[inline(always)]
+    fn map2(a: [f32; 4], b: [f32; 4], f: impl Fn(f32, f32) -> f32) -> [f32; 4] {
+        [f(a[0], b[0]), f(a[1], b[1]), f(a[2], b[2]), f(a[3], b[3])]
+    }
+
+    impl F32x4 {
+        #[inline(always)]
+        pub fn splat(x: f32) -> Self {
+            Self([x; 4])
+        }
+        #[inline(always)]
+        pub fn zero() -> Self {
+            Self([0.0; 4])
+        }
+        /// # Safety
+        /// `p..p+4` must be readable; no alignment needed.
+        #[inline(always)]
+        pub unsafe fn load(p: *const f32) -> Self {
+            Self(core::ptr::read_unaligned(p as *const [f32; 4]))
+        }
+        /// # Safety
+        /// `p..p+4` must be writable; no alignment needed.
+        #[inline(always)]
+        pub unsafe fn store(self, p: *mut f32) {
+            core::ptr::write_unaligned(p as *mut [f32; 4], self.0)
+        }
+        #[inline(always)]
+        pub fn add(self, o: Self) -> Self {
+            Self(map2(self.0, o.0, |a, b| a + b))
+        }
+        #[inline(always)]
+        pub fn sub(self, o: Self) -> Self {
+            Self(map2(self.0, o.0, |a, b| a - b))
+        }
+        #[inline(always)]
+        pub fn mul(self, o: Self) -> Self {
+            Self(map2(self.0, o.0, |a, b| a * b))
+        }
+        #[inline(always)]
+        pub fn div(self, o: Self) -> Self {
+            Self(map2(self.0, o.0, |a, b| a / b))
+        }
+        #[inline(always)]
+        pub fn sqrt(self) -> Self {
+            Self(self.0.map(f32::sqrt))
+        }
+        #[inline(always)]
+        pub fn max(self, o: Self) -> Self {
+            Self(map2(self.0, o.0, f32::max))
+        }
+        /// `self` where `mask_src > 0`, else 0 (ReLU's backward mask).
+        #[inline(always)]
+        pub fn where_positive(self, mask_src: Self) -> Self {
+            Self(map2(self.0, mask_src.0, |v, m| if m > 0.0 { v } else { 0.0 }))
+        }
+        #[inline(always)]
+        pub fn lanes(self) -> [f32; 4] {
+            self.0
+        }
+    }
+}
+
+pub use imp::F32x4;
+
+/// True when this build runs the wasm SIMD128 version of `F32x4`.
+pub const SIMD128: bool = cfg!(all(target_arch = "wasm32", target_feature = "simd128"));
+
+/// What an elementwise update loop needs of its element type, so one body serves the 4-lane SIMD loop and
+/// its scalar tail (`f32`) with the same operation order, hence the same rounding per element.
+pub trait Lane: Copy {
+    const WIDTH: usize;
+    fn splat(x: f32) -> Self;
+    /// # Safety
+    /// `p..p+WIDTH` readable.
+    unsafe fn load(p: *const f32) -> Self;
+    /// # Safety
+    /// `p..p+WIDTH` writable.
+    unsafe fn store(self, p: *mut f32);
+    fn add(self, o: Self) -> Self;
+    fn sub(self, o: Self) -> Self;
+    fn mul(self, o: Self) -> Self;
+    fn div(self, o: Self) -> Self;
+    fn sqrt(self) -> Self;
+    fn max(self, o: Self) -> Self;
+}
+
+impl Lane for f32 {
+    const WIDTH: usize = 1;
+    #[inline(always)]
+    fn splat(x: f32) -> Self {
+        x
+    }
+    #[inline(always)]
+    unsafe fn load(p: *const f32) -> Self {
+        *p
+    }
+    #[inline(always)]
+    unsafe fn store(self, p: *mut f32) {
+        *p = self
+    }
+    #[inline(always)]
+    fn add(self, o: Self) -> Self {
+        self + o
+    }
+    #[inline(always)]
+    fn sub(self, o: Self) -> Self {
+        self - o
+    }
+    #[inline(always)]
+    fn mul(self, o: Self) -> Self {
+        self * o
+    }
+    #[inline(always)]
+    fn div(self, o: Self) -> Self {
+        self / o
+    }
+    #[inline(always)]
+    fn sqrt(self) -> Self {
+        f32::sqrt(self)
+    }
+    #[inline(always)]
+    fn max(self, o: Self) -> Self {
+        f32::max(self, o)
+    }
+}
+
+impl Lane for F32x4 {
+    const WIDTH: usize = 4;
+    #[inline(always)]
+    fn splat(x: f32) -> Self {
+        F32x4::splat(x)
+    }
+    #[inline(always)]
+    unsafe fn load(p: *const f32) -> Self {
+        F32x4::load(p)
+    }
+    #[inline(always)]
+    unsafe fn store(self, p: *mut f32) {
+        F32x4::store(self, p)
+    }
+    #[inline(always)]
+    fn add(self, o: Self) -> Self {
+        F32x4::add(self, o)
+    }
+    #[inline(always)]
+    fn sub(self, o: Self) -> Self {
+        F32x4::sub(self, o)
+    }
+    #[inline(always)]
+    fn mul(self, o: Self) -> Self {
+        F32x4::mul(self, o)
+    }
+    #[inline(always)]
+    fn div(self, o: Self) -> Self {
+        F32x4::div(self, o)
+    }
+    #[inline(always)]
+    fn sqrt(self) -> Self {
+        F32x4::sqrt(self)
+    }
+    #[inline(always)]
+    fn max(self, o: Self) -> Self {
+        F32x4::max(self, o)
+    }
+}
+
+/// Calls `body::<F32x4>(i)` for every full group of four from 0, then `body::<f32>(i)` for the tail.
+/// The macro form lets one generic body serve both widths without a trait object.
+#[macro_export]
+macro_rules! for_each_lane {
+    ($len:expr, |$i:ident, $L:ident| $body:block) => {{
+        let len: usize = $len;
+        let n4 = len / 4 * 4;
+        {
+            type $L = $crate::simd::F32x4;
+            let mut $i = 0usize;
+            while $i < n4 {
+                $body
+                $i += 4;
+            }
+        }
+        {
+            type $L = f32;
+            let mut $i = n4;
+            while $i < len {
+                $body
+                $i += 1;
+            }
+        }
+    }};
+}
