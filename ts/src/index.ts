@@ -1,0 +1,26 @@
+// wasmcnn: CNN training on the CPU anywhere JavaScript runs.
+//
+//   const engine = await init();
+//   const model = engine.sequential({ inputShape: [1, 28, 28], layers: [...], seed: 1 });
+//   await model.fit(x, y, { epochs: 3, batchSize: 64, optimizer: { type: 'adam', lr: 1e-3 } });
+import { Engine } from './runtime/engine.js';
+import { load, type InitOptions } from './runtime/load.js';
+
+/** Loads and instantiates the wasm core; every model, optimizer and buffer lives in the returned engine. */
+export async function init(opts: InitOptions = {}): Promise<Engine> {
+  const { exports, build, reason } = await load(opts);
+  return new Engine(exports, build, reason);
+}
+
+export { Engine, type EngineInfo } from './runtime/engine.js';
+export type { InitOptions, BuildName } from './runtime/load.js';
+export { WasmBuffer, type F32Buffer, type U32Buffer } from './runtime/memory.js';
+export { Sequential, type ModelSpec, type ModelJSON, type SummaryRow } from './nn/sequential.js';
+export type { LayerSpec, Conv2dSpec, DenseSpec, MaxPool2dSpec, ReluSpec, FlattenSpec } from './nn/layers/index.js';
+export type { InitScheme } from './nn/init.js';
+export { Optimizer } from './optim/optimizer.js';
+export { Adagrad, Adam, RMSprop, OPTIMIZERS } from './optim/index.js';
+export type { OptimizerConfig, OptimizerName, AdagradConfig, AdamConfig, RMSpropConfig } from './optim/index.js';
+export type { FitOptions, History, BatchInfo, EpochInfo, Callbacks, EvalResult } from './train/fit.js';
+export type { Padding, Pair } from './ops/geometry.js';
+export * as ops from './ops/index.js';

@@ -1,0 +1,50 @@
+// Parameter-free layers: ReLU and Flatten.
+import type { WasmExports } from '../../runtime/exports.js';
+import { numel, type Layer, type LayerIO } from '../layer.js';
+
+export interface ReluSpec {
+  type: 'relu';
+  name?: string;
+}
+export interface FlattenSpec {
+  type: 'flatten';
+  name?: string;
+}
+export const SIMPLE_KEYS = ['type', 'name'] as const;
+
+export class Relu implements Layer {
+  readonly type = 'relu';
+  readonly aliasesInput = false;
+  readonly scratchPerSample = 0;
+  readonly params = [];
+  readonly outShape: readonly number[];
+  constructor(readonly name: string, readonly inShape: readonly number[]) {
+    this.outShape = inShape;
+  }
+  toSpec(): Record<string, unknown> {
+    return { type: 'relu', name: this.name };
+  }
+  forward(ex: WasmExports, io: LayerIO): void {
+    ex.wcnn_relu_forward(io.x, io.y, io.batch * numel(this.inShape));
+  }
+  backward(ex: WasmExports, io: LayerIO, _s: number, dy: number, dx: number): void {
+    if (dx !== 0) ex.wcnn_relu_backward(io.y, dy, dx, io.batch * numel(this.inShape));
+  }
+}
+
+/** NCHW is already C·H·W-major per sample, so flattening is a reinterpretation, not a copy. */
+export class Flatten implements Layer {
+  readonly type = 'flatten';
+  readonly aliasesInput = true;
+  readonly scratchPerSample = 0;
+  readonly params = [];
+  readonly outShape: readonly number[];
+  constructor(readonly name: string, readonly inShape: readonly number[]) {
+    this.outShape = [numel(inShape)];
+  }
+  toSpec(): Record<string, unknown> {
+    return { type: 'flatten', name: this.name };
+  }
+  forward(): void {}
+  backward(): void {}
+}

@@ -1,0 +1,340 @@
+// The Sequential model: layers in order, all parameters in one flat buffer (and gradients in a parallel one,
+// so an optimizer step is a single fused wasm call), activations in buffers sized to the largest batch seen.
+import { checkInt, checkKeys, describe } from '../errors.js';
+import type { Engine } from '../runtime/engine.js';
+import type { F32Buffer, U32Buffer } from '../runtime/memory.js';
+import { INIT_SCHEMES, fillParam, type InitScheme } from './init.js';
+import { buildLayer, type LayerSpec } from './layers/index.js';
+import { numel, type Layer, type LayerIO } from './layer.js';
+import { Rng } from './rng.js';
+import { evaluate, fit, predict, type EvalResult, type FitOptions, type History } from '../train/fit.js';
+
+export interface ModelSpec {
+  /** Per-sample input shape: [channels, height, width] for images, [features] for flat input. */
+  inputShape: readonly number[];
+  layers: readonly LayerSpec[];
+  /** Weight initialisation, default 'he'. */
+  init?: InitScheme;
+  /** Seed of the initialisation; the same seed gives the same weights everywhere. Default 0. */
+  seed?: number;
+}
+
+export interface ModelJSON extends ModelSpec {
+  format: 'wasmcnn.sequential';
+  version: 1;
+  /** Parameter values by name (`conv2d_0.weight`), present when saved with weights. */
+  weights?: Record<string, number[]>;
+}
+
+export interface SummaryRow {
+  name: string;
+  type: string;
+  outputShape: number[];
+  params: number;
+}
+
+/** Parameter offsets are rounded up to 4 floats so every tensor starts 16-byte aligned for SIMD. */
+const ALIGN_FLOATS = 4;
+const MODEL_KEYS = ['inputShape', 'layers', 'init', 'seed'] as const;
+const JSON_KEYS = [...MODEL_KEYS, 'format', 'version', 'weights'] as const;
+
+interface ParamSlot {
+  name: string;
+  layer: number;
+  shape: number[];
+  offset: number;
+  length: number;
+}
+
+export class Sequential {
+  readonly inputShape: readonly number[];
+  readonly layers: readonly Layer[];
+  readonly init: InitScheme;
+  readonly seed: number;
+  /** Number of trainable values (without alignment padding). */
+  readonly numParams: number;
+  readonly #engine: Engine;
+  readonly #slots: ParamSlot[] = [];
+  readonly #params: F32Buffer;
+  readonly #grads: F32Buffer;
+  #capacity = 0;
+  #input: F32Buffer | null = null;
+  #labels: U32Buffer | null = null;
+  #acts: (F32Buffer | null)[] = [];
+  #dacts: (F32Buffer | null)[] = [];
+  #scratch: (U32Buffer | null)[] = [];
+  #disposed = false;
+
+  constructor(engine: Engine, spec: ModelSpec) {
+    const where = 'Sequential';
+    if (typeof spec !== 'object' || spec === null) throw new TypeError(`${where}: expected a model spec, got ${describe(spec)}`);
+    checkKeys(where, spec, MODEL_KEYS);
+    if (!Array.isArray(spec.inputShape) || spec.inputShape.length === 0) {
+      throw new TypeError(`${where}: inputShape must be [channels, height, width] or [features], got ${describe(spec.inputShape)}`);
+    }
+    spec.inputShape.forEach((d, i) => checkInt(where, `inputShape[${i}]`, d, 1));
+    if (!Array.isArray(spec.layers) || spec.layers.length === 0) {
+      throw new TypeError(`${where}: layers must be a non-empty array, got ${describe(spec.layers)}`);
+    }
+    const init = spec.init ?? 'he';
+    if (!INIT_SCHEMES.includes(init)) throw new TypeError(`${where}: unknown init ${describe(init)} (known: ${INIT_SCHEMES.join(', ')})`);
+    this.seed = checkInt(where, 'seed', spec.seed ?? 0, 0, 0xffffffff);
+    this.init = init;
+    this.inputShape = [...spec.inputShape];
+
+    // Build and validate every layer before allocating anything.
+    const layers: Layer[] = [];
+    const names = new Set<string>();
+    let shape: readonly number[] = this.inputShape;
+    spec.layers.forEach((ls, i) => {
+      const l = buildLayer(i, ls, shape, names);
+      layers.push(l);
+      shape = l.outShape;
+    });
+    if (shape.length !== 1) {
+      throw new RangeError(`${where}: the last layer must output class scores [classes], it outputs [${shape.join(', ')}]; end with flatten + dense`);
+    }
+    this.layers = layers;
+
+    let offset = 0;
+    let count = 0;
+    layers.forEach((l, li) =>
+      l.params.forEach((p) => {
+        const length = numel(p.shape);
+        this.#slots.push({ name: p.name, layer: li, shape: p.shape, offset, length });
+        offset += Math.ceil(length / ALIGN_FLOATS) * ALIGN_FLOATS;
+        count += length;
+      }),
+    );
+    this.numParams = count;
+    this.#engine = engine;
+    this.#params = engine.alloc(offset, 'model parameters');
+    this.#grads = engine.alloc(offset, 'model gradients');
+    this.#initialise();
+  }
+
+  #initialise(): void {
+    const rng = new Rng(this.seed);
+    const view = this.#params.view();
+    for (const s of this.#slots) {
+      const info = this.layers[s.layer].params.find((p) => p.name === s.name)!;
+      fillParam(view.subarray(s.offset, s.offset + s.length), info.kind, info.fanIn, info.fanOut, this.init, rng);
+    }
+  }
+
+  get engine(): Engine {
+    return this.#engine;
+  }
+  /** Classes the model scores (the last layer's width). */
+  get classes(): number {
+    return this.layers[this.layers.length - 1].outShape[0];
+  }
+  /** Values per input sample. */
+  get sampleSize(): number {
+    return numel(this.inputShape);
+  }
+
+  summaryRows(): SummaryRow[] {
+    return this.layers.map((l) => ({
+      name: l.name,
+      type: l.type,
+      outputShape: [...l.outShape],
+      params: l.params.reduce((a, p) => a + numel(p.shape), 0),
+    }));
+  }
+
+  /** A printable table: layer, output shape, parameter count, and the total. */
+  summary(): string {
+    const rows = this.summaryRows();
+    const head = ['Layer (type)', 'Output shape', 'Params'];
+    const body = rows.map((r) => [`${r.name} (${r.type})`, `[${r.outputShape.join(', ')}]`, r.params.toLocaleString('en-US')]);
+    const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
+    const line = (cells: string[]) => cells.map((c, i) => (i === 2 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('   ');
+    const rule = '─'.repeat(line(head).length);
+    return [
+      `Sequential, input [${this.inputShape.join(', ')}]`, rule, line(head), rule, ...body.map(line), rule,
+      `Total params: ${this.numParams.toLocaleString('en-US')}`,
+    ].join('\n');
+  }
+
+  /** The model as plain JSON; with `weights: true` (default) the parameter values are included. */
+  toJSON(opts: { weights?: boolean } = {}): ModelJSON {
+    this.#alive();
+    const json: ModelJSON = {
+      format: 'wasmcnn.sequential',
+      version: 1,
+      inputShape: [...this.inputShape],
+      init: this.init,
+      seed: this.seed,
+      layers: this.layers.map((l) => l.toSpec() as unknown as LayerSpec),
+    };
+    if (opts.weights ?? true) json.weights = Object.fromEntries(Object.entries(this.getWeights()).map(([k, v]) => [k, Array.from(v)]));
+    return json;
+  }
+
+  static fromJSON(engine: Engine, json: ModelJSON): Sequential {
+    const where = 'Sequential.fromJSON';
+    if (typeof json !== 'object' || json === null) throw new TypeError(`${where}: expected an object, got ${describe(json)}`);
+    if (json.format !== 'wasmcnn.sequential') throw new TypeError(`${where}: format must be 'wasmcnn.sequential', got ${describe(json.format)}`);
+    if (json.version !== 1) throw new RangeError(`${where}: unsupported version ${describe(json.version)} (this library reads 1)`);
+    checkKeys(where, json, JSON_KEYS);
+    const m = new Sequential(engine, { inputShape: json.inputShape, layers: json.layers, init: json.init, seed: json.seed });
+    if (json.weights !== undefined) {
+      try {
+        m.setWeights(json.weights);
+      } catch (e) {
+        m.dispose();
+        throw e;
+      }
+    }
+    return m;
+  }
+
+  /** Copies of every parameter by name. */
+  getWeights(): Record<string, Float32Array> {
+    this.#alive();
+    const view = this.#params.view();
+    return Object.fromEntries(this.#slots.map((s) => [s.name, view.slice(s.offset, s.offset + s.length)]));
+  }
+
+  /** Parameter names and shapes, in order. */
+  parameterShapes(): { name: string; shape: number[] }[] {
+    return this.#slots.map((s) => ({ name: s.name, shape: [...s.shape] }));
+  }
+
+  /** Sets parameters by name; every name and length is checked before anything is written. */
+  setWeights(weights: Record<string, ArrayLike<number>>): void {
+    this.#alive();
+    const where = 'setWeights';
+    const known = new Map(this.#slots.map((s) => [s.name, s]));
+    for (const [name, values] of Object.entries(weights)) {
+      const s = known.get(name);
+      if (!s) throw new TypeError(`${where}: unknown parameter '${name}' (known: ${[...known.keys()].join(', ')})`);
+      if (values == null || values.length !== s.length) {
+        throw new RangeError(`${where}: '${name}' has ${values?.length} values, expected ${s.length} (shape [${s.shape.join(', ')}])`);
+      }
+      for (let i = 0; i < values.length; i++) {
+        if (!Number.isFinite(values[i])) throw new RangeError(`${where}: '${name}' element ${i} is ${values[i]}, expected a finite number`);
+      }
+    }
+    const view = this.#params.view();
+    for (const [name, values] of Object.entries(weights)) view.set(values, known.get(name)!.offset);
+  }
+
+  /** Trains on (x, y): x is N samples of `inputShape` (NCHW), y the N class labels. */
+  fit(x: Float32Array, y: ArrayLike<number>, opts?: FitOptions): Promise<History> {
+    this.#alive();
+    return fit(this, x, y, opts);
+  }
+
+  /** Mean cross-entropy and accuracy on (x, y). */
+  evaluate(x: Float32Array, y: ArrayLike<number>, opts?: { batchSize?: number }): Promise<EvalResult> {
+    this.#alive();
+    return evaluate(this, x, y, opts);
+  }
+
+  /** Class probabilities (or logits with `{ logits: true }`), N × classes. */
+  predict(x: Float32Array, opts?: { batchSize?: number; logits?: boolean }): Promise<Float32Array> {
+    this.#alive();
+    return predict(this, x, opts);
+  }
+
+  // ---- internals used by the training loop (not part of the public API) ----
+
+  /** @internal The flat parameter and gradient buffers (an optimizer steps over these). */
+  get _buffers(): { params: F32Buffer; grads: F32Buffer } {
+    this.#alive();
+    return { params: this.#params, grads: this.#grads };
+  }
+
+  /** @internal Makes sure activation buffers hold `batch` samples. */
+  _reserve(batch: number): void {
+    this.#alive();
+    if (batch <= this.#capacity) return;
+    this.#freeActivations();
+    const e = this.#engine;
+    this.#input = e.alloc(batch * this.sampleSize, 'model input batch');
+    this.#labels = e.allocU32(batch, 'model label batch');
+    this.#acts = this.layers.map((l) => (l.aliasesInput ? null : e.alloc(batch * numel(l.outShape), `${l.name} output`)));
+    this.#dacts = this.layers.map((l) => (l.aliasesInput ? null : e.alloc(batch * numel(l.outShape), `${l.name} output gradient`)));
+    this.#scratch = this.layers.map((l) => (l.scratchPerSample ? e.allocU32(batch * l.scratchPerSample, `${l.name} argmax`) : null));
+    this.#capacity = batch;
+  }
+
+  /** @internal Views to fill the input and label batch in place. */
+  _inputView(): Float32Array {
+    return this.#input!.view();
+  }
+  _labelView(): Uint32Array {
+    return this.#labels!.view();
+  }
+
+  #outPtr(i: number): number {
+    for (let j = i; j >= 0; j--) if (this.#acts[j]) return this.#acts[j]!.ptr;
+    return this.#input!.ptr;
+  }
+  #doutPtr(i: number): number {
+    for (let j = i; j >= 0; j--) if (this.#dacts[j]) return this.#dacts[j]!.ptr;
+    return 0; // the input needs no gradient
+  }
+  #io(i: number, batch: number): LayerIO {
+    const slots = this.#slots.filter((s) => s.layer === i);
+    return {
+      batch,
+      x: this.#outPtr(i - 1),
+      y: this.#outPtr(i),
+      params: slots.map((s) => this.#params.ptr + 4 * s.offset),
+      grads: slots.map((s) => this.#grads.ptr + 4 * s.offset),
+    };
+  }
+
+  /** @internal Forward over the current input batch; returns a pointer to the logits. */
+  _forward(batch: number): number {
+    const ex = this.#engine.exports;
+    this.layers.forEach((l, i) => l.forward(ex, this.#io(i, batch), this.#scratch[i]?.ptr ?? 0));
+    return this.#outPtr(this.layers.length - 1);
+  }
+
+  /** @internal Mean cross-entropy of the logits against the label batch; writes the logits' gradient. */
+  _loss(batch: number): number {
+    const last = this.layers.length - 1;
+    return this.#engine.exports.wcnn_softmax_cross_entropy(batch, this.classes, this.#outPtr(last), this.#labels!.ptr, this.#doutPtr(last));
+  }
+
+  /** @internal Backward from the logits' gradient into the parameter gradients. */
+  _backward(batch: number, accumulate = false): void {
+    const ex = this.#engine.exports;
+    for (let i = this.layers.length - 1; i >= 0; i--) {
+      const l = this.layers[i];
+      if (l.aliasesInput) continue;
+      l.backward(ex, this.#io(i, batch), this.#scratch[i]?.ptr ?? 0, this.#doutPtr(i), this.#doutPtr(i - 1), accumulate);
+    }
+  }
+
+  #freeActivations(): void {
+    for (const b of [this.#input, this.#labels, ...this.#acts, ...this.#dacts, ...this.#scratch]) b?.dispose();
+    this.#input = this.#labels = null;
+    this.#acts = this.#dacts = this.#scratch = [];
+    this.#capacity = 0;
+  }
+
+  #alive(): void {
+    if (this.#disposed) throw new Error('wasmcnn: this Sequential model was disposed and cannot be used');
+  }
+
+  get disposed(): boolean {
+    return this.#disposed;
+  }
+
+  /** Frees all wasm memory the model holds. */
+  dispose(): void {
+    if (this.#disposed) return;
+    this.#disposed = true;
+    this.#freeActivations();
+    this.#params.dispose();
+    this.#grads.dispose();
+  }
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+}

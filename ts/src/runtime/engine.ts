@@ -1,0 +1,85 @@
+// The engine: one instantiated wasm module, its heap, and the factories for everything that lives in it.
+import { checkInt } from '../errors.js';
+import type { WasmExports } from './exports.js';
+import { Heap, Scope, WasmBuffer, type F32Buffer, type U32Buffer } from './memory.js';
+import type { BuildName } from './load.js';
+import { Sequential, type ModelJSON, type ModelSpec } from '../nn/sequential.js';
+import { createOptimizer, type OptimizerConfig, type OptimizerName } from '../optim/index.js';
+import type { Optimizer } from '../optim/optimizer.js';
+
+export interface EngineInfo {
+  /** Which wasm build runs. */
+  build: BuildName;
+  /** Worker threads in use (1: the calling thread only). */
+  threads: number;
+  simd: boolean;
+  relaxedSimd: boolean;
+  /** Why this build was chosen. */
+  reason: string;
+}
+
+export class Engine {
+  readonly heap: Heap;
+  readonly #info: EngineInfo;
+
+  constructor(readonly exports: WasmExports, build: BuildName, reason: string) {
+    this.heap = new Heap(exports);
+    this.#info = { build, threads: 1, simd: exports.wcnn_simd128() === 1, relaxedSimd: false, reason };
+  }
+
+  info(): EngineInfo {
+    return { ...this.#info };
+  }
+
+  /** A zeroed f32 buffer of `length` elements in wasm memory, owned by the caller (dispose it). */
+  alloc(length: number, what = 'buffer'): F32Buffer {
+    checkInt('alloc', 'length', length, 0);
+    return new WasmBuffer(this.heap, 'f32', length, what);
+  }
+
+  allocU32(length: number, what = 'buffer'): U32Buffer {
+    checkInt('allocU32', 'length', length, 0);
+    return new WasmBuffer(this.heap, 'u32', length, what);
+  }
+
+  /** Copies `data` into a new wasm buffer owned by the caller. */
+  tensor(data: ArrayLike<number>, what = 'tensor'): F32Buffer {
+    const b = this.alloc(data.length, what);
+    b.write(data);
+    return b;
+  }
+
+  /** Runs `fn` with a scope whose temporaries are freed when it returns or throws. */
+  scoped<T>(fn: (s: Scope) => T): T {
+    const s = new Scope(this.heap);
+    try {
+      return fn(s);
+    } finally {
+      s.dispose();
+    }
+  }
+
+  /** A Sequential model with seeded initial weights (validated in full before anything is allocated). */
+  sequential(spec: ModelSpec): Sequential {
+    return new Sequential(this, spec);
+  }
+
+  /** Rebuilds a model saved with `model.toJSON()`. */
+  modelFromJSON(json: ModelJSON): Sequential {
+    return Sequential.fromJSON(this, json);
+  }
+
+  /**
+   * An optimizer for a model's parameters, or for `size` values in any F32Buffer (bring-your-own loop:
+   * `opt.step(params, grads)` updates `params` in place and keeps its state between calls).
+   */
+  optimizer(cfg: OptimizerConfig | OptimizerName, target: Sequential | number): Optimizer {
+    const size = typeof target === 'number' ? checkInt('optimizer', 'size', target, 0) : target._buffers.params.length;
+    return createOptimizer(this, cfg, size);
+  }
+
+  /** Bytes currently held in wasm memory by live handles (models, optimizers, buffers). */
+  liveBytes(): number {
+    return this.heap.liveBytes();
+  }
+}
