@@ -2,7 +2,7 @@
 
 export function describe(v: unknown): string {
   if (v === null) return 'null';
-  if (Array.isArray(v)) return `[${v.map(describe).join(', ')}]`;
+  if (Array.isArray(v)) return v.length <= 8 ? `[${v.map(describe).join(', ')}]` : `Array(${v.length})`;
   if (typeof v === 'string') return JSON.stringify(v);
   if (typeof v === 'object') return (v as object).constructor?.name ?? 'object';
   return String(v);

@@ -7,7 +7,7 @@ import { INIT_SCHEMES, fillParam, type InitScheme } from './init.js';
 import { buildLayer, type LayerSpec } from './layers/index.js';
 import { numel, type Layer, type LayerIO } from './layer.js';
 import { Rng } from './rng.js';
-import { evaluate, fit, predict, type EvalResult, type FitOptions, type History } from '../train/fit.js';
+import { checkXY, evaluate, fit, predict, type EvalResult, type FitOptions, type History } from '../train/fit.js';
 
 export interface ModelSpec {
   /** Per-sample input shape: [channels, height, width] for images, [features] for flat input. */
@@ -237,6 +237,24 @@ export class Sequential {
   predict(x: Float32Array, opts?: { batchSize?: number; logits?: boolean }): Promise<Float32Array> {
     this.#alive();
     return predict(this, x, opts);
+  }
+
+  /**
+   * Mean cross-entropy of one batch and the gradient of every parameter (for your own training loop,
+   * or to check gradients); the weights are not changed.
+   */
+  lossAndGradients(x: Float32Array, y: ArrayLike<number>): { loss: number; gradients: Record<string, Float32Array> } {
+    this.#alive();
+    const n = checkXY('lossAndGradients', this, x, y);
+    this._reserve(n);
+    this._inputView().set(x);
+    const labels = this._labelView();
+    for (let i = 0; i < n; i++) labels[i] = y[i];
+    this._forward(n);
+    const loss = this._loss(n);
+    this._backward(n);
+    const g = this.#grads.view();
+    return { loss, gradients: Object.fromEntries(this.#slots.map((s) => [s.name, g.slice(s.offset, s.offset + s.length)])) };
   }
 
   // ---- internals used by the training loop (not part of the public API) ----

@@ -36,13 +36,14 @@ export class Adagrad extends Optimizer {
     const options = resolveAdagrad(cfg);
     super(engine, 'Adagrad', size);
     this.options = options;
+    this.lr = options.lr;
     this.slot('sum', options.initialAccumulatorValue);
   }
   protected apply(p: number, g: number, step: number): void {
     const o = this.options;
-    this.engine.exports.wcnn_adagrad_step(p, g, this.ptrOf('sum'), this.size, o.lr, o.lrDecay, o.weightDecay, o.eps, step);
+    this.engine.exports.wcnn_adagrad_step(p, g, this.ptrOf('sum'), this.size, this.lr, o.lrDecay, o.weightDecay, o.eps, step);
   }
   get config(): Record<string, unknown> {
-    return { type: 'adagrad', ...this.options };
+    return { type: 'adagrad', ...this.options, lr: this.lr };
   }
 }

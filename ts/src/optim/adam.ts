@@ -43,6 +43,7 @@ export class Adam extends Optimizer {
     const options = resolveAdam(cfg);
     super(engine, 'Adam', size);
     this.options = options;
+    this.lr = options.lr;
     this.slot('exp_avg');
     this.slot('exp_avg_sq');
     if (options.amsgrad) this.slot('max_exp_avg_sq');
@@ -51,10 +52,10 @@ export class Adam extends Optimizer {
     const o = this.options;
     this.engine.exports.wcnn_adam_step(
       p, g, this.ptrOf('exp_avg'), this.ptrOf('exp_avg_sq'), this.ptrOf('max_exp_avg_sq'), this.size,
-      o.lr, o.betas[0], o.betas[1], o.eps, o.weightDecay, step,
+      this.lr, o.betas[0], o.betas[1], o.eps, o.weightDecay, step,
     );
   }
   get config(): Record<string, unknown> {
-    return { type: 'adam', ...this.options };
+    return { type: 'adam', ...this.options, lr: this.lr };
   }
 }

@@ -1,5 +1,5 @@
 // The optimizer base: state slots as flat f32 buffers parallel to the parameters, one fused wasm call a step.
-import { checkKeys, describe } from '../errors.js';
+import { checkKeys, checkNumber, describe } from '../errors.js';
 import type { Engine } from '../runtime/engine.js';
 import type { F32Buffer } from '../runtime/memory.js';
 
@@ -8,6 +8,7 @@ export abstract class Optimizer {
   steps = 0;
   readonly #slots = new Map<string, F32Buffer>();
   #disposed = false;
+  #lr = 0;
 
   protected constructor(
     protected readonly engine: Engine,
@@ -15,6 +16,17 @@ export abstract class Optimizer {
     /** Number of parameters this optimizer updates. */
     readonly size: number,
   ) {}
+
+  /**
+   * The learning rate used by the next step. Settable between steps (a hand-rolled schedule, as with
+   * PyTorch's `param_group['lr'] = …`); validated like the constructor's option.
+   */
+  get lr(): number {
+    return this.#lr;
+  }
+  set lr(v: number) {
+    this.#lr = checkNumber(this.name, 'lr', v, 0);
+  }
 
   /** Allocates a named state slot of `size` floats, filled with `init`. */
   protected slot(name: string, init = 0): F32Buffer {

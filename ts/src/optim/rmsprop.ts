@@ -39,6 +39,7 @@ export class RMSprop extends Optimizer {
     const options = resolveRMSprop(cfg);
     super(engine, 'RMSprop', size);
     this.options = options;
+    this.lr = options.lr;
     this.slot('square_avg');
     if (options.centered) this.slot('grad_avg');
     if (options.momentum > 0) this.slot('momentum_buffer');
@@ -47,10 +48,10 @@ export class RMSprop extends Optimizer {
     const o = this.options;
     this.engine.exports.wcnn_rmsprop_step(
       p, g, this.ptrOf('square_avg'), this.ptrOf('grad_avg'), this.ptrOf('momentum_buffer'), this.size,
-      o.lr, o.alpha, o.eps, o.weightDecay, o.momentum,
+      this.lr, o.alpha, o.eps, o.weightDecay, o.momentum,
     );
   }
   get config(): Record<string, unknown> {
-    return { type: 'rmsprop', ...this.options };
+    return { type: 'rmsprop', ...this.options, lr: this.lr };
   }
 }

@@ -1,0 +1,39 @@
+// Shared test helpers: one engine per test file, golden vectors, and closeness checks with stated tolerances.
+import { readFileSync } from 'node:fs';
+import { init, type Engine } from '../ts/src/index.js';
+
+let enginePromise: Promise<Engine> | null = null;
+export function engine(): Promise<Engine> {
+  enginePromise ??= init();
+  return enginePromise;
+}
+
+export function golden<T>(file: string): T {
+  return JSON.parse(readFileSync(new URL(`./golden/${file}`, import.meta.url), 'utf8')) as T;
+}
+
+export const f32 = (a: number[]) => Float32Array.from(a);
+
+/**
+ * Elementwise |got − want| ≤ rtol · max(|want|, floor) (floor: one number, or one per element). Returns the worst relative error seen, so suites can
+ * report it; throws naming the first element out of tolerance.
+ */
+export function expectClose(
+  got: ArrayLike<number>,
+  want: ArrayLike<number>,
+  rtol: number,
+  floor: number | ArrayLike<number>,
+  what: string,
+): number {
+  if (got.length !== want.length) throw new Error(`${what}: length ${got.length}, expected ${want.length}`);
+  let worst = 0;
+  for (let i = 0; i < got.length; i++) {
+    const scale = Math.max(Math.abs(want[i]), typeof floor === 'number' ? floor : floor[i]);
+    const err = Math.abs(got[i] - want[i]) / scale;
+    if (!(err <= rtol)) {
+      throw new Error(`${what}: element ${i}: got ${got[i]}, expected ${want[i]} (relative error ${err.toExponential(2)} > ${rtol})`);
+    }
+    worst = Math.max(worst, err);
+  }
+  return worst;
+}
