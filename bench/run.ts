@@ -1,0 +1,57 @@
+// npm run bench: wasmcnn against the anchors, measured in the same run, printed as a table with ratios and
+// written to bench/results.json (rows kept stable from issue to issue: name, impl, threads, build, unit, value).
+import { writeFileSync } from 'node:fs';
+import os from 'node:os';
+import * as tf from '@tensorflow/tfjs-core';
+import { init } from '../ts/src/index.js';
+import { loadMnist } from '../examples/mnist-data.js';
+import { convnetjsLenetTrain } from './anchors/convnetjs.js';
+import { tfjsLenetTrain } from './anchors/tfjs.js';
+import { wasmcnnLenetTrain } from './lenet.js';
+
+// tfjs's PROD flag only silences its console banner; it changes no computation.
+tf.enableProdMode();
+
+export interface Row {
+  name: string;
+  impl: string;
+  threads: number;
+  build: string;
+  unit: string;
+  value: number;
+}
+
+const quick = process.argv.includes('--quick');
+const BATCH = 64;
+const mnist = loadMnist(1, 8000, 2000);
+const data = { images: mnist.trainImages, labels: mnist.trainLabels };
+const engine = await init();
+const info = engine.info();
+const rows: Row[] = [];
+
+const machine = `${os.cpus()[0]?.model ?? 'unknown CPU'}, ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${os.platform()} ${os.arch()}`;
+console.log(`machine: ${machine}\nnode ${process.version}, wasmcnn build ${info.build} (${info.threads} thread)\n`);
+console.log('LeNet-MNIST training, batch 64, Adam (lr 1e-3), samples/s — all measured now, in this run:');
+
+const wasm = await wasmcnnLenetTrain(engine, data, { batchSize: BATCH, samples: quick ? 4000 : 16000 });
+rows.push({ name: 'lenet-mnist-train', impl: 'wasmcnn', threads: info.threads, build: info.build, unit: 'samples/s', value: wasm.samplesPerSec });
+const cnj = convnetjsLenetTrain(data, { batchSize: BATCH, samples: quick ? 320 : 1280 });
+rows.push({ name: 'lenet-mnist-train', impl: 'convnetjs', threads: 1, build: 'js', unit: 'samples/s', value: cnj.samplesPerSec });
+const tfc = await tfjsLenetTrain(data, { batchSize: BATCH, samples: quick ? 64 : 192, backend: 'cpu' });
+rows.push({ name: 'lenet-mnist-train', impl: 'tfjs-cpu', threads: 1, build: 'js', unit: 'samples/s', value: tfc.samplesPerSec });
+
+const pad = (s: string, n: number) => s.padEnd(n);
+console.log(`\n${pad('impl', 12)}${pad('samples/s', 12)}${pad('samples timed', 15)}wasmcnn is`);
+for (const r of [wasm, cnj, tfc]) {
+  const ratio = r.impl === 'wasmcnn' ? '—' : `${(wasm.samplesPerSec / r.samplesPerSec).toFixed(1)}× faster`;
+  console.log(`${pad(r.impl, 12)}${pad(r.samplesPerSec.toFixed(1), 12)}${pad(String(r.samples), 15)}${ratio}`);
+}
+console.log(`\nratio wasmcnn / convnetjs = ${(wasm.samplesPerSec / cnj.samplesPerSec).toFixed(1)}× (target ≥ 10× single-threaded)`);
+console.log(`ratio wasmcnn / tfjs-cpu  = ${(wasm.samplesPerSec / tfc.samplesPerSec).toFixed(1)}×`);
+console.log('notes: ConvNetJS 0.3.0 on npm has no Adam; its anchor runs ConvNetJS forward/backward with an Adam step');
+console.log('       applied every 64 samples (bench/anchors/convnetjs.ts). tfjs-backend-wasm cannot train a conv layer');
+console.log('       (no Conv2DBackpropFilter), so it has no row here.');
+
+const out = new URL('./results.json', import.meta.url);
+writeFileSync(out, JSON.stringify({ machine, node: process.version, rows }, null, 2) + '\n');
+console.log(`\nwrote ${out.pathname}`);
