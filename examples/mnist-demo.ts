@@ -3,20 +3,22 @@
 //
 //   npm run demo                   (EPOCHS=… to change the number of epochs)
 import { init, type OptimizerConfig } from '../ts/src/index.js';
-import { LENET } from './mnist-demo-model.js';
+import { LENET, normalize } from './mnist-demo-model.js';
 import { loadMnist } from './mnist-data.js';
 
 
 const SEED = 1;
-const EPOCHS = Number(process.env.EPOCHS ?? 6);
+const EPOCHS = Number(process.env.EPOCHS ?? 10);
 const BATCH = 64;
 
-// Each optimizer at the learning rate a user would start from for this model; ε, β, α are PyTorch's defaults.
+// Each optimizer at a starting learning rate suited to this model, annealed to 0 over the run by a cosine
+// (set between epochs, as with PyTorch's param_group['lr']); ε, β, α are PyTorch's defaults.
 const RUNS: { label: string; optimizer: OptimizerConfig }[] = [
   { label: 'adam', optimizer: { type: 'adam', lr: 2e-3 } },
   { label: 'rmsprop', optimizer: { type: 'rmsprop', lr: 1e-3 } },
   { label: 'adagrad', optimizer: { type: 'adagrad', lr: 2e-2 } },
 ];
+const cosine = (lr0: number, epochsDone: number) => lr0 * 0.5 * (1 + Math.cos((Math.PI * epochsDone) / EPOCHS));
 
 function bar(done: number, total: number, width = 28): string {
   const n = Math.round((done / total) * width);
@@ -28,11 +30,15 @@ const engine = await init();
 const info = engine.info();
 console.log(`wasmcnn — build ${info.build}, ${info.threads} thread, SIMD128 ${info.simd ? 'on' : 'off'}`);
 const data = loadMnist(SEED, 8000, 2000);
-console.log(`MNIST: ${data.trainLabels.length} train / ${data.testLabels.length} test digits (seed ${SEED})\n`);
+normalize(data.trainImages);
+normalize(data.testImages);
+console.log(`MNIST: ${data.trainLabels.length} train / ${data.testLabels.length} test digits (seed ${SEED}), pixels normalised\n`);
 
 const results: { optimizer: string; epochs: number; final_loss: number; test_accuracy: number; seconds: number }[] = [];
 for (const run of RUNS) {
-  using model = engine.sequential({ inputShape: [1, 28, 28], layers: LENET, seed: SEED });
+  // PyTorch's default initialisation (U(±1/√fan_in)), the one this model is usually trained from.
+  using model = engine.sequential({ inputShape: [1, 28, 28], layers: LENET, init: 'pytorch', seed: SEED });
+  using optimizer = engine.optimizer(run.optimizer, model);
   if (run === RUNS[0]) console.log(model.summary() + '\n');
   console.log(`— ${run.label} ${JSON.stringify(run.optimizer)}`);
   const t0 = performance.now();
@@ -40,7 +46,7 @@ for (const run of RUNS) {
   const history = await model.fit(data.trainImages, data.trainLabels, {
     epochs: EPOCHS,
     batchSize: BATCH,
-    optimizer: run.optimizer,
+    optimizer,
     seed: SEED,
     validationData: { x: data.testImages, y: data.testLabels },
     callbacks: {
@@ -51,6 +57,7 @@ for (const run of RUNS) {
         }
       },
       onEpochEnd: (e) => {
+        optimizer.lr = cosine(run.optimizer.lr!, e.epoch + 1);
         if (tty) process.stdout.write('\r\x1b[2K');
         const rate = data.trainLabels.length / e.seconds;
         console.log(

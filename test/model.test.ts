@@ -12,17 +12,17 @@ describe('Sequential', () => {
     const e = await engine();
     using m = e.sequential({ inputShape: [1, 28, 28], layers: LENET, seed: 1 });
     expect(m.summaryRows().map((r) => [r.name, r.outputShape, r.params])).toEqual([
-      ['conv2d_0', [8, 24, 24], 8 * 25 + 8],
-      ['relu_1', [8, 24, 24], 0],
-      ['maxPool2d_2', [8, 12, 12], 0],
-      ['conv2d_3', [16, 8, 8], 16 * 8 * 25 + 16],
-      ['relu_4', [16, 8, 8], 0],
-      ['maxPool2d_5', [16, 4, 4], 0],
-      ['flatten_6', [256], 0],
-      ['dense_7', [10], 2570],
+      ['conv2d_0', [8, 28, 28], 8 * 25 + 8],
+      ['relu_1', [8, 28, 28], 0],
+      ['maxPool2d_2', [8, 14, 14], 0],
+      ['conv2d_3', [16, 10, 10], 16 * 8 * 25 + 16],
+      ['relu_4', [16, 10, 10], 0],
+      ['maxPool2d_5', [16, 5, 5], 0],
+      ['flatten_6', [400], 0],
+      ['dense_7', [10], 4010],
     ]);
-    expect(m.numParams).toBe(208 + 3216 + 2570);
-    expect(m.summary()).toContain('Total params: 5,994');
+    expect(m.numParams).toBe(208 + 3216 + 4010);
+    expect(m.summary()).toContain('Total params: 7,434');
   });
 
   it('training on real digits lowers the loss and beats chance by far, for every optimizer', async () => {

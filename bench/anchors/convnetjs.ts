@@ -61,7 +61,7 @@ const PIXELS = 28 * 28;
 export function convnetjsLenetDefs(): CnjsLayerDef[] {
   return [
     { type: 'input', out_sx: 28, out_sy: 28, out_depth: 1 },
-    { type: 'conv', sx: 5, filters: 8, stride: 1, pad: 0, activation: 'relu', bias_pref: 0 },
+    { type: 'conv', sx: 5, filters: 8, stride: 1, pad: 2, activation: 'relu', bias_pref: 0 },
     { type: 'pool', sx: 2, stride: 2 },
     { type: 'conv', sx: 5, filters: 16, stride: 1, pad: 0, activation: 'relu', bias_pref: 0 },
     { type: 'pool', sx: 2, stride: 2 },

@@ -2,7 +2,7 @@
 //
 // Layout: tfjs convolutions are channelsLast natively (NHWC), so the NCHW 1×28×28 images are reshaped to
 // [N, 28, 28, 1]. With a single input channel this is the same memory order, so no transpose is needed.
-// Deeper layers are NHWC too, so flatten orders the 256 features differently from NCHW implementations;
+// Deeper layers are NHWC too, so flatten orders the 400 features differently from NCHW implementations;
 // that is a relabelling of the dense weights, not a different model.
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
@@ -20,7 +20,7 @@ export function makeTfjsLenet(): tfl.Sequential {
         filters: 8,
         kernelSize: 5,
         strides: 1,
-        padding: 'valid',
+        padding: 'same',
         dataFormat: 'channelsLast',
         activation: 'relu',
       }),
@@ -34,7 +34,7 @@ export function makeTfjsLenet(): tfl.Sequential {
         activation: 'relu',
       }),
       tfl.layers.maxPooling2d({ poolSize: 2, strides: 2, dataFormat: 'channelsLast' }),
-      tfl.layers.flatten(), // 4·4·16 = 256
+      tfl.layers.flatten(), // 5·5·16 = 400
       tfl.layers.dense({ units: 10, activation: 'softmax' }),
     ],
   });
