@@ -2,10 +2,12 @@
 // summary() describes the model.
 import { describe, expect, it } from 'vitest';
 import { loadMnist } from '../examples/mnist-data.js';
-import { LENET } from '../examples/mnist-demo-model.js';
+import { LENET, normalize } from '../examples/mnist-demo-model.js';
 import { engine } from './helpers.js';
 
 const data = loadMnist(3, 1000, 300);
+normalize(data.trainImages);
+normalize(data.testImages);
 
 describe('Sequential', () => {
   it('summary lists each layer, its output shape and parameter count', async () => {
@@ -28,7 +30,7 @@ describe('Sequential', () => {
   it('training on real digits lowers the loss and beats chance by far, for every optimizer', async () => {
     const e = await engine();
     for (const optimizer of [{ type: 'adam', lr: 2e-3 }, { type: 'rmsprop', lr: 1e-3 }, { type: 'adagrad', lr: 2e-2 }] as const) {
-      using m = e.sequential({ inputShape: [1, 28, 28], layers: LENET, seed: 2 });
+      using m = e.sequential({ inputShape: [1, 28, 28], layers: LENET, init: 'pytorch', seed: 2 });
       const before = await m.evaluate(data.testImages, data.testLabels);
       const losses: number[] = [];
       const h = await m.fit(data.trainImages, data.trainLabels, {
@@ -38,7 +40,8 @@ describe('Sequential', () => {
       expect(losses.length).toBe(3 * Math.ceil(1000 / 32));
       expect(h.epochs[2].loss).toBeLessThan(h.epochs[0].loss);
       expect(after.loss).toBeLessThan(before.loss * 0.5);
-      expect(after.accuracy).toBeGreaterThan(0.8);
+      console.log(`${optimizer.type}: test loss ${before.loss.toFixed(3)} → ${after.loss.toFixed(3)}, accuracy ${after.accuracy}`);
+      expect(after.accuracy).toBeGreaterThan(0.8); // chance is 0.1
     }
   });
 
