@@ -1,0 +1,209 @@
+//! The exported ABI. Sizes are `usize` (i32 in wasm32), hyper-parameters `f64` (JS numbers).
+
+use std::alloc::{alloc_zeroed, dealloc, Layout};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use wasmcnn_core::op::{activation, conv2d, dense, geom::Window, loss, pool};
+use wasmcnn_core::optim::{adagrad, adam, rmsprop};
+
+/// Buffers are 16-byte aligned so a `v128` load never straddles a cache line needlessly.
+const ALIGN: usize = 16;
+static LIVE_BYTES: AtomicUsize = AtomicUsize::new(0);
+
+unsafe fn sl<'a, T>(p: *const T, n: usize) -> &'a [T] {
+    if n == 0 { &[] } else { std::slice::from_raw_parts(p, n) }
+}
+unsafe fn sl_mut<'a, T>(p: *mut T, n: usize) -> &'a mut [T] {
+    if n == 0 { &mut [] } else { std::slice::from_raw_parts_mut(p, n) }
+}
+unsafe fn opt<'a>(p: *const f32, n: usize) -> Option<&'a [f32]> {
+    (!p.is_null()).then(|| sl(p, n))
+}
+unsafe fn opt_mut<'a>(p: *mut f32, n: usize) -> Option<&'a mut [f32]> {
+    (!p.is_null()).then(|| sl_mut(p, n))
+}
+
+/// Zeroed, 16-byte aligned allocation of `bytes` (> 0); 0 when out of memory.
+#[no_mangle]
+pub extern "C" fn wcnn_alloc(bytes: usize) -> *mut u8 {
+    let Ok(layout) = Layout::from_size_align(bytes.max(1), ALIGN) else { return std::ptr::null_mut() };
+    // SAFETY: layout has non-zero size.
+    let p = unsafe { alloc_zeroed(layout) };
+    if !p.is_null() {
+        LIVE_BYTES.fetch_add(layout.size(), Ordering::Relaxed);
+    }
+    p
+}
+
+/// # Safety
+/// `p` must come from `wcnn_alloc(bytes)` with the same `bytes`, and not be freed twice.
+#[no_mangle]
+pub unsafe extern "C" fn wcnn_free(p: *mut u8, bytes: usize) {
+    if p.is_null() {
+        return;
+    }
+    let layout = Layout::from_size_align_unchecked(bytes.max(1), ALIGN);
+    LIVE_BYTES.fetch_sub(layout.size(), Ordering::Relaxed);
+    dealloc(p, layout);
+}
+
+/// Bytes currently allocated through `wcnn_alloc` (for leak tests; scratch buffers are not counted).
+#[no_mangle]
+pub extern "C" fn wcnn_live_bytes() -> usize {
+    LIVE_BYTES.load(Ordering::Relaxed)
+}
+
+/// 1 when this build's kernels run on wasm SIMD128.
+#[no_mangle]
+pub extern "C" fn wcnn_simd128() -> i32 {
+    wasmcnn_core::simd::SIMD128 as i32
+}
+
+/// Index of the first non-finite value, or -1 when all `n` are finite.
+///
+/// # Safety
+/// `p..p+n` readable.
+#[no_mangle]
+pub unsafe extern "C" fn wcnn_first_non_finite(p: *const f32, n: usize) -> i32 {
+    sl(p, n).iter().position(|v| !v.is_finite()).map_or(-1, |i| i as i32)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn window(n: usize, c: usize, h: usize, w: usize, kh: usize, kw: usize, sh: usize, sw: usize, pt: usize, pl: usize, dh: usize, dw: usize, oh: usize, ow: usize) -> Window {
+    Window { n, c, h, w, kh, kw, sh, sw, pt, pl, dh, dw, oh, ow }
+}
+
+/// # Safety
+/// Buffers sized for the geometry (x: n·c·h·w, weight: o·c·kh·kw, bias: o or null, y: n·o·oh·ow).
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn wcnn_conv2d_forward(
+    n: usize, c: usize, h: usize, w: usize, o: usize, kh: usize, kw: usize, sh: usize, sw: usize,
+    pt: usize, pl: usize, dh: usize, dw: usize, oh: usize, ow: usize,
+    x: *const f32, weight: *const f32, bias: *const f32, y: *mut f32,
+) {
+    let g = window(n, c, h, w, kh, kw, sh, sw, pt, pl, dh, dw, oh, ow);
+    conv2d::conv2d_forward(&g, o, sl(x, n * c * h * w), sl(weight, o * c * kh * kw), opt(bias, o), sl_mut(y, n * o * oh * ow));
+}
+
+/// # Safety
+/// As `wcnn_conv2d_forward`; dy like y, dx like x (or null), dweight like weight, dbias o (or null).
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn wcnn_conv2d_backward(
+    n: usize, c: usize, h: usize, w: usize, o: usize, kh: usize, kw: usize, sh: usize, sw: usize,
+    pt: usize, pl: usize, dh: usize, dw: usize, oh: usize, ow: usize,
+    x: *const f32, weight: *const f32, dy: *const f32, dx: *mut f32, dweight: *mut f32, dbias: *mut f32,
+    accumulate: i32,
+) {
+    let g = window(n, c, h, w, kh, kw, sh, sw, pt, pl, dh, dw, oh, ow);
+    let wl = o * c * kh * kw;
+    conv2d::conv2d_backward(
+        &g, o, sl(x, n * c * h * w), sl(weight, wl), sl(dy, n * o * oh * ow),
+        opt_mut(dx, n * c * h * w), sl_mut(dweight, wl), opt_mut(dbias, o), accumulate != 0,
+    );
+}
+
+/// # Safety
+/// x: n·c·h·w; y and argmax: n·c·oh·ow.
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn wcnn_maxpool2d_forward(
+    n: usize, c: usize, h: usize, w: usize, kh: usize, kw: usize, sh: usize, sw: usize,
+    pt: usize, pl: usize, dh: usize, dw: usize, oh: usize, ow: usize,
+    x: *const f32, y: *mut f32, argmax: *mut u32,
+) {
+    let g = window(n, c, h, w, kh, kw, sh, sw, pt, pl, dh, dw, oh, ow);
+    let out = n * c * oh * ow;
+    pool::maxpool2d_forward(&g, sl(x, n * c * h * w), sl_mut(y, out), sl_mut(argmax, out));
+}
+
+/// # Safety
+/// dy and argmax: n·c·oh·ow; dx: n·c·h·w.
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn wcnn_maxpool2d_backward(
+    n: usize, c: usize, h: usize, w: usize, kh: usize, kw: usize, sh: usize, sw: usize,
+    pt: usize, pl: usize, dh: usize, dw: usize, oh: usize, ow: usize,
+    dy: *const f32, argmax: *const u32, dx: *mut f32,
+) {
+    let g = window(n, c, h, w, kh, kw, sh, sw, pt, pl, dh, dw, oh, ow);
+    let out = n * c * oh * ow;
+    pool::maxpool2d_backward(&g, sl(dy, out), sl(argmax, out), sl_mut(dx, n * c * h * w));
+}
+
+/// # Safety
+/// x: batch·inp; weight: out·inp; bias: out or null; y: batch·out.
+#[no_mangle]
+pub unsafe extern "C" fn wcnn_dense_forward(batch: usize, inp: usize, out: usize, x: *const f32, weight: *const f32, bias: *const f32, y: *mut f32) {
+    dense::dense_forward(batch, inp, out, sl(x, batch * inp), sl(weight, out * inp), opt(bias, out), sl_mut(y, batch * out));
+}
+
+/// # Safety
+/// As `wcnn_dense_forward`; dy: batch·out, dx: batch·inp or null, dweight: out·inp, dbias: out or null.
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn wcnn_dense_backward(
+    batch: usize, inp: usize, out: usize, x: *const f32, weight: *const f32, dy: *const f32,
+    dx: *mut f32, dweight: *mut f32, dbias: *mut f32, accumulate: i32,
+) {
+    dense::dense_backward(
+        batch, inp, out, sl(x, batch * inp), sl(weight, out * inp), sl(dy, batch * out),
+        opt_mut(dx, batch * inp), sl_mut(dweight, out * inp), opt_mut(dbias, out), accumulate != 0,
+    );
+}
+
+/// # Safety
+/// x and y: n floats, not overlapping.
+#[no_mangle]
+pub unsafe extern "C" fn wcnn_relu_forward(x: *const f32, y: *mut f32, n: usize) {
+    activation::relu_forward(sl(x, n), sl_mut(y, n));
+}
+
+/// # Safety
+/// y, dy, dx: n floats; dx overlaps neither.
+#[no_mangle]
+pub unsafe extern "C" fn wcnn_relu_backward(y: *const f32, dy: *const f32, dx: *mut f32, n: usize) {
+    activation::relu_backward(sl(y, n), sl(dy, n), sl_mut(dx, n));
+}
+
+/// Mean softmax cross-entropy; writes dlogits. Labels are u32 class indices (< classes).
+///
+/// # Safety
+/// logits, dlogits: batch·classes; labels: batch.
+#[no_mangle]
+pub unsafe extern "C" fn wcnn_softmax_cross_entropy(batch: usize, classes: usize, logits: *const f32, labels: *const u32, dlogits: *mut f32) -> f64 {
+    loss::softmax_cross_entropy(batch, classes, sl(logits, batch * classes), sl(labels, batch), sl_mut(dlogits, batch * classes))
+}
+
+/// # Safety
+/// p, g, sum: n floats each.
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn wcnn_adagrad_step(p: *mut f32, g: *const f32, sum: *mut f32, n: usize, lr: f64, lr_decay: f64, weight_decay: f64, eps: f64, step: f64) {
+    let cfg = adagrad::Adagrad { lr, lr_decay, weight_decay, eps };
+    adagrad::adagrad_step(&cfg, step as u64, sl_mut(p, n), sl(g, n), sl_mut(sum, n));
+}
+
+/// # Safety
+/// p, g, square_avg: n floats; grad_avg: n or null (not centered); momentum_buf: n or null (momentum 0).
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn wcnn_rmsprop_step(
+    p: *mut f32, g: *const f32, square_avg: *mut f32, grad_avg: *mut f32, momentum_buf: *mut f32, n: usize,
+    lr: f64, alpha: f64, eps: f64, weight_decay: f64, momentum: f64,
+) {
+    let cfg = rmsprop::RmsProp { lr, alpha, eps, weight_decay, momentum };
+    rmsprop::rmsprop_step(&cfg, sl_mut(p, n), sl(g, n), sl_mut(square_avg, n), opt_mut(grad_avg, n), opt_mut(momentum_buf, n));
+}
+
+/// # Safety
+/// p, g, exp_avg, exp_avg_sq: n floats; max_exp_avg_sq: n or null (no amsgrad).
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn wcnn_adam_step(
+    p: *mut f32, g: *const f32, exp_avg: *mut f32, exp_avg_sq: *mut f32, max_exp_avg_sq: *mut f32, n: usize,
+    lr: f64, beta1: f64, beta2: f64, eps: f64, weight_decay: f64, step: f64,
+) {
+    let cfg = adam::Adam { lr, beta1, beta2, eps, weight_decay };
+    adam::adam_step(&cfg, step as u64, sl_mut(p, n), sl(g, n), sl_mut(exp_avg, n), sl_mut(exp_avg_sq, n), opt_mut(max_exp_avg_sq, n));
+}
