@@ -7,7 +7,7 @@ log=$(mktemp -d)
 trap 'rm -rf "$log"' EXIT
 
 echo "== cargo test (native core) =="
-cargo test --release 2>&1 | tee "$log/cargo.txt"
+{ cargo test --release && cargo test --release --features wasmcnn-core/threads; } 2>&1 | tee "$log/cargo.txt"
 cargo_rc=${PIPESTATUS[0]}
 
 echo "== vitest (through the built wasm) =="

@@ -4,6 +4,7 @@
 use crate::ukernel::f32_gemm_4x8::{f32_gemm_4x8, MR, NR};
 use crate::ukernel::pack::{pack_a, pack_b};
 pub use crate::ukernel::pack::Mat;
+use crate::par;
 use std::cell::RefCell;
 
 /// K block: a packed B micro-panel (KC×NR) and A micro-panel (KC×MR) stay in L1.
@@ -71,6 +72,29 @@ pub fn sgemm(m: usize, n: usize, k: usize, a: Mat, b: Mat, c: &mut [f32], ldc: u
                 }
             }
         }
+    });
+}
+
+/// Below this many multiply-adds a GEMM stays on one thread: a task costs a few microseconds.
+const PAR_MIN_MACS: usize = 1 << 20;
+
+/// `sgemm` split over row blocks of C on the pool (with the `threads` feature). Each element's sum is
+/// computed by one task in the same order as `sgemm`, so the bits do not depend on the thread count.
+/// For callers that are not already inside a parallel loop (dense layers).
+pub fn sgemm_par(m: usize, n: usize, k: usize, a: Mat, b: Mat, c: &mut [f32], ldc: usize, accumulate: bool) {
+    let threads = par::threads();
+    if threads == 1 || m * n * k < PAR_MIN_MACS || m < 2 * MR {
+        return sgemm(m, n, k, a, b, c, ldc, accumulate);
+    }
+    // Row blocks a multiple of MR, about two per thread for balance.
+    let rows = m.div_ceil(2 * threads).div_ceil(MR) * MR;
+    let used = (m - 1) * ldc + n;
+    assert!(used <= c.len(), "sgemm: C buffer too small");
+    par::chunks_mut(&mut c[..used], rows * ldc, |i, ci| {
+        let r0 = i * rows;
+        let mr = rows.min(m - r0);
+        let ai = Mat { data: &a.data[r0 * a.rs..], rs: a.rs, cs: a.cs };
+        sgemm(mr, n, k, ai, b, ci, ldc, accumulate);
     });
 }
 

@@ -8,6 +8,7 @@
 pub mod gemm;
 pub mod op;
 pub mod optim;
+pub mod par;
 pub mod simd;
 pub mod ukernel;
 

@@ -247,16 +247,17 @@ impl Lane for F32x4 {
     }
 }
 
-/// Calls `body::<F32x4>(i)` for every full group of four from 0, then `body::<f32>(i)` for the tail.
-/// The macro form lets one generic body serve both widths without a trait object.
+/// Calls `body::<F32x4>(i)` for every full group of four from `start`, then `body::<f32>(i)` for the tail
+/// up to `end`. The macro form lets one generic body serve both widths without a trait object.
 #[macro_export]
 macro_rules! for_each_lane {
-    ($len:expr, |$i:ident, $L:ident| $body:block) => {{
-        let len: usize = $len;
-        let n4 = len / 4 * 4;
+    ($start:expr, $end:expr, |$i:ident, $L:ident| $body:block) => {{
+        let start: usize = $start;
+        let end: usize = $end;
+        let n4 = start + (end - start) / 4 * 4;
         {
             type $L = $crate::simd::F32x4;
-            let mut $i = 0usize;
+            let mut $i = start;
             while $i < n4 {
                 $body
                 $i += 4;
@@ -265,7 +266,7 @@ macro_rules! for_each_lane {
         {
             type $L = f32;
             let mut $i = n4;
-            while $i < len {
+            while $i < end {
                 $body
                 $i += 1;
             }

@@ -1,10 +1,15 @@
 //! ReLU forward and backward, SIMD over four lanes with a scalar tail.
 
+use crate::par::{self, ELEMENTWISE_CHUNK};
 use crate::simd::F32x4;
 
 /// `y = max(x, 0)`; `y` may alias nothing (call with a copy for in-place use).
 pub fn relu_forward(x: &[f32], y: &mut [f32]) {
     assert_eq!(x.len(), y.len(), "relu: lengths");
+    par::chunks_mut(y, ELEMENTWISE_CHUNK, |c, yc| relu_forward_serial(&x[c * ELEMENTWISE_CHUNK..][..yc.len()], yc));
+}
+
+fn relu_forward_serial(x: &[f32], y: &mut [f32]) {
     let n4 = x.len() / 4 * 4;
     let zero = F32x4::zero();
     for i in (0..n4).step_by(4) {
@@ -19,6 +24,13 @@ pub fn relu_forward(x: &[f32], y: &mut [f32]) {
 /// `dx = dy · [y > 0]` (the mask from the forward output, as PyTorch's `threshold_backward`).
 pub fn relu_backward(y: &[f32], dy: &[f32], dx: &mut [f32]) {
     assert!(y.len() == dy.len() && dy.len() == dx.len(), "relu: lengths");
+    par::chunks_mut(dx, ELEMENTWISE_CHUNK, |c, dxc| {
+        let at = c * ELEMENTWISE_CHUNK;
+        relu_backward_serial(&y[at..][..dxc.len()], &dy[at..][..dxc.len()], dxc)
+    });
+}
+
+fn relu_backward_serial(y: &[f32], dy: &[f32], dx: &mut [f32]) {
     let n4 = y.len() / 4 * 4;
     for i in (0..n4).step_by(4) {
         // SAFETY: i + 4 <= n4 <= len of all three slices.

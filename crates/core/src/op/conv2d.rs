@@ -4,6 +4,7 @@
 use super::geom::Window;
 use super::im2col::{col2im, im2col};
 use crate::gemm::{sgemm, Mat};
+use crate::par;
 use std::cell::RefCell;
 
 thread_local! {
@@ -29,30 +30,32 @@ fn check_lengths(g: &Window, o: usize, x: usize, w: usize, y: usize) {
     assert_eq!(y, g.n * o * g.out_plane(), "conv2d: output length");
 }
 
+/// Samples per unit of parallel work in the backward pass. The weight gradient is summed within each
+/// group in sample order, then across groups in group order: a fixed grouping, so the result does not
+/// depend on how many threads run the groups.
+pub const GROUP: usize = 8;
+
 /// `y[n][o] = bias[o] + Σ_{c,i,j} w[o][c][i][j] · x[n][c][oy·sh + i·dh - pt][ox·sw + j·dw - pl]`.
+/// Samples are independent, so they run in parallel (with the `threads` feature).
 pub fn conv2d_forward(g: &Window, o: usize, x: &[f32], w: &[f32], bias: Option<&[f32]>, y: &mut [f32]) {
     check_lengths(g, o, x.len(), w.len(), y.len());
     let (k, opl) = (g.col_rows(), g.out_plane());
     let (xs, ys) = (g.c * g.in_plane(), o * opl);
     let wm = Mat::row_major(w, k);
-    let run = |col: &[f32], yn: &mut [f32]| {
+    let pointwise = g.is_pointwise();
+    par::chunks_mut(y, ys, |n, yn| {
         // Bias first, then accumulate the GEMM onto it: one pass over y instead of two.
-        match bias {
-            Some(b) => (0..o).for_each(|oc| yn[oc * opl..(oc + 1) * opl].fill(b[oc])),
-            None => {}
+        if let Some(b) = bias {
+            (0..o).for_each(|oc| yn[oc * opl..(oc + 1) * opl].fill(b[oc]));
         }
-        sgemm(o, opl, k, wm, Mat::row_major(col, opl), yn, opl, bias.is_some());
-    };
-    if g.is_pointwise() {
-        for n in 0..g.n {
-            run(&x[n * xs..(n + 1) * xs], &mut y[n * ys..(n + 1) * ys]);
-        }
-        return;
-    }
-    with_cols(k * opl, |col, _| {
-        for n in 0..g.n {
-            im2col(g, &x[n * xs..(n + 1) * xs], col);
-            run(col, &mut y[n * ys..(n + 1) * ys]);
+        let xn = &x[n * xs..(n + 1) * xs];
+        if pointwise {
+            sgemm(o, opl, k, wm, Mat::row_major(xn, opl), yn, opl, bias.is_some());
+        } else {
+            with_cols(k * opl, |col, _| {
+                im2col(g, xn, col);
+                sgemm(o, opl, k, wm, Mat::row_major(col, opl), yn, opl, bias.is_some());
+            });
         }
     });
 }
@@ -60,6 +63,7 @@ pub fn conv2d_forward(g: &Window, o: usize, x: &[f32], w: &[f32], bias: Option<&
 /// Gradients of `conv2d_forward` given `dy`. `dw`/`db` are overwritten, or added to when `accumulate`
 /// (gradient accumulation over micro-batches). `dx`, when asked for, is always overwritten; the first
 /// layer of a network passes `None` and skips that GEMM entirely.
+#[allow(clippy::too_many_arguments)]
 pub fn conv2d_backward(
     g: &Window,
     o: usize,
@@ -78,7 +82,7 @@ pub fn conv2d_backward(
     if let Some(db) = db {
         assert_eq!(db.len(), o, "conv2d: db length");
         for oc in 0..o {
-            // Sum in f64 over the batch and plane: one rounding, independent of batch size ordering.
+            // Sum in f64 over the batch and plane: one rounding, in a fixed order.
             let mut s = 0.0f64;
             for n in 0..g.n {
                 s += dy[n * ys + oc * opl..n * ys + (oc + 1) * opl].iter().map(|&v| v as f64).sum::<f64>();
@@ -86,38 +90,53 @@ pub fn conv2d_backward(
             db[oc] = if accumulate { db[oc] + s as f32 } else { s as f32 };
         }
     }
-    let mut dx = dx;
     if let Some(d) = dx.as_deref() {
         assert_eq!(d.len(), x.len(), "conv2d: dx length");
     }
     let pointwise = g.is_pointwise();
-    with_cols(if pointwise { 0 } else { k * opl }, |col, dcol| {
-        for n in 0..g.n {
-            let xn = &x[n * xs..(n + 1) * xs];
-            let dyn_ = &dy[n * ys..(n + 1) * ys];
-            let colm: &[f32] = if pointwise {
-                xn
-            } else {
-                im2col(g, xn, col);
-                col
-            };
-            // dW[o×k] += dY_n[o×opl] · col_nᵀ[opl×k]
-            sgemm(o, k, opl, Mat::row_major(dyn_, opl), Mat::transposed(colm, opl), dw, k, accumulate || n > 0);
-            if let Some(dx) = dx.as_deref_mut() {
-                let dxn = &mut dx[n * xs..(n + 1) * xs];
-                // dcol[k×opl] = Wᵀ[k×o] · dY_n[o×opl]
-                if pointwise {
-                    sgemm(k, opl, o, Mat::transposed(w, k), Mat::row_major(dyn_, opl), dxn, opl, false);
+    let wl = w.len();
+    let groups = g.n.div_ceil(GROUP);
+    // One partial weight gradient per group of samples; `dx` is cut at the same group boundaries.
+    let mut partial = vec![0.0f32; groups * wl];
+    let group = |gi: usize, pw: &mut [f32], dxg: Option<&mut [f32]>| {
+        let mut dxg = dxg;
+        with_cols(if pointwise { 0 } else { k * opl }, |col, dcol| {
+            for (j, n) in (gi * GROUP..((gi + 1) * GROUP).min(g.n)).enumerate() {
+                let xn = &x[n * xs..(n + 1) * xs];
+                let dyn_ = &dy[n * ys..(n + 1) * ys];
+                let colm: &[f32] = if pointwise {
+                    xn
                 } else {
-                    sgemm(k, opl, o, Mat::transposed(w, k), Mat::row_major(dyn_, opl), dcol, opl, false);
-                    dxn.fill(0.0);
-                    col2im(g, dcol, dxn);
+                    im2col(g, xn, col);
+                    col
+                };
+                // dW_group[o×k] += dY_n[o×opl] · col_nᵀ[opl×k]
+                sgemm(o, k, opl, Mat::row_major(dyn_, opl), Mat::transposed(colm, opl), pw, k, j > 0);
+                if let Some(dxg) = dxg.as_deref_mut() {
+                    let dxn = &mut dxg[j * xs..(j + 1) * xs];
+                    // dcol[k×opl] = Wᵀ[k×o] · dY_n[o×opl], then scattered back (col2im).
+                    if pointwise {
+                        sgemm(k, opl, o, Mat::transposed(w, k), Mat::row_major(dyn_, opl), dxn, opl, false);
+                    } else {
+                        sgemm(k, opl, o, Mat::transposed(w, k), Mat::row_major(dyn_, opl), dcol, opl, false);
+                        dxn.fill(0.0);
+                        col2im(g, dcol, dxn);
+                    }
                 }
             }
+        });
+    };
+    match dx {
+        Some(dx) => par::chunks_mut2(&mut partial, wl, dx, GROUP * xs, |gi, pw, dxg| group(gi, pw, Some(dxg))),
+        None => par::chunks_mut(&mut partial, wl, |gi, pw| group(gi, pw, None)),
+    }
+    // Groups in order: the same sum for any thread count.
+    for (i, d) in dw.iter_mut().enumerate() {
+        let mut s = if accumulate { *d } else { 0.0 };
+        for gi in 0..groups {
+            s += partial[gi * wl + i];
         }
-    });
-    if g.n == 0 && !accumulate {
-        dw.fill(0.0);
+        *d = s;
     }
 }
 

@@ -1,7 +1,7 @@
 //! Dense (fully connected) layer with PyTorch's `Linear` layout: weight is `out × in`,
 //! `y[b] = W · x[b] + bias`.
 
-use crate::gemm::{sgemm, Mat};
+use crate::gemm::{sgemm_par as sgemm, Mat};
 
 /// `y[batch×out] = x[batch×in] · Wᵀ + bias`.
 pub fn dense_forward(batch: usize, inp: usize, out: usize, x: &[f32], w: &[f32], bias: Option<&[f32]>, y: &mut [f32]) {

@@ -2,13 +2,22 @@
 //! padding counts as -∞, the first maximum in row-major window order wins, dilation supported).
 
 use super::geom::Window;
+use crate::par;
 
 /// Writes `y` and, per output, the index of its maximum within its input plane (`iy·W + ix`).
+/// Samples run in parallel (with the `threads` feature); each output is computed the same way regardless.
 pub fn maxpool2d_forward(g: &Window, x: &[f32], y: &mut [f32], argmax: &mut [u32]) {
     let (plane, opl) = (g.in_plane(), g.out_plane());
     assert_eq!(x.len(), g.n * g.c * plane, "maxpool2d: x length");
     assert_eq!(y.len(), g.n * g.c * opl, "maxpool2d: y length");
     assert_eq!(argmax.len(), y.len(), "maxpool2d: argmax length");
+    let one = Window { n: 1, ..*g };
+    let (xs, ys) = (g.c * plane, g.c * opl);
+    par::chunks_mut2(y, ys, argmax, ys, |n, yn, an| sample_forward(&one, &x[n * xs..(n + 1) * xs], yn, an));
+}
+
+fn sample_forward(g: &Window, x: &[f32], y: &mut [f32], argmax: &mut [u32]) {
+    let (plane, opl) = (g.in_plane(), g.out_plane());
     if g.pt == 0 && g.pl == 0 {
         // Every window lies inside the input (floor output size): no bounds logic in the hot loop.
         return forward_unpadded(g, x, y, argmax);
@@ -90,13 +99,12 @@ pub fn maxpool2d_backward(g: &Window, dy: &[f32], argmax: &[u32], dx: &mut [f32]
     assert_eq!(dx.len(), g.n * g.c * plane, "maxpool2d: dx length");
     assert_eq!(dy.len(), g.n * g.c * opl, "maxpool2d: dy length");
     assert_eq!(argmax.len(), dy.len(), "maxpool2d: argmax length");
-    dx.fill(0.0);
-    for p in 0..g.n * g.c {
-        let dxp = &mut dx[p * plane..(p + 1) * plane];
+    par::chunks_mut(dx, plane, |p, dxp| {
+        dxp.fill(0.0);
         for (d, &a) in dy[p * opl..(p + 1) * opl].iter().zip(&argmax[p * opl..(p + 1) * opl]) {
             dxp[a as usize] += d;
         }
-    }
+    });
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@
 
 use super::check_len;
 use crate::for_each_lane;
+use crate::par::{self, SyncPtr, ELEMENTWISE_CHUNK};
 use crate::simd::Lane;
 
 #[derive(Clone, Copy, Debug)]
@@ -27,20 +28,25 @@ pub fn adagrad_step(cfg: &Adagrad, t: u64, p: &mut [f32], g: &[f32], sum: &mut [
     check_len("adagrad: sum", n, sum.len());
     let neg_clr = (-(cfg.lr / (1.0 + (t.max(1) - 1) as f64 * cfg.lr_decay))) as f32;
     let (wd, eps) = (cfg.weight_decay as f32, cfg.eps as f32);
-    let (pp, gp, sp) = (p.as_mut_ptr(), g.as_ptr(), sum.as_mut_ptr());
-    for_each_lane!(n, |i, L| {
-        // SAFETY: for_each_lane keeps i + L::WIDTH <= n, the common length checked above.
-        unsafe {
-            let pv = L::load(pp.add(i));
-            let mut gv = L::load(gp.add(i));
-            if wd != 0.0 {
-                gv = gv.add(L::splat(wd).mul(pv));
+    let (pp, gp, sp) = (SyncPtr(p.as_mut_ptr()), SyncPtr(g.as_ptr() as *mut f32), SyncPtr(sum.as_mut_ptr()));
+    let chunks = n.div_ceil(ELEMENTWISE_CHUNK);
+    // Elementwise: chunks are independent, so any split gives the same bits.
+    par::for_each(chunks, |c| {
+        let (lo, hi) = (c * ELEMENTWISE_CHUNK, ((c + 1) * ELEMENTWISE_CHUNK).min(n));
+        for_each_lane!(lo, hi, |i, L| {
+            // SAFETY: for_each_lane keeps i + L::WIDTH <= n, the common length checked above.
+            unsafe {
+                let pv = L::load(pp.get().add(i));
+                let mut gv = L::load(gp.get().add(i));
+                if wd != 0.0 {
+                    gv = gv.add(L::splat(wd).mul(pv));
+                }
+                let s = L::load(sp.get().add(i)).add(gv.mul(gv));
+                s.store(sp.get().add(i));
+                let std = s.sqrt().add(L::splat(eps));
+                pv.add(L::splat(neg_clr).mul(gv).div(std)).store(pp.get().add(i));
             }
-            let s = L::load(sp.add(i)).add(gv.mul(gv));
-            s.store(sp.add(i));
-            let std = s.sqrt().add(L::splat(eps));
-            pv.add(L::splat(neg_clr).mul(gv).div(std)).store(pp.add(i));
-        }
+        });
     });
 }
 

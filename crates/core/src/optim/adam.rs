@@ -10,6 +10,7 @@
 
 use super::check_len;
 use crate::for_each_lane;
+use crate::par::{self, SyncPtr, ELEMENTWISE_CHUNK};
 use crate::simd::Lane;
 
 #[derive(Clone, Copy, Debug)]
@@ -29,7 +30,7 @@ pub fn adam_step(cfg: &Adam, t: u64, p: &mut [f32], g: &[f32], m: &mut [f32], v:
     check_len("adam: exp_avg_sq", n, v.len());
     let vm = v_max.map(|s| {
         check_len("adam: max_exp_avg_sq", n, s.len());
-        s.as_mut_ptr()
+        SyncPtr(s.as_mut_ptr())
     });
     let t = t.max(1) as i32;
     let bc1 = 1.0 - cfg.beta1.powi(t);
@@ -38,26 +39,31 @@ pub fn adam_step(cfg: &Adam, t: u64, p: &mut [f32], g: &[f32], m: &mut [f32], v:
     let (b1, omb1) = (cfg.beta1 as f32, (1.0 - cfg.beta1) as f32);
     let (b2, omb2) = (cfg.beta2 as f32, (1.0 - cfg.beta2) as f32);
     let (eps, wd) = (cfg.eps as f32, cfg.weight_decay as f32);
-    let (pp, gp, mp, vp) = (p.as_mut_ptr(), g.as_ptr(), m.as_mut_ptr(), v.as_mut_ptr());
-    for_each_lane!(n, |i, L| {
-        // SAFETY: for_each_lane keeps i + L::WIDTH <= n; every slot was checked to have length n.
-        unsafe {
-            let pv = L::load(pp.add(i));
-            let mut gv = L::load(gp.add(i));
-            if wd != 0.0 {
-                gv = gv.add(L::splat(wd).mul(pv));
+    let (pp, gp, mp, vp) = (SyncPtr(p.as_mut_ptr()), SyncPtr(g.as_ptr() as *mut f32), SyncPtr(m.as_mut_ptr()), SyncPtr(v.as_mut_ptr()));
+    let chunks = n.div_ceil(ELEMENTWISE_CHUNK);
+    // Elementwise: chunks are independent, so any split gives the same bits.
+    par::for_each(chunks, |c| {
+        let (lo, hi) = (c * ELEMENTWISE_CHUNK, ((c + 1) * ELEMENTWISE_CHUNK).min(n));
+        for_each_lane!(lo, hi, |i, L| {
+            // SAFETY: for_each_lane keeps i + L::WIDTH <= n; every slot was checked to have length n.
+            unsafe {
+                let pv = L::load(pp.get().add(i));
+                let mut gv = L::load(gp.get().add(i));
+                if wd != 0.0 {
+                    gv = gv.add(L::splat(wd).mul(pv));
+                }
+                let mv = L::load(mp.get().add(i)).mul(L::splat(b1)).add(L::splat(omb1).mul(gv));
+                mv.store(mp.get().add(i));
+                let mut vv = L::load(vp.get().add(i)).mul(L::splat(b2)).add(L::splat(omb2).mul(gv).mul(gv));
+                vv.store(vp.get().add(i));
+                if let Some(vm) = vm {
+                    vv = L::load(vm.get().add(i)).max(vv);
+                    vv.store(vm.get().add(i));
+                }
+                let denom = vv.sqrt().div(L::splat(bc2_sqrt)).add(L::splat(eps));
+                pv.add(L::splat(neg_step).mul(mv).div(denom)).store(pp.get().add(i));
             }
-            let mv = L::load(mp.add(i)).mul(L::splat(b1)).add(L::splat(omb1).mul(gv));
-            mv.store(mp.add(i));
-            let mut vv = L::load(vp.add(i)).mul(L::splat(b2)).add(L::splat(omb2).mul(gv).mul(gv));
-            vv.store(vp.add(i));
-            if let Some(vm) = vm {
-                vv = L::load(vm.add(i)).max(vv);
-                vv.store(vm.add(i));
-            }
-            let denom = vv.sqrt().div(L::splat(bc2_sqrt)).add(L::splat(eps));
-            pv.add(L::splat(neg_step).mul(mv).div(denom)).store(pp.add(i));
-        }
+        });
     });
 }
 

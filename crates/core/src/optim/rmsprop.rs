@@ -11,6 +11,7 @@
 
 use super::check_len;
 use crate::for_each_lane;
+use crate::par::{self, SyncPtr, ELEMENTWISE_CHUNK};
 use crate::simd::Lane;
 
 #[derive(Clone, Copy, Debug)]
@@ -37,46 +38,51 @@ pub fn rmsprop_step(
     check_len("rmsprop: square_avg", n, square_avg.len());
     let ga = grad_avg.map(|s| {
         check_len("rmsprop: grad_avg", n, s.len());
-        s.as_mut_ptr()
+        SyncPtr(s.as_mut_ptr())
     });
     let mb = momentum_buf.map(|s| {
         check_len("rmsprop: momentum_buffer", n, s.len());
-        s.as_mut_ptr()
+        SyncPtr(s.as_mut_ptr())
     });
     assert!(mb.is_some() == (cfg.momentum != 0.0), "rmsprop: momentum buffer must be given exactly when momentum > 0");
     let alpha = cfg.alpha as f32;
     let one_m_alpha = (1.0 - cfg.alpha) as f32;
     let (eps, wd, mu, neg_lr) = (cfg.eps as f32, cfg.weight_decay as f32, cfg.momentum as f32, (-cfg.lr) as f32);
-    let (pp, gp, sp) = (p.as_mut_ptr(), g.as_ptr(), square_avg.as_mut_ptr());
-    for_each_lane!(n, |i, L| {
-        // SAFETY: for_each_lane keeps i + L::WIDTH <= n; every slot was checked to have length n.
-        unsafe {
-            let pv = L::load(pp.add(i));
-            let mut gv = L::load(gp.add(i));
-            if wd != 0.0 {
-                gv = gv.add(L::splat(wd).mul(pv));
+    let (pp, gp, sp) = (SyncPtr(p.as_mut_ptr()), SyncPtr(g.as_ptr() as *mut f32), SyncPtr(square_avg.as_mut_ptr()));
+    let chunks = n.div_ceil(ELEMENTWISE_CHUNK);
+    // Elementwise: chunks are independent, so any split gives the same bits.
+    par::for_each(chunks, |c| {
+        let (lo, hi) = (c * ELEMENTWISE_CHUNK, ((c + 1) * ELEMENTWISE_CHUNK).min(n));
+        for_each_lane!(lo, hi, |i, L| {
+            // SAFETY: for_each_lane keeps i + L::WIDTH <= n; every slot was checked to have length n.
+            unsafe {
+                let pv = L::load(pp.get().add(i));
+                let mut gv = L::load(gp.get().add(i));
+                if wd != 0.0 {
+                    gv = gv.add(L::splat(wd).mul(pv));
+                }
+                let v = L::load(sp.get().add(i)).mul(L::splat(alpha)).add(L::splat(one_m_alpha).mul(gv).mul(gv));
+                v.store(sp.get().add(i));
+                let root = match ga {
+                    Some(ga) => {
+                        let m = L::load(ga.get().add(i)).mul(L::splat(alpha)).add(L::splat(one_m_alpha).mul(gv));
+                        m.store(ga.get().add(i));
+                        v.sub(m.mul(m)).sqrt()
+                    }
+                    None => v.sqrt(),
+                };
+                let avg = root.add(L::splat(eps));
+                let np = match mb {
+                    Some(mb) => {
+                        let b = L::load(mb.get().add(i)).mul(L::splat(mu)).add(gv.div(avg));
+                        b.store(mb.get().add(i));
+                        pv.add(L::splat(neg_lr).mul(b))
+                    }
+                    None => pv.add(L::splat(neg_lr).mul(gv).div(avg)),
+                };
+                np.store(pp.get().add(i));
             }
-            let v = L::load(sp.add(i)).mul(L::splat(alpha)).add(L::splat(one_m_alpha).mul(gv).mul(gv));
-            v.store(sp.add(i));
-            let root = match ga {
-                Some(ga) => {
-                    let m = L::load(ga.add(i)).mul(L::splat(alpha)).add(L::splat(one_m_alpha).mul(gv));
-                    m.store(ga.add(i));
-                    v.sub(m.mul(m)).sqrt()
-                }
-                None => v.sqrt(),
-            };
-            let avg = root.add(L::splat(eps));
-            let np = match mb {
-                Some(mb) => {
-                    let b = L::load(mb.add(i)).mul(L::splat(mu)).add(gv.div(avg));
-                    b.store(mb.add(i));
-                    pv.add(L::splat(neg_lr).mul(b))
-                }
-                None => pv.add(L::splat(neg_lr).mul(gv).div(avg)),
-            };
-            np.store(pp.add(i));
-        }
+        });
     });
 }
 
