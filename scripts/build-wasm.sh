@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Builds the wasm variants of crates/wasm with Debian's rustc-web and writes optimized modules to wasm/.
-#   simd: single-threaded, SIMD128.
+#   simd:          single-threaded, SIMD128.
+#   simd-threads:  SIMD128 + atomics, shared imported memory, a rayon pool over JS workers (std rebuilt
+#                  with atomics; the exports JS needs to give each worker its stack and TLS).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,13 +14,14 @@ export PATH=/usr/bin:$PATH
 export RUSTC=/usr/bin/rustc
 export RUSTC_BOOTSTRAP=1   # -Zbuild-std on a stable compiler: std is rebuilt with our target features.
 
-build() { # name rustflags
+build() { # name rustflags [cargo args...]
   local name=$1 flags=$2
+  shift 2
   local tdir=target/wasm-$name
   local raw=$tdir/wasm32-unknown-unknown/release/wasmcnn_wasm.wasm
   local out=wasm/wasmcnn-$name.wasm
   RUSTFLAGS="$flags" CARGO_TARGET_DIR=$tdir /usr/bin/cargo build --quiet --release \
-    --target wasm32-unknown-unknown -Zbuild-std=std,panic_abort -p wasmcnn-wasm
+    --target wasm32-unknown-unknown -Zbuild-std=std,panic_abort -p wasmcnn-wasm "$@"
   if [ ! -f "$out" ] || [ "$raw" -nt "$out" ]; then
     say "wasm-opt -O3 -> $out"
     node_modules/.bin/wasm-opt -O3 "$raw" -o "$out.tmp"
@@ -27,3 +30,10 @@ build() { # name rustflags
 }
 
 build simd "-C target-feature=+simd128"
+
+# 32 MiB initial (JS creates the shared memory with this size), 2 GiB maximum.
+THREAD_LINK="-C link-arg=--shared-memory -C link-arg=--import-memory -C link-arg=--initial-memory=33554432 \
+  -C link-arg=--max-memory=2147483648 -C link-arg=--export=__stack_pointer -C link-arg=--export=__wasm_init_tls \
+  -C link-arg=--export=__tls_size -C link-arg=--export=__tls_align -C link-arg=--export=__tls_base \
+  -C link-arg=--export=__heap_base"
+build simd-threads "-C target-feature=+atomics,+bulk-memory,+mutable-globals,+simd128 $THREAD_LINK" --features threads

@@ -8,8 +8,7 @@ import { load, type InitOptions } from './runtime/load.js';
 
 /** Loads and instantiates the wasm core; every model, optimizer and buffer lives in the returned engine. */
 export async function init(opts: InitOptions = {}): Promise<Engine> {
-  const { exports, build, reason } = await load(opts);
-  return new Engine(exports, build, reason);
+  return new Engine(await load(opts));
 }
 
 export { Engine, type EngineInfo } from './runtime/engine.js';

@@ -5,3 +5,5 @@
 //! through `wcnn_alloc`. A null pointer means "not given" for optional buffers.
 
 pub mod exports;
+#[cfg(all(feature = "threads", target_arch = "wasm32"))]
+pub mod threads;

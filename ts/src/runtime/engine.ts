@@ -2,7 +2,8 @@
 import { checkInt } from '../errors.js';
 import type { WasmExports } from './exports.js';
 import { Heap, Scope, WasmBuffer, type F32Buffer, type U32Buffer } from './memory.js';
-import type { BuildName } from './load.js';
+import type { BuildName, Loaded } from './load.js';
+import type { WorkerPool } from './workers-node.js';
 import { Sequential, type ModelJSON, type ModelSpec } from '../nn/sequential.js';
 import { createOptimizer, type OptimizerConfig, type OptimizerName } from '../optim/index.js';
 import type { Optimizer } from '../optim/optimizer.js';
@@ -21,10 +22,37 @@ export interface EngineInfo {
 export class Engine {
   readonly heap: Heap;
   readonly #info: EngineInfo;
+  readonly #exports: WasmExports;
+  readonly #pool: WorkerPool | null;
+  #terminated = false;
 
-  constructor(readonly exports: WasmExports, build: BuildName, reason: string) {
-    this.heap = new Heap(exports);
-    this.#info = { build, threads: 1, simd: exports.wcnn_simd128() === 1, relaxedSimd: false, reason };
+  constructor(loaded: Loaded) {
+    this.#exports = loaded.exports;
+    this.#pool = loaded.pool;
+    this.heap = new Heap(loaded.exports);
+    this.#info = {
+      build: loaded.build,
+      threads: loaded.threads,
+      simd: loaded.exports.wcnn_simd128() === 1,
+      relaxedSimd: false,
+      reason: loaded.reason,
+    };
+  }
+
+  /** The raw wasm exports; refuses use after `terminate()` (a kernel would wait forever for its pool). */
+  get exports(): WasmExports {
+    if (this.#terminated) throw new Error('wasmcnn: this engine was terminated and cannot be used');
+    return this.#exports;
+  }
+
+  /**
+   * Ends the worker threads (the threaded build); the engine and everything in it is unusable afterwards.
+   * A Node process exits on its own after this (workers are also unref'd, so it need not be called at exit).
+   */
+  async terminate(): Promise<void> {
+    if (this.#terminated) return;
+    this.#terminated = true;
+    await this.#pool?.terminate();
   }
 
   info(): EngineInfo {

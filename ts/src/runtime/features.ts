@@ -13,3 +13,33 @@ export function hasSimd128(): boolean {
     return false;
   }
 }
+
+// (module (memory 1 1 shared) (func i32.const 0 i32.atomic.load drop)): valid only with the threads proposal.
+const SHARED_MEMORY_PROBE = new Uint8Array([
+  0, 97, 115, 109, 1, 0, 0, 0, 1, 4, 1, 96, 0, 0, 3, 2, 1, 0, 5, 4, 1, 3, 1, 1, 10, 11, 1, 9, 0, 65, 0, 254, 16, 2, 0, 26, 11,
+]);
+
+/** Why this runtime cannot run the threaded build, or null when it can. */
+export function threadsUnavailable(): string | null {
+  if (typeof SharedArrayBuffer === 'undefined') return 'SharedArrayBuffer is not available';
+  try {
+    if (!WebAssembly.validate(SHARED_MEMORY_PROBE)) return 'WebAssembly threads (shared memory, atomics) are not supported';
+  } catch {
+    return 'WebAssembly threads (shared memory, atomics) are not supported';
+  }
+  const g = globalThis as { crossOriginIsolated?: boolean };
+  if (g.crossOriginIsolated === false) return 'the page is not cross-origin isolated (needs COOP same-origin + COEP require-corp)';
+  return null;
+}
+
+/** Cores this runtime reports (Node's os.availableParallelism, else navigator.hardwareConcurrency). */
+export async function availableCores(): Promise<number> {
+  const nav = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator;
+  try {
+    const os = await import('node:os');
+    if (typeof os.availableParallelism === 'function') return os.availableParallelism();
+    return os.cpus().length;
+  } catch {
+    return nav?.hardwareConcurrency ?? 1;
+  }
+}

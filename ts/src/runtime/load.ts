@@ -1,20 +1,32 @@
-// Loading: finds the wasm build, compiles and instantiates it, and checks its exports.
+// Loading: picks the build by capability checks (never by platform name), compiles and instantiates it,
+// starts the worker threads for the threaded build, and checks the exports.
 import { REQUIRED_EXPORTS, type WasmExports } from './exports.js';
-import { hasSimd128 } from './features.js';
+import { availableCores, hasSimd128, threadsUnavailable } from './features.js';
+import { startNodeWorkers, type ThreadExports, type WorkerPool } from './workers-node.js';
 
-export type BuildName = 'simd';
+export type BuildName = 'simd' | 'simd-threads';
 
 export interface InitOptions {
+  /**
+   * Worker threads for the kernels: 'auto' (default) uses every core the runtime reports, a number forces
+   * a count, 1 means the single-threaded build. Falls back to 1 (and says why in `engine.info()`) where
+   * threads cannot run.
+   */
+  threads?: 'auto' | number;
   /** A precompiled module (for runtimes that forbid compiling at run time, e.g. Cloudflare workerd). */
   module?: WebAssembly.Module;
   /** The wasm bytes, or where to get them (a URL or path); defaults to the build shipped in `wasm/`. */
   wasm?: BufferSource | URL | string;
 }
 
-/** The build shipped with the package, next to ts/ (same relative path from ts/src and ts/dist). */
+/** The builds shipped with the package, next to ts/ (same relative path from ts/src and ts/dist). */
 export function defaultWasmUrl(build: BuildName): URL {
   return new URL(`../../../wasm/wasmcnn-${build}.wasm`, import.meta.url);
 }
+
+/** Initial pages of the threaded build's shared memory: its `--initial-memory` (32 MiB); maximum 2 GiB. */
+const SHARED_INITIAL_PAGES = 512;
+const SHARED_MAX_PAGES = 32768;
 
 async function readBytes(src: URL | string): Promise<BufferSource> {
   const url = typeof src === 'string' && !/^[a-z][a-z0-9+.-]*:/i.test(src) ? null : new URL(src);
@@ -32,26 +44,66 @@ async function readBytes(src: URL | string): Promise<BufferSource> {
   return await res.arrayBuffer();
 }
 
+async function hasNodeWorkers(): Promise<boolean> {
+  try {
+    await import('node:worker_threads');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export interface Loaded {
   exports: WasmExports;
   build: BuildName;
+  threads: number;
   reason: string;
+  pool: WorkerPool | null;
+}
+
+/** Decides how many threads to use and why. */
+async function planThreads(opts: InitOptions, given: WebAssembly.Module | undefined): Promise<{ threads: number; reason: string }> {
+  const want = opts.threads ?? 'auto';
+  if (want !== 'auto' && !(Number.isInteger(want) && want >= 1 && want <= 256)) {
+    throw new RangeError(`init: threads must be 'auto' or an integer in [1, 256], got ${String(want)}`);
+  }
+  const cores = await availableCores();
+  const n = want === 'auto' ? cores : want;
+  if (given && !isThreadedModule(given)) return { threads: 1, reason: 'the given module is the single-threaded build' };
+  if (n === 1) return { threads: 1, reason: want === 'auto' ? 'one core available' : 'threads: 1 requested' };
+  const why = threadsUnavailable();
+  if (why) return { threads: 1, reason: `${why}; using the single-threaded build` };
+  if (!(await hasNodeWorkers())) {
+    return { threads: 1, reason: 'no node:worker_threads here (threads in browser pages need the engine in a dedicated worker, not yet supported); using the single-threaded build' };
+  }
+  return { threads: n, reason: `${n} worker threads (${want === 'auto' ? `${cores} cores reported` : 'requested'})` };
+}
+
+function isThreadedModule(m: WebAssembly.Module): boolean {
+  return WebAssembly.Module.imports(m).some((i) => i.module === 'env' && i.name === 'memory' && i.kind === 'memory');
 }
 
 export async function load(opts: InitOptions = {}): Promise<Loaded> {
   if (!hasSimd128()) {
     throw new Error('wasmcnn: this runtime does not support WebAssembly SIMD128, which every wasmcnn build needs');
   }
-  const build: BuildName = 'simd';
-  let module = opts.module;
-  if (!module) {
-    const src = opts.wasm ?? defaultWasmUrl(build);
-    const bytes = src instanceof URL || typeof src === 'string' ? await readBytes(src) : src;
-    module = await WebAssembly.compile(bytes);
+  const compile = async (src: BufferSource | URL | string) =>
+    WebAssembly.compile(src instanceof URL || typeof src === 'string' ? await readBytes(src) : src);
+  // A build the caller chose decides itself; otherwise the plan picks one.
+  let module = opts.module ?? (opts.wasm !== undefined ? await compile(opts.wasm) : undefined);
+  const plan = await planThreads(opts, module);
+  const build: BuildName = plan.threads > 1 ? 'simd-threads' : 'simd';
+  module ??= await compile(defaultWasmUrl(build));
+  if (isThreadedModule(module) && build !== 'simd-threads') {
+    throw new Error(`wasmcnn: the given wasm is the threaded build, but it cannot run threaded here (${plan.reason}); pass the single-threaded build`);
   }
-  const instance = await WebAssembly.instantiate(module, {});
-  const ex = instance.exports as Record<string, unknown>;
+  const memory = build === 'simd-threads' ? new WebAssembly.Memory({ initial: SHARED_INITIAL_PAGES, maximum: SHARED_MAX_PAGES, shared: true }) : null;
+  const instance = await WebAssembly.instantiate(module, memory ? { env: { memory } } : {});
+  const ex = { ...(instance.exports as Record<string, unknown>) };
+  if (memory) ex.memory = memory;
   const missing = REQUIRED_EXPORTS.filter((k) => !(k in ex));
   if (missing.length) throw new Error(`wasmcnn: the wasm module lacks exports ${missing.join(', ')} (stale build?)`);
-  return { exports: ex as unknown as WasmExports, build, reason: 'single-threaded SIMD128 build (threads come later)' };
+  const exports = ex as unknown as WasmExports;
+  const pool = memory ? await startNodeWorkers(module, memory, exports as ThreadExports, plan.threads) : null;
+  return { exports, build, threads: pool?.threads ?? 1, reason: plan.reason, pool };
 }

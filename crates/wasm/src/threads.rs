@@ -1,0 +1,45 @@
+//! The rayon pool of the simd-threads build. rayon cannot spawn threads on wasm32, so its spawn handler
+//! queues each thread's `ThreadBuilder`; JS starts one worker per thread (shared memory, own stack and
+//! TLS), and each worker calls `wcnn_worker_entry`, which takes a builder from the queue and runs it.
+//! Order matters: workers first, then `wcnn_pool_build`, which returns once every thread has started.
+
+use rayon::ThreadBuilder;
+use std::sync::{Condvar, Mutex};
+
+static QUEUE: Mutex<Vec<ThreadBuilder>> = Mutex::new(Vec::new());
+static QUEUED: Condvar = Condvar::new();
+
+/// A worker's whole life: wait for a rayon thread to run, run it (returns only when the pool ends).
+#[no_mangle]
+pub extern "C" fn wcnn_worker_entry() {
+    let builder = {
+        let mut q = QUEUE.lock().unwrap();
+        loop {
+            if let Some(b) = q.pop() {
+                break b;
+            }
+            q = QUEUED.wait(q).unwrap();
+        }
+    };
+    builder.run();
+}
+
+/// Builds the global pool with `threads` threads; 0 on success, -1 if a pool already exists.
+#[no_mangle]
+pub extern "C" fn wcnn_pool_build(threads: usize) -> i32 {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .spawn_handler(|builder| {
+            QUEUE.lock().unwrap().push(builder);
+            QUEUED.notify_all();
+            Ok(())
+        })
+        .build_global()
+        .map_or(-1, |_| 0)
+}
+
+/// Threads in the pool that the kernels use.
+#[no_mangle]
+pub extern "C" fn wcnn_pool_threads() -> usize {
+    rayon::current_num_threads()
+}
