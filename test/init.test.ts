@@ -6,10 +6,10 @@ import { init } from '../ts/src/index.js';
 const wasmUrl = new URL('../wasm/wasmcnn-simd.wasm', import.meta.url);
 
 describe('init', () => {
-  it('loads the default build and reports what runs', async () => {
-    const e = await init();
+  it('loads the single-threaded build for threads: 1 and reports what runs', async () => {
+    const e = await init({ threads: 1 });
     expect(e.info()).toMatchObject({ build: 'simd', threads: 1, simd: true, relaxedSimd: false });
-    expect(e.info().reason).toMatch(/single-threaded/);
+    expect(e.info().reason).toMatch(/threads: 1 requested/);
   });
 
   it('accepts a precompiled WebAssembly.Module, raw bytes, or a path', async () => {
