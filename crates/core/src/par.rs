@@ -12,10 +12,13 @@ where
     F: Fn(usize, &mut [T]) + Sync + Send,
 {
     let size = size.max(1);
-    #[cfg(feature = "threads")]
-    data.par_chunks_mut(size).enumerate().for_each(|(i, c)| f(i, c));
-    #[cfg(not(feature = "threads"))]
-    data.chunks_mut(size).enumerate().for_each(|(i, c)| f(i, c));
+    let (n, p) = (data.len(), SyncPtr(data.as_mut_ptr()));
+    for_each(n.div_ceil(size), |i| {
+        let lo = i * size;
+        // SAFETY: chunk i is [lo, lo + len) with len <= size: disjoint from every other chunk, inside `data`.
+        let chunk = unsafe { std::slice::from_raw_parts_mut(p.get().add(lo), size.min(n - lo)) };
+        f(i, chunk)
+    });
 }
 
 /// Like `chunks_mut` over two slices cut into the same number of chunks (`size_a`, `size_b` elements each).
@@ -24,10 +27,20 @@ where
     F: Fn(usize, &mut [A], &mut [B]) + Sync + Send,
 {
     let (size_a, size_b) = (size_a.max(1), size_b.max(1));
-    #[cfg(feature = "threads")]
-    a.par_chunks_mut(size_a).zip(b.par_chunks_mut(size_b)).enumerate().for_each(|(i, (x, y))| f(i, x, y));
-    #[cfg(not(feature = "threads"))]
-    a.chunks_mut(size_a).zip(b.chunks_mut(size_b)).enumerate().for_each(|(i, (x, y))| f(i, x, y));
+    let chunks = a.len().div_ceil(size_a);
+    assert_eq!(chunks, b.len().div_ceil(size_b), "par::chunks_mut2: the slices cut into different chunk counts");
+    let (na, pa, nb, pb) = (a.len(), SyncPtr(a.as_mut_ptr()), b.len(), SyncPtr(b.as_mut_ptr()));
+    for_each(chunks, |i| {
+        let (la, lb) = (i * size_a, i * size_b);
+        // SAFETY: as in `chunks_mut`, for each slice.
+        let (ca, cb) = unsafe {
+            (
+                std::slice::from_raw_parts_mut(pa.get().add(la), size_a.min(na - la)),
+                std::slice::from_raw_parts_mut(pb.get().add(lb), size_b.min(nb - lb)),
+            )
+        };
+        f(i, ca, cb)
+    });
 }
 
 /// Threads in the current pool (1 without the feature).
@@ -40,6 +53,13 @@ pub fn threads() -> usize {
 
 /// Calls `f(i)` for `i` in `0..n`, in parallel when the `threads` feature is on.
 pub fn for_each(n: usize, f: impl Fn(usize) + Sync + Send) {
+    for_each_dyn(n, &f)
+}
+
+/// Every parallel loop funnels through this one non-generic function, so rayon's iterator machinery is
+/// compiled once rather than once per kernel (it dominated the threaded build's size).
+#[inline(never)]
+fn for_each_dyn(n: usize, f: &(dyn Fn(usize) + Sync + Send)) {
     #[cfg(feature = "threads")]
     (0..n).into_par_iter().for_each(f);
     #[cfg(not(feature = "threads"))]
@@ -47,8 +67,14 @@ pub fn for_each(n: usize, f: impl Fn(usize) + Sync + Send) {
 }
 
 /// A raw pointer that may cross threads: for kernels that hand out provably disjoint ranges of one buffer.
-#[derive(Clone, Copy)]
 pub struct SyncPtr<T>(pub *mut T);
+// Copy for any T (a derive would demand T: Copy).
+impl<T> Clone for SyncPtr<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<T> Copy for SyncPtr<T> {}
 // SAFETY: users only dereference disjoint ranges per task (stated at each use).
 unsafe impl<T> Send for SyncPtr<T> {}
 unsafe impl<T> Sync for SyncPtr<T> {}
