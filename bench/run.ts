@@ -7,6 +7,7 @@ import { init } from '../ts/src/index.js';
 import { loadMnist } from '../examples/mnist-data.js';
 import { convnetjsLenetTrain } from './anchors/convnetjs.js';
 import { tfjsLenetTrain } from './anchors/tfjs.js';
+import { wasmcnnCifarTrain } from './cifar.js';
 import { wasmcnnLenetTrain } from './lenet.js';
 
 // tfjs's PROD flag only silences its console banner; it changes no computation.
@@ -25,9 +26,10 @@ const quick = process.argv.includes('--quick');
 const BATCH = 64;
 const mnist = loadMnist(1, 8000, 2000);
 const data = { images: mnist.trainImages, labels: mnist.trainLabels };
-const engine = await init();
+const engine = await init({ threads: 1 });
 const info = engine.info();
 const rows: Row[] = [];
+const cores = os.availableParallelism();
 
 const machine = `${os.cpus()[0]?.model ?? 'unknown CPU'}, ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${os.platform()} ${os.arch()}`;
 console.log(`machine: ${machine}\nnode ${process.version}, wasmcnn build ${info.build} (${info.threads} thread)\n`);
@@ -40,6 +42,25 @@ rows.push({ name: 'lenet-mnist-train', impl: 'convnetjs', threads: 1, build: 'js
 const tfc = await tfjsLenetTrain(data, { batchSize: BATCH, samples: quick ? 64 : 192, backend: 'cpu' });
 rows.push({ name: 'lenet-mnist-train', impl: 'tfjs-cpu', threads: 1, build: 'js', unit: 'samples/s', value: tfc.samplesPerSec });
 
+// ---- threads: the same models on the threaded build ----
+const threadCounts = [...new Set([2, cores])].filter((t) => t > 1);
+const lenetByThreads: [number, number][] = [[1, wasm.samplesPerSec]];
+for (const t of threadCounts) {
+  const e = await init({ threads: t });
+  const r = await wasmcnnLenetTrain(e, data, { batchSize: BATCH, samples: quick ? 4000 : 16000 });
+  rows.push({ name: 'lenet-mnist-train', impl: 'wasmcnn', threads: t, build: e.info().build, unit: 'samples/s', value: r.samplesPerSec });
+  lenetByThreads.push([t, r.samplesPerSec]);
+  await e.terminate();
+}
+const cifarByThreads: [number, number][] = [];
+for (const t of [1, ...threadCounts]) {
+  const e = t === 1 ? engine : await init({ threads: t });
+  const r = await wasmcnnCifarTrain(e, { batchSize: BATCH, samples: quick ? 256 : 1024 });
+  rows.push({ name: 'cifar-small-train', impl: 'wasmcnn', threads: t, build: e.info().build, unit: 'samples/s', value: r.samplesPerSec });
+  cifarByThreads.push([t, r.samplesPerSec]);
+  if (t !== 1) await e.terminate();
+}
+
 const pad = (s: string, n: number) => s.padEnd(n);
 console.log(`\n${pad('impl', 12)}${pad('samples/s', 12)}${pad('samples timed', 15)}wasmcnn is`);
 for (const r of [wasm, cnj, tfc]) {
@@ -51,6 +72,15 @@ console.log(`ratio wasmcnn / tfjs-cpu  = ${(wasm.samplesPerSec / tfc.samplesPerS
 console.log('notes: ConvNetJS 0.3.0 on npm has no Adam; its anchor runs ConvNetJS forward/backward with an Adam step');
 console.log('       applied every 64 samples (bench/anchors/convnetjs.ts). tfjs-backend-wasm cannot train a conv layer');
 console.log('       (no Conv2DBackpropFilter), so it has no row here.');
+
+console.log('\nThreads (wasmcnn simd-threads build vs the single-threaded simd build), samples/s:');
+console.log(`${pad('model', 20)}${pad('threads', 9)}${pad('samples/s', 12)}speed-up`);
+for (const [name, list, target] of [['lenet-mnist-train', lenetByThreads, 1.4], ['cifar-small-train', cifarByThreads, 1.7]] as const) {
+  for (const [t, v] of list) {
+    const up = v / list[0][1];
+    console.log(`${pad(name, 20)}${pad(String(t), 9)}${pad(v.toFixed(1), 12)}${t === 1 ? '—' : `${up.toFixed(2)}×${t === 2 ? ` (target ≥ ${target}×)` : ''}`}`);
+  }
+}
 
 const out = new URL('./results.json', import.meta.url);
 writeFileSync(out, JSON.stringify({ machine, node: process.version, rows }, null, 2) + '\n');
