@@ -8,7 +8,8 @@ say() { printf '[setup] %s\n' "$*" >&2; }
 
 # 1. Debian's rustc-web 1.96 + rust-web-src + lld-22: the only toolchain here that can build std for wasm32
 #    (-Zbuild-std, offline; see ../shared/TOOLCHAIN.md). rustup's toolchains cannot target wasm32 here.
-APT_PKGS=(rustc-web cargo-web rust-web-src lld-22)
+#    chromium: the browser tests drive it with playwright-core (which cannot download a browser here).
+APT_PKGS=(rustc-web cargo-web rust-web-src lld-22 chromium)
 missing=()
 for p in "${APT_PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

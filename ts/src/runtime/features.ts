@@ -43,3 +43,17 @@ export async function availableCores(): Promise<number> {
     return nav?.hardwareConcurrency ?? 1;
   }
 }
+
+/**
+ * Whether this thread may block (Atomics.wait): the caller of a threaded kernel waits for the pool. A
+ * browser page's main thread may not, so there the threaded build cannot be driven directly.
+ */
+export function canBlock(): boolean {
+  if (typeof SharedArrayBuffer === 'undefined') return false;
+  try {
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 1, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

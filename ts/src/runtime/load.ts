@@ -1,8 +1,9 @@
 // Loading: picks the build by capability checks (never by platform name), compiles and instantiates it,
 // starts the worker threads for the threaded build, and checks the exports.
 import { REQUIRED_EXPORTS, type WasmExports } from './exports.js';
-import { availableCores, hasSimd128, threadsUnavailable } from './features.js';
+import { availableCores, canBlock, hasSimd128, threadsUnavailable } from './features.js';
 import { startNodeWorkers, type ThreadExports, type WorkerPool } from './workers-node.js';
+import { hasWebWorkers, startWebWorkers } from './workers-web.js';
 
 export type BuildName = 'simd' | 'simd-threads';
 
@@ -62,7 +63,10 @@ export interface Loaded {
 }
 
 /** Decides how many threads to use and why. */
-async function planThreads(opts: InitOptions, given: WebAssembly.Module | undefined): Promise<{ threads: number; reason: string }> {
+async function planThreads(
+  opts: InitOptions,
+  given: WebAssembly.Module | undefined,
+): Promise<{ threads: number; reason: string; workers?: 'node' | 'web' }> {
   const want = opts.threads ?? 'auto';
   if (want !== 'auto' && !(Number.isInteger(want) && want >= 1 && want <= 256)) {
     throw new RangeError(`init: threads must be 'auto' or an integer in [1, 256], got ${String(want)}`);
@@ -73,10 +77,12 @@ async function planThreads(opts: InitOptions, given: WebAssembly.Module | undefi
   if (n === 1) return { threads: 1, reason: want === 'auto' ? 'one core available' : 'threads: 1 requested' };
   const why = threadsUnavailable();
   if (why) return { threads: 1, reason: `${why}; using the single-threaded build` };
-  if (!(await hasNodeWorkers())) {
-    return { threads: 1, reason: 'no node:worker_threads here (threads in browser pages need the engine in a dedicated worker, not yet supported); using the single-threaded build' };
+  if (!canBlock()) {
+    return { threads: 1, reason: 'this thread may not block (a page\'s main thread): run wasmcnn in a dedicated Worker for threads; using the single-threaded build' };
   }
-  return { threads: n, reason: `${n} worker threads (${want === 'auto' ? `${cores} cores reported` : 'requested'})` };
+  const kind = (await hasNodeWorkers()) ? 'node' : hasWebWorkers() ? 'web' : null;
+  if (kind === null) return { threads: 1, reason: 'no Worker implementation here; using the single-threaded build' };
+  return { threads: n, workers: kind, reason: `${n} worker threads (${want === 'auto' ? `${cores} cores reported` : 'requested'})` };
 }
 
 function isThreadedModule(m: WebAssembly.Module): boolean {
@@ -104,6 +110,7 @@ export async function load(opts: InitOptions = {}): Promise<Loaded> {
   const missing = REQUIRED_EXPORTS.filter((k) => !(k in ex));
   if (missing.length) throw new Error(`wasmcnn: the wasm module lacks exports ${missing.join(', ')} (stale build?)`);
   const exports = ex as unknown as WasmExports;
-  const pool = memory ? await startNodeWorkers(module, memory, exports as ThreadExports, plan.threads) : null;
+  const start = plan.workers === 'web' ? startWebWorkers : startNodeWorkers;
+  const pool = memory ? await start(module, memory, exports as ThreadExports, plan.threads) : null;
   return { exports, build, threads: pool?.threads ?? 1, reason: plan.reason, pool };
 }

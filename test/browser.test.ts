@@ -1,0 +1,65 @@
+// Headless Debian Chromium (driven by playwright-core) trains the same fixture as Node: with COOP/COEP the
+// threaded build runs in a dedicated worker; without them, or on the page's main thread, it falls back to
+// the single-threaded build. The weights must be bitwise the ones Node computes.
+import { existsSync } from 'node:fs';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { init } from '../ts/src/index.js';
+// @ts-expect-error: plain JS module shared with the browser pages
+import { trainFixture } from './browser/train-fixture.js';
+import { serve } from './browser/server.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+type Result = { ok: boolean; error?: string; info?: { build: string; threads: number; reason: string }; hex?: string };
+
+describe('browser (headless Chromium)', () => {
+  let browser: Browser;
+  let servers: { url: string; close: () => Promise<void> }[] = [];
+  let nodeHex: string;
+
+  beforeAll(async () => {
+    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: scripts/setup.sh installs Debian's chromium`);
+    nodeHex = ((await trainFixture(init, 2)) as Result).hex!;
+    servers = [await serve(true), await serve(false)];
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+        '--disable-component-update', '--disable-sync'], // playwright gives it a fresh empty profile
+    });
+  }, 120_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await Promise.all(servers.map((s) => s.close()));
+  });
+
+  async function open(isolated: boolean): Promise<Page> {
+    const page = await browser.newPage();
+    await page.goto(`${servers[isolated ? 0 : 1].url}/test/browser/page.html`);
+    await page.waitForFunction(() => (window as unknown as { ready?: boolean }).ready === true);
+    return page;
+  }
+
+  it('cross-origin isolated: the threaded build trains in a dedicated worker, same bits as Node', async () => {
+    const page = await open(true);
+    expect(await page.evaluate(() => (window as unknown as { crossOriginIsolatedNow(): boolean }).crossOriginIsolatedNow())).toBe(true);
+    const r: Result = await page.evaluate(() => (window as unknown as { inWorker(t: number): Promise<Result> }).inWorker(2));
+    expect(r.error).toBeUndefined();
+    expect(r.info).toMatchObject({ build: 'simd-threads', threads: 2 });
+    expect(r.hex).toBe(nodeHex);
+    // The page's own main thread may not block: there the same call falls back, and still trains.
+    const m: Result = await page.evaluate(() => (window as unknown as { onMain(t: number): Promise<Result> }).onMain(2));
+    expect(m.info).toMatchObject({ build: 'simd', threads: 1 });
+    expect(m.info!.reason).toMatch(/may not block/);
+    expect(m.hex).toBe(nodeHex);
+  }, 120_000);
+
+  it('without COOP/COEP: falls back to the single-threaded build, says why, same bits', async () => {
+    const page = await open(false);
+    const r: Result = await page.evaluate(() => (window as unknown as { inWorker(t: number): Promise<Result> }).inWorker(2));
+    expect(r.error).toBeUndefined();
+    expect(r.info).toMatchObject({ build: 'simd', threads: 1 });
+    expect(r.info!.reason).toMatch(/SharedArrayBuffer is not available|cross-origin isolated/);
+    expect(r.hex).toBe(nodeHex);
+  }, 120_000);
+});

@@ -1,0 +1,30 @@
+// A deterministic little training run shared by the browser page/worker and the Node side of
+// test/browser.test.ts: same data, model and seed everywhere, so the weights' bits must match.
+export const LAYERS = [
+  { type: 'conv2d', filters: 8, kernelSize: 3, padding: 1 },
+  { type: 'relu' },
+  { type: 'maxPool2d', poolSize: 2 },
+  { type: 'conv2d', filters: 16, kernelSize: 3 },
+  { type: 'relu' },
+  { type: 'flatten' },
+  { type: 'dense', units: 10 },
+];
+
+/** Trains 3 steps of batch 32 on synthetic 1×12×12 digits; returns engine info and the weights as hex. */
+export async function trainFixture(init, threads) {
+  const engine = await init({ threads });
+  const n = 96;
+  const x = new Float32Array(n * 144);
+  for (let i = 0; i < x.length; i++) x[i] = ((i * 2654435761) % 1000) / 500 - 1; // integer math: exact everywhere
+  const y = Array.from({ length: n }, (_, i) => (i * 7) % 10);
+  const model = engine.sequential({ inputShape: [1, 12, 12], layers: LAYERS, seed: 11, init: 'glorot' });
+  await model.fit(x, y, { epochs: 1, batchSize: 32, seed: 5, optimizer: { type: 'adam', lr: 1e-2, amsgrad: true } });
+  const w = model.getWeights();
+  const hex = Object.values(w)
+    .map((a) => Array.from(new Uint8Array(a.buffer), (b) => b.toString(16).padStart(2, '0')).join(''))
+    .join('|');
+  const info = engine.info();
+  model.dispose();
+  await engine.terminate();
+  return { info, hex };
+}

@@ -1,0 +1,11 @@
+// Runs in a dedicated module Worker: a thread that may block, so the threaded build can drive its pool.
+import { init } from '../../ts/dist/index.js';
+import { trainFixture } from './train-fixture.js';
+
+onmessage = async (ev) => {
+  try {
+    postMessage({ ok: true, ...(await trainFixture(init, ev.data.threads)) });
+  } catch (e) {
+    postMessage({ ok: false, error: String(e && e.stack || e) });
+  }
+};
