@@ -28,7 +28,8 @@ function bar(done: number, total: number, width = 28): string {
 const tty = process.stdout.isTTY === true;
 const engine = await init();
 const info = engine.info();
-console.log(`wasmcnn — build ${info.build}, ${info.threads} thread, SIMD128 ${info.simd ? 'on' : 'off'}`);
+const baseline = engine.liveBytes(); // worker stacks of the threaded build
+console.log(`wasmcnn — build ${info.build}, ${info.threads} thread${info.threads > 1 ? "s" : ""}, SIMD128 ${info.simd ? "on" : "off"} (${info.reason})`);
 const data = loadMnist(SEED, 8000, 2000);
 normalize(data.trainImages);
 normalize(data.testImages);
@@ -84,4 +85,5 @@ console.log(`\nAdam reached ${(100 * adam.test_accuracy).toFixed(2)}% test accur
 for (const r of results) {
   console.log(JSON.stringify({ ...r, final_loss: +r.final_loss.toFixed(5), test_accuracy: +r.test_accuracy.toFixed(4), seconds: +r.seconds.toFixed(2) }));
 }
-if (engine.liveBytes() !== 0) console.warn(`warning: ${engine.liveBytes()} bytes still allocated after disposing every model`);
+if (engine.liveBytes() !== baseline) console.warn(`warning: ${engine.liveBytes() - baseline} bytes still allocated after disposing every model`);
+await engine.terminate();

@@ -4,7 +4,7 @@
 use super::geom::Window;
 use super::im2col::{col2im, im2col};
 use crate::gemm::{sgemm, Mat};
-use crate::par;
+use crate::par::{self, SyncPtr};
 use std::cell::RefCell;
 
 thread_local! {
@@ -79,16 +79,8 @@ pub fn conv2d_backward(
     assert_eq!(dw.len(), w.len(), "conv2d: dw length");
     let (k, opl) = (g.col_rows(), g.out_plane());
     let (xs, ys) = (g.c * g.in_plane(), o * opl);
-    if let Some(db) = db {
+    if let Some(db) = db.as_deref() {
         assert_eq!(db.len(), o, "conv2d: db length");
-        for oc in 0..o {
-            // Sum in f64 over the batch and plane: one rounding, in a fixed order.
-            let mut s = 0.0f64;
-            for n in 0..g.n {
-                s += dy[n * ys + oc * opl..n * ys + (oc + 1) * opl].iter().map(|&v| v as f64).sum::<f64>();
-            }
-            db[oc] = if accumulate { db[oc] + s as f32 } else { s as f32 };
-        }
     }
     if let Some(d) = dx.as_deref() {
         assert_eq!(d.len(), x.len(), "conv2d: dx length");
@@ -96,9 +88,24 @@ pub fn conv2d_backward(
     let pointwise = g.is_pointwise();
     let wl = w.len();
     let groups = g.n.div_ceil(GROUP);
-    // One partial weight gradient per group of samples; `dx` is cut at the same group boundaries.
+    // One partial weight gradient (and f64 bias gradient) per group of samples; `dx` is cut at the same
+    // group boundaries.
     let mut partial = vec![0.0f32; groups * wl];
+    let mut partial_db = vec![0.0f64; if db.is_some() { groups * o } else { 0 }];
+    let pdb = SyncPtr(partial_db.as_mut_ptr());
+    let want_db = db.is_some();
     let group = |gi: usize, pw: &mut [f32], dxg: Option<&mut [f32]>| {
+        if want_db {
+            // SAFETY: group gi alone writes partial_db[gi·o .. (gi+1)·o], inside the buffer.
+            let pb = unsafe { std::slice::from_raw_parts_mut(pdb.get().add(gi * o), o) };
+            for (oc, b) in pb.iter_mut().enumerate() {
+                let mut s = 0.0f64;
+                for n in gi * GROUP..((gi + 1) * GROUP).min(g.n) {
+                    s += dy[n * ys + oc * opl..n * ys + (oc + 1) * opl].iter().map(|&v| v as f64).sum::<f64>();
+                }
+                *b = s;
+            }
+        }
         let mut dxg = dxg;
         with_cols(if pointwise { 0 } else { k * opl }, |col, dcol| {
             for (j, n) in (gi * GROUP..((gi + 1) * GROUP).min(g.n)).enumerate() {
@@ -130,13 +137,22 @@ pub fn conv2d_backward(
         Some(dx) => par::chunks_mut2(&mut partial, wl, dx, GROUP * xs, |gi, pw, dxg| group(gi, pw, Some(dxg))),
         None => par::chunks_mut(&mut partial, wl, |gi, pw| group(gi, pw, None)),
     }
-    // Groups in order: the same sum for any thread count.
+    // Groups in order: the same sums for any thread count.
     for (i, d) in dw.iter_mut().enumerate() {
         let mut s = if accumulate { *d } else { 0.0 };
         for gi in 0..groups {
             s += partial[gi * wl + i];
         }
         *d = s;
+    }
+    if let Some(db) = db {
+        for (oc, d) in db.iter_mut().enumerate() {
+            let mut s = 0.0f64;
+            for gi in 0..groups {
+                s += partial_db[gi * o + oc];
+            }
+            *d = if accumulate { *d + s as f32 } else { s as f32 };
+        }
     }
 }
 
