@@ -66,6 +66,12 @@ fn for_each_dyn(n: usize, f: &(dyn Fn(usize) + Sync + Send)) {
     (0..n).for_each(f);
 }
 
+/// Calls `f(lo, hi)` for consecutive ranges of at most `ELEMENTWISE_CHUNK` covering `0..n`: the split
+/// for elementwise kernels, where chunks are independent and any split gives the same bits.
+pub fn for_each_range(n: usize, f: impl Fn(usize, usize) + Sync + Send) {
+    for_each(n.div_ceil(ELEMENTWISE_CHUNK), |c| f(c * ELEMENTWISE_CHUNK, ((c + 1) * ELEMENTWISE_CHUNK).min(n)));
+}
+
 /// A raw pointer that may cross threads: for kernels that hand out provably disjoint ranges of one buffer.
 pub struct SyncPtr<T>(pub *mut T);
 // Copy for any T (a derive would demand T: Copy).

@@ -10,7 +10,7 @@
 
 use super::check_len;
 use crate::for_each_lane;
-use crate::par::{self, SyncPtr, ELEMENTWISE_CHUNK};
+use crate::par::{self, SyncPtr};
 use crate::simd::Lane;
 
 #[derive(Clone, Copy, Debug)]
@@ -29,10 +29,7 @@ pub fn adagrad_step(cfg: &Adagrad, t: u64, p: &mut [f32], g: &[f32], sum: &mut [
     let neg_clr = (-(cfg.lr / (1.0 + (t.max(1) - 1) as f64 * cfg.lr_decay))) as f32;
     let (wd, eps) = (cfg.weight_decay as f32, cfg.eps as f32);
     let (pp, gp, sp) = (SyncPtr(p.as_mut_ptr()), SyncPtr(g.as_ptr() as *mut f32), SyncPtr(sum.as_mut_ptr()));
-    let chunks = n.div_ceil(ELEMENTWISE_CHUNK);
-    // Elementwise: chunks are independent, so any split gives the same bits.
-    par::for_each(chunks, |c| {
-        let (lo, hi) = (c * ELEMENTWISE_CHUNK, ((c + 1) * ELEMENTWISE_CHUNK).min(n));
+    par::for_each_range(n, |lo, hi| {
         for_each_lane!(lo, hi, |i, L| {
             // SAFETY: for_each_lane keeps i + L::WIDTH <= n, the common length checked above.
             unsafe {

@@ -11,7 +11,7 @@
 
 use super::check_len;
 use crate::for_each_lane;
-use crate::par::{self, SyncPtr, ELEMENTWISE_CHUNK};
+use crate::par::{self, SyncPtr};
 use crate::simd::Lane;
 
 #[derive(Clone, Copy, Debug)]
@@ -49,10 +49,7 @@ pub fn rmsprop_step(
     let one_m_alpha = (1.0 - cfg.alpha) as f32;
     let (eps, wd, mu, neg_lr) = (cfg.eps as f32, cfg.weight_decay as f32, cfg.momentum as f32, (-cfg.lr) as f32);
     let (pp, gp, sp) = (SyncPtr(p.as_mut_ptr()), SyncPtr(g.as_ptr() as *mut f32), SyncPtr(square_avg.as_mut_ptr()));
-    let chunks = n.div_ceil(ELEMENTWISE_CHUNK);
-    // Elementwise: chunks are independent, so any split gives the same bits.
-    par::for_each(chunks, |c| {
-        let (lo, hi) = (c * ELEMENTWISE_CHUNK, ((c + 1) * ELEMENTWISE_CHUNK).min(n));
+    par::for_each_range(n, |lo, hi| {
         for_each_lane!(lo, hi, |i, L| {
             // SAFETY: for_each_lane keeps i + L::WIDTH <= n; every slot was checked to have length n.
             unsafe {
