@@ -2,9 +2,6 @@
 //! way with or without the `threads` feature, and never lets the thread count decide how a floating-point
 //! sum is grouped: parallel results are bitwise equal to serial ones, whatever the pool size.
 
-#[cfg(feature = "threads")]
-use rayon::prelude::*;
-
 /// Calls `f(i, chunk)` for each `size`-element chunk of `data` (the last may be shorter), in parallel
 /// when the `threads` feature is on.
 pub fn chunks_mut<T: Send, F>(data: &mut [T], size: usize, f: F)
@@ -46,7 +43,7 @@ where
 /// Threads in the current pool (1 without the feature).
 pub fn threads() -> usize {
     #[cfg(feature = "threads")]
-    return rayon::current_num_threads();
+    return rayon_core::current_num_threads();
     #[cfg(not(feature = "threads"))]
     1
 }
@@ -56,14 +53,26 @@ pub fn for_each(n: usize, f: impl Fn(usize) + Sync + Send) {
     for_each_dyn(n, &f)
 }
 
-/// Every parallel loop funnels through this one non-generic function, so rayon's iterator machinery is
-/// compiled once rather than once per kernel (it dominated the threaded build's size).
+/// Every parallel loop funnels through this one non-generic function: a recursive halving of the index
+/// range over `rayon_core::join` (work-stealing balances it), compiled once rather than once per kernel.
 #[inline(never)]
 fn for_each_dyn(n: usize, f: &(dyn Fn(usize) + Sync + Send)) {
     #[cfg(feature = "threads")]
-    (0..n).into_par_iter().for_each(f);
+    split(0, n, f);
     #[cfg(not(feature = "threads"))]
     (0..n).for_each(f);
+}
+
+#[cfg(feature = "threads")]
+fn split(lo: usize, hi: usize, f: &(dyn Fn(usize) + Sync + Send)) {
+    match hi - lo {
+        0 => {}
+        1 => f(lo),
+        len => {
+            let mid = lo + len / 2;
+            rayon_core::join(|| split(lo, mid, f), || split(mid, hi, f));
+        }
+    }
 }
 
 /// Calls `f(lo, hi)` for consecutive ranges of at most `ELEMENTWISE_CHUNK` covering `0..n`: the split

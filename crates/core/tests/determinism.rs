@@ -68,7 +68,7 @@ fn bits(v: &[Vec<f32>]) -> Vec<Vec<u32>> {
 
 #[test]
 fn training_steps_are_bitwise_equal_on_1_to_4_threads() {
-    let run = |threads: usize| rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap().install(train);
+    let run = |threads: usize| rayon_core::ThreadPoolBuilder::new().num_threads(threads).build().unwrap().install(train);
     let one = bits(&run(1));
     for threads in 2..=4 {
         assert_eq!(bits(&run(threads)), one, "{threads} threads differ from 1");
@@ -84,7 +84,7 @@ fn parallel_gemm_equals_serial_bitwise() {
     sgemm(m, n, k, Mat::row_major(&a, k), Mat::transposed(&b, k), &mut want, n, false);
     for threads in 1..=4 {
         let mut got = vec![0.0; m * n];
-        rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap().install(|| {
+        rayon_core::ThreadPoolBuilder::new().num_threads(threads).build().unwrap().install(|| {
             sgemm_par(m, n, k, Mat::row_major(&a, k), Mat::transposed(&b, k), &mut got, n, false)
         });
         assert!(got.iter().zip(&want).all(|(x, y)| x.to_bits() == y.to_bits()), "{threads} threads");

@@ -3,7 +3,7 @@
 //! TLS), and each worker calls `wcnn_worker_entry`, which takes a builder from the queue and runs it.
 //! Order matters: workers first, then `wcnn_pool_build`, which returns once every thread has started.
 
-use rayon::ThreadBuilder;
+use rayon_core::ThreadBuilder;
 use std::sync::{Condvar, Mutex};
 
 static QUEUE: Mutex<Vec<ThreadBuilder>> = Mutex::new(Vec::new());
@@ -27,7 +27,7 @@ pub extern "C" fn wcnn_worker_entry() {
 /// Builds the global pool with `threads` threads; 0 on success, -1 if a pool already exists.
 #[no_mangle]
 pub extern "C" fn wcnn_pool_build(threads: usize) -> i32 {
-    rayon::ThreadPoolBuilder::new()
+    rayon_core::ThreadPoolBuilder::new()
         .num_threads(threads)
         .spawn_handler(|builder| {
             QUEUE.lock().unwrap().push(builder);
@@ -41,5 +41,5 @@ pub extern "C" fn wcnn_pool_build(threads: usize) -> i32 {
 /// Threads in the pool that the kernels use.
 #[no_mangle]
 pub extern "C" fn wcnn_pool_threads() -> usize {
-    rayon::current_num_threads()
+    rayon_core::current_num_threads()
 }
