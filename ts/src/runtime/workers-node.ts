@@ -10,8 +10,9 @@ export const WORKER_STACK_BYTES = 1 << 20;
 // Runs inside each worker (CommonJS, `eval: true`), so it needs no file of its own to be resolved.
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
-const { module, memory, stackTop, tls } = workerData;
-const instance = new WebAssembly.Instance(module, { env: { memory } });
+// Not \`module\`: Deno and Bun wrap eval'd worker code in a scope that already declares it.
+const { wasmModule, memory, stackTop, tls } = workerData;
+const instance = new WebAssembly.Instance(wasmModule, { env: { memory } });
 const ex = instance.exports;
 ex.__stack_pointer.value = stackTop;
 ex.__wasm_init_tls(tls);
@@ -51,7 +52,7 @@ export async function startNodeWorkers(module: WebAssembly.Module, memory: WebAs
     const stack = ex.wcnn_alloc(WORKER_STACK_BYTES);
     const tls = ex.wcnn_alloc(Math.max(tlsSize, 16));
     if (stack === 0 || tls === 0) throw new RangeError('wasmcnn: out of wasm memory for worker stacks');
-    const w = new Worker(WORKER_SOURCE, { eval: true, workerData: { module, memory, stackTop: stack + WORKER_STACK_BYTES, tls } });
+    const w = new Worker(WORKER_SOURCE, { eval: true, workerData: { wasmModule: module, memory, stackTop: stack + WORKER_STACK_BYTES, tls } });
     workers.push(w);
     ready.push(
       new Promise<void>((resolve, reject) => {
