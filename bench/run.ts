@@ -8,6 +8,7 @@ import { loadMnist } from '../examples/mnist-data.js';
 import { convnetjsLenetTrain } from './anchors/convnetjs.js';
 import { tfjsLenetTrain } from './anchors/tfjs.js';
 import { wasmcnnCifarTrain } from './cifar.js';
+import { tfjsWasmKernels, wasmcnnKernels } from './kernels.js';
 import { wasmcnnLenetTrain } from './lenet.js';
 
 // tfjs's PROD flag only silences its console banner; it changes no computation.
@@ -86,6 +87,31 @@ for (const [name, list, target] of [['lenet-mnist-train', lenetByThreads, 1.4], 
     console.log(`${pad(name, 20)}${pad(String(t), 9)}${pad(v.toFixed(1), 12)}${t === 1 ? '—' : `${up.toFixed(2)}×${t === 2 ? ` (target ≥ ${target}×)` : ''}`}`);
   }
 }
+
+// ---- kernels (issue #4's section): wasmcnn 1 and 2 threads against tfjs-backend-wasm (XNNPACK) ----
+const KREPS = quick ? 2 : 5;
+const kernelRows = [...wasmcnnKernels(engine, KREPS)];
+for (const t of threadCounts) {
+  const e = await init({ threads: t });
+  kernelRows.push(...wasmcnnKernels(e, KREPS));
+  await e.terminate();
+}
+kernelRows.push(...(await tfjsWasmKernels(1, KREPS)));
+rows.push(...kernelRows);
+const k = (name: string, impl: string, threads: number) => kernelRows.find((r) => r.name === name && r.impl === impl && r.threads === threads)?.value ?? NaN;
+const lines = [
+  `| kernel | wasmcnn 1 thread | wasmcnn ${threadCounts[0] ?? 2} threads | tfjs-wasm 1 thread | wasmcnn / tfjs-wasm (1 thread) |`,
+  '|---|---:|---:|---:|---:|',
+];
+for (const [name, unit] of [['sgemm-1024', 'GFLOPS'], ['conv3x3-fwd', 'GFLOPS'], ['conv3x3-bwd', 'GFLOPS'], ['adam-step-10M', 'GB/s'], ['memcpy-10M', 'GB/s']]) {
+  const [a, b, c] = [k(name, 'wasmcnn', 1), k(name, 'wasmcnn', threadCounts[0] ?? 2), k(name, 'tfjs-wasm', 1)];
+  const f = (v: number) => (Number.isNaN(v) ? '—' : `${v.toFixed(1)} ${unit}`);
+  lines.push(`| ${name} | ${f(a)} | ${f(b)} | ${f(c)} | ${Number.isNaN(c) ? (name === 'conv3x3-bwd' ? 'no anchor can train it' : '—') : `${(a / c).toFixed(2)}×`} |`);
+}
+console.log('\nKernels (best of ' + KREPS + '; conv: batch 64, 32→64 channels, 32×32, 3×3 same):');
+console.log(lines.join('\n'));
+console.log(`Adam step: ${(k('adam-step-10M', 'wasmcnn', 1) / k('memcpy-10M', 'wasmcnn', 1) * 100).toFixed(0)}% of memory.copy bandwidth (1 thread)`);
+writeFileSync(new URL('./RESULTS.md', import.meta.url), `# Benchmark results\n\nMachine: ${machine}; Node ${process.version}.\n\n${lines.join('\n')}\n`);
 
 const out = new URL('./results.json', import.meta.url);
 writeFileSync(out, JSON.stringify({ machine, node: process.version, rows }, null, 2) + '\n');

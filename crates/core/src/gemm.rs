@@ -4,7 +4,7 @@
 use crate::ukernel::f32_gemm_4x8::{f32_gemm_4x8, MR, NR};
 use crate::ukernel::pack::{pack_a, pack_b};
 pub use crate::ukernel::pack::Mat;
-use crate::par;
+use crate::par::{self, SyncPtr};
 use std::cell::RefCell;
 
 /// K block: a packed B micro-panel (KC×NR) and A micro-panel (KC×MR) stay in L1.
@@ -37,12 +37,23 @@ pub fn sgemm(m: usize, n: usize, k: usize, a: Mat, b: Mat, c: &mut [f32], ldc: u
     }
     assert!(ldc >= n, "sgemm: ldc {ldc} < n {n}");
     assert!((m - 1) * ldc + n <= c.len(), "sgemm: C buffer too small");
+    // SAFETY: the C region (m rows of n at stride ldc) lies inside `c`, which we borrow exclusively.
+    unsafe { sgemm_raw(m, n, k, a, b, c.as_mut_ptr(), ldc, accumulate) }
+}
+
+/// `sgemm` on a C given by pointer, so parallel callers can hand disjoint column blocks of one C to tasks.
+///
+/// # Safety
+/// Rows `0..m`, columns `0..n` of C at row stride `ldc >= n` must be valid, and no one else may access
+/// those elements during the call.
+#[allow(clippy::too_many_arguments)]
+unsafe fn sgemm_raw(m: usize, n: usize, k: usize, a: Mat, b: Mat, c: *mut f32, ldc: usize, accumulate: bool) {
     check_view("A", &a, m, k);
     check_view("B", &b, k, n);
     if k == 0 {
         if !accumulate {
             for i in 0..m {
-                c[i * ldc..i * ldc + n].fill(0.0);
+                std::slice::from_raw_parts_mut(c.add(i * ldc), n).fill(0.0);
             }
         }
         return;
@@ -68,7 +79,7 @@ pub fn sgemm(m: usize, n: usize, k: usize, a: Mat, b: Mat, c: &mut [f32], ldc: u
                 for ic in (0..m).step_by(MC) {
                     let mc = MC.min(m - ic);
                     pack_a(a, ic, mc, pc, kc, MR, pa);
-                    macro_tile(mc, nc, kc, pa, pb, &mut c[ic * ldc + jc..], ldc, acc);
+                    macro_tile(mc, nc, kc, pa, pb, c.add(ic * ldc + jc), ldc, acc);
                 }
             }
         }
@@ -80,51 +91,67 @@ pub fn sgemm(m: usize, n: usize, k: usize, a: Mat, b: Mat, c: &mut [f32], ldc: u
 /// sleeping pool thread costs tens of microseconds, which small GEMMs cannot repay.
 const PAR_MIN_MACS: usize = 4 << 20;
 
-/// `sgemm` split over row blocks of C on the pool (with the `threads` feature). Each element's sum is
-/// computed by one task in the same order as `sgemm`, so the bits do not depend on the thread count.
+/// `sgemm` split over blocks of C on the pool (with the `threads` feature): column blocks when C is wide
+/// enough (each task then packs only its own part of B), else row blocks. Each element's sum is computed by
+/// one task in the same order as `sgemm`, so the bits do not depend on the thread count.
 /// For callers that are not already inside a parallel loop (dense layers).
 pub fn sgemm_par(m: usize, n: usize, k: usize, a: Mat, b: Mat, c: &mut [f32], ldc: usize, accumulate: bool) {
     let threads = par::threads();
-    if threads == 1 || m * n * k < PAR_MIN_MACS || m < 2 * MR {
+    if threads == 1 || m * n * k < PAR_MIN_MACS || m == 0 || n == 0 {
         return sgemm(m, n, k, a, b, c, ldc, accumulate);
     }
-    // Row blocks a multiple of MR, about two per thread for balance.
-    let rows = m.div_ceil(2 * threads).div_ceil(MR) * MR;
-    let used = (m - 1) * ldc + n;
-    assert!(used <= c.len(), "sgemm: C buffer too small");
-    par::chunks_mut(&mut c[..used], rows * ldc, |i, ci| {
-        let r0 = i * rows;
-        let mr = rows.min(m - r0);
-        let ai = Mat { data: &a.data[r0 * a.rs..], rs: a.rs, cs: a.cs };
-        sgemm(mr, n, k, ai, b, ci, ldc, accumulate);
-    });
+    assert!(ldc >= n, "sgemm: ldc {ldc} < n {n}");
+    assert!((m - 1) * ldc + n <= c.len(), "sgemm: C buffer too small");
+    check_view("A", &a, m, k);
+    check_view("B", &b, k, n);
+    let cp = SyncPtr(c.as_mut_ptr());
+    if n >= 2 * NR * threads {
+        // Column blocks, a multiple of NR, about two per thread for balance.
+        let cols = n.div_ceil(2 * threads).div_ceil(NR) * NR;
+        par::for_each(n.div_ceil(cols), |j| {
+            let c0 = j * cols;
+            let bj = Mat { data: &b.data[c0 * b.cs..], rs: b.rs, cs: b.cs };
+            // SAFETY: task j alone touches columns c0..c0+nj of every row of C, inside the checked region.
+            unsafe { sgemm_raw(m, cols.min(n - c0), k, a, bj, cp.get().add(c0), ldc, accumulate) };
+        });
+    } else {
+        let rows = m.div_ceil(2 * threads).div_ceil(MR) * MR;
+        par::for_each(m.div_ceil(rows), |i| {
+            let r0 = i * rows;
+            let ai = Mat { data: &a.data[r0 * a.rs..], rs: a.rs, cs: a.cs };
+            // SAFETY: task i alone touches rows r0..r0+mi of C, inside the checked region.
+            unsafe { sgemm_raw(rows.min(m - r0), n, k, ai, b, cp.get().add(r0 * ldc), ldc, accumulate) };
+        });
+    }
 }
 
 /// All microkernel tiles of one packed block; edge tiles go through a 4×8 temporary.
-fn macro_tile(mc: usize, nc: usize, kc: usize, pa: &[f32], pb: &[f32], c: &mut [f32], ldc: usize, acc: bool) {
+///
+/// # Safety
+/// `c` points at the block's top-left element; rows `0..mc`, columns `0..nc` at stride `ldc` are writable.
+unsafe fn macro_tile(mc: usize, nc: usize, kc: usize, pa: &[f32], pb: &[f32], c: *mut f32, ldc: usize, acc: bool) {
     for jr in (0..nc).step_by(NR) {
         let nr = NR.min(nc - jr);
         let bp = &pb[(jr / NR) * NR * kc..];
         for ir in (0..mc).step_by(MR) {
             let mr = MR.min(mc - ir);
             let ap = &pa[(ir / MR) * MR * kc..];
-            let c0 = ir * ldc + jr;
+            let c0 = c.add(ir * ldc + jr);
             if mr == MR && nr == NR {
-                debug_assert!(c0 + (MR - 1) * ldc + NR <= c.len());
-                // SAFETY: panels hold kc·MR and kc·NR floats (packed above); the full tile lies inside `c`
-                // because ir+MR <= mc rows and jr+NR <= nc columns of a view with row stride ldc.
-                unsafe { f32_gemm_4x8(kc, ap.as_ptr(), bp.as_ptr(), c.as_mut_ptr().add(c0), ldc, acc) };
+                // SAFETY: panels hold kc·MR and kc·NR floats (packed above); the full tile lies inside the
+                // block because ir+MR <= mc rows and jr+NR <= nc columns.
+                f32_gemm_4x8(kc, ap.as_ptr(), bp.as_ptr(), c0, ldc, acc);
             } else {
                 let mut tile = [0.0f32; MR * NR];
                 if acc {
                     for i in 0..mr {
-                        tile[i * NR..i * NR + nr].copy_from_slice(&c[c0 + i * ldc..c0 + i * ldc + nr]);
+                        std::ptr::copy_nonoverlapping(c0.add(i * ldc), tile.as_mut_ptr().add(i * NR), nr);
                     }
                 }
                 // SAFETY: as above for the panels; `tile` is a full 4×8 tile with row stride NR.
-                unsafe { f32_gemm_4x8(kc, ap.as_ptr(), bp.as_ptr(), tile.as_mut_ptr(), NR, acc) };
+                f32_gemm_4x8(kc, ap.as_ptr(), bp.as_ptr(), tile.as_mut_ptr(), NR, acc);
                 for i in 0..mr {
-                    c[c0 + i * ldc..c0 + i * ldc + nr].copy_from_slice(&tile[i * NR..i * NR + nr]);
+                    std::ptr::copy_nonoverlapping(tile.as_ptr().add(i * NR), c0.add(i * ldc), nr);
                 }
             }
         }

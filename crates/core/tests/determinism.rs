@@ -77,16 +77,18 @@ fn training_steps_are_bitwise_equal_on_1_to_4_threads() {
 
 #[test]
 fn parallel_gemm_equals_serial_bitwise() {
-    let (m, n, k) = (203, 77, 300);
-    let a = data(m * k, 5);
-    let b = data(k * n, 6);
-    let mut want = vec![0.0; m * n];
-    sgemm(m, n, k, Mat::row_major(&a, k), Mat::transposed(&b, k), &mut want, n, false);
-    for threads in 1..=4 {
-        let mut got = vec![0.0; m * n];
-        rayon_core::ThreadPoolBuilder::new().num_threads(threads).build().unwrap().install(|| {
-            sgemm_par(m, n, k, Mat::row_major(&a, k), Mat::transposed(&b, k), &mut got, n, false)
-        });
-        assert!(got.iter().zip(&want).all(|(x, y)| x.to_bits() == y.to_bits()), "{threads} threads");
+    // Wide C (split by columns) and narrow C (split by rows), both above the parallel cut-off.
+    for (m, n, k) in [(203, 77, 300), (300, 20, 800)] {
+        let a = data(m * k, 5);
+        let b = data(k * n, 6);
+        let mut want = vec![0.0; m * n];
+        sgemm(m, n, k, Mat::row_major(&a, k), Mat::transposed(&b, k), &mut want, n, false);
+        for threads in 1..=4 {
+            let mut got = vec![0.0; m * n];
+            rayon_core::ThreadPoolBuilder::new().num_threads(threads).build().unwrap().install(|| {
+                sgemm_par(m, n, k, Mat::row_major(&a, k), Mat::transposed(&b, k), &mut got, n, false)
+            });
+            assert!(got.iter().zip(&want).all(|(x, y)| x.to_bits() == y.to_bits()), "{m}×{n}×{k}, {threads} threads");
+        }
     }
 }

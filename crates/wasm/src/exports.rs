@@ -3,6 +3,7 @@
 use std::alloc::{alloc_zeroed, dealloc, Layout};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use wasmcnn_core::op::{activation, conv2d, dense, geom::Window, loss, pool};
+use wasmcnn_core::gemm::Mat;
 use wasmcnn_core::optim::{adagrad, adam, rmsprop};
 
 /// Buffers are 16-byte aligned so a `v128` load never straddles a cache line needlessly.
@@ -206,4 +207,22 @@ pub unsafe extern "C" fn wcnn_adam_step(
 ) {
     let cfg = adam::Adam { lr, beta1, beta2, eps, weight_decay };
     adam::adam_step(&cfg, step as u64, sl_mut(p, n), sl(g, n), sl_mut(exp_avg, n), sl_mut(exp_avg_sq, n), opt_mut(max_exp_avg_sq, n));
+}
+
+/// `C[m×n] = A[m×k] · B[k×n]`, all row-major (the GEMM the layers use; exported for benchmarks and users).
+///
+/// # Safety
+/// a: m·k, b: k·n, c: m·n floats.
+#[no_mangle]
+pub unsafe extern "C" fn wcnn_sgemm(m: usize, n: usize, k: usize, a: *const f32, b: *const f32, c: *mut f32) {
+    wasmcnn_core::gemm::sgemm_par(m, n, k, Mat::row_major(sl(a, m * k), k), Mat::row_major(sl(b, k * n), n), sl_mut(c, m * n), n, false);
+}
+
+/// Copies `bytes` from `src` to `dst` (a `memory.copy`: the bandwidth reference for elementwise kernels).
+///
+/// # Safety
+/// Both ranges inside memory, not overlapping.
+#[no_mangle]
+pub unsafe extern "C" fn wcnn_copy(dst: *mut u8, src: *const u8, bytes: usize) {
+    std::ptr::copy_nonoverlapping(src, dst, bytes);
 }

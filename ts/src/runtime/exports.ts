@@ -43,6 +43,8 @@ export interface WasmExports {
     p: Ptr, g: Ptr, squareAvg: Ptr, gradAvg: Ptr, momentumBuf: Ptr, n: number,
     lr: number, alpha: number, eps: number, weightDecay: number, momentum: number,
   ): void;
+  wcnn_sgemm(m: number, n: number, k: number, a: Ptr, b: Ptr, c: Ptr): void;
+  wcnn_copy(dst: Ptr, src: Ptr, bytes: number): void;
   wcnn_adam_step(
     p: Ptr, g: Ptr, expAvg: Ptr, expAvgSq: Ptr, maxExpAvgSq: Ptr, n: number,
     lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, step: number,
@@ -53,5 +55,5 @@ export const REQUIRED_EXPORTS: readonly (keyof WasmExports)[] = [
   'memory', 'wcnn_alloc', 'wcnn_free', 'wcnn_live_bytes', 'wcnn_simd128', 'wcnn_first_non_finite',
   'wcnn_conv2d_forward', 'wcnn_conv2d_backward', 'wcnn_maxpool2d_forward', 'wcnn_maxpool2d_backward',
   'wcnn_dense_forward', 'wcnn_dense_backward', 'wcnn_relu_forward', 'wcnn_relu_backward',
-  'wcnn_softmax_cross_entropy', 'wcnn_adagrad_step', 'wcnn_rmsprop_step', 'wcnn_adam_step',
+  'wcnn_softmax_cross_entropy', 'wcnn_adagrad_step', 'wcnn_rmsprop_step', 'wcnn_adam_step', 'wcnn_sgemm', 'wcnn_copy',
 ];

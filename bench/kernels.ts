@@ -1,0 +1,122 @@
+// Kernel benchmarks (issue #4's section): SGEMM 1024³, conv 3×3 forward and backward, the Adam step over 10M
+// parameters against a memory.copy of the same bytes — wasmcnn and tfjs-backend-wasm (XNNPACK) in one run.
+import * as tf from '@tensorflow/tfjs-core';
+import { setThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import type { Engine } from '../ts/src/index.js';
+
+export interface KernelRow {
+  name: string;
+  impl: 'wasmcnn' | 'tfjs-wasm';
+  threads: number;
+  build: string;
+  unit: 'GFLOPS' | 'GB/s';
+  value: number;
+}
+
+/** Best time of `reps` calls after one warm-up (the least disturbed run on a noisy machine). */
+function best(reps: number, f: () => void): number {
+  f();
+  let t = Infinity;
+  for (let i = 0; i < reps; i++) {
+    const t0 = performance.now();
+    f();
+    t = Math.min(t, (performance.now() - t0) / 1000);
+  }
+  return t;
+}
+
+const CONV = { n: 64, c: 32, h: 32, w: 32, o: 64, k: 3 }; // 3×3, 'same', stride 1
+const CONV_FLOPS = 2 * CONV.n * CONV.o * CONV.h * CONV.w * CONV.c * CONV.k * CONV.k;
+
+export function wasmcnnKernels(e: Engine, reps: number): KernelRow[] {
+  const ex = e.exports;
+  const { build, threads } = e.info();
+  const rows: KernelRow[] = [];
+  // Deterministic values of unit scale (constant inputs can hit special fast paths in some engines).
+  const buf = (n: number, scale = 1) => {
+    const b = e.alloc(n, 'bench');
+    const v = b.view();
+    for (let i = 0; i < n; i++) v[i] = scale * Math.sin(i * 0.618);
+    return b;
+  };
+  {
+    const n = 1024;
+    using a = buf(n * n);
+    using b = buf(n * n);
+    using c = buf(n * n);
+    const s = best(reps, () => ex.wcnn_sgemm(n, n, n, a.ptr, b.ptr, c.ptr));
+    rows.push({ name: 'sgemm-1024', impl: 'wasmcnn', threads, build, unit: 'GFLOPS', value: (2 * n ** 3) / s / 1e9 });
+  }
+  {
+    const { n, c, h, w, o, k } = CONV;
+    using x = buf(n * c * h * w);
+    using wt = buf(o * c * k * k, 0.01);
+    using bias = buf(o);
+    using y = buf(n * o * h * w);
+    using dx = buf(n * c * h * w);
+    using dw = buf(o * c * k * k);
+    using db = buf(o);
+    const geo = [n, c, h, w, o, k, k, 1, 1, 1, 1, 1, 1, h, w] as const;
+    const sf = best(reps, () => ex.wcnn_conv2d_forward(...geo, x.ptr, wt.ptr, bias.ptr, y.ptr));
+    rows.push({ name: 'conv3x3-fwd', impl: 'wasmcnn', threads, build, unit: 'GFLOPS', value: CONV_FLOPS / sf / 1e9 });
+    // Input and weight gradients: two GEMMs the size of the forward one.
+    const sb = best(reps, () => ex.wcnn_conv2d_backward(...geo, x.ptr, wt.ptr, y.ptr, dx.ptr, dw.ptr, db.ptr, 0));
+    rows.push({ name: 'conv3x3-bwd', impl: 'wasmcnn', threads, build, unit: 'GFLOPS', value: (2 * CONV_FLOPS) / sb / 1e9 });
+  }
+  {
+    const n = 10_000_000;
+    using p = buf(n);
+    using g = buf(n, 0.01);
+    using m = buf(n, 0);
+    using v = buf(n, 0);
+    let step = 0;
+    const sa = best(reps, () => ex.wcnn_adam_step(p.ptr, g.ptr, m.ptr, v.ptr, 0, n, 1e-3, 0.9, 0.999, 1e-8, 0, ++step));
+    // Bytes it must touch: read p, g, m, v; write p, m, v.
+    rows.push({ name: 'adam-step-10M', impl: 'wasmcnn', threads, build, unit: 'GB/s', value: (7 * 4 * n) / sa / 1e9 });
+    // The same bytes through memory.copy (half read, half written).
+    const bytes = (7 * 4 * n) / 2;
+    using src = buf(bytes / 4);
+    using dst = buf(bytes / 4);
+    const sc = best(reps, () => ex.wcnn_copy(dst.ptr, src.ptr, bytes));
+    rows.push({ name: 'memcpy-10M', impl: 'wasmcnn', threads, build, unit: 'GB/s', value: (2 * bytes) / sc / 1e9 });
+  }
+  return rows;
+}
+
+/** tfjs-backend-wasm (XNNPACK) forward kernels on `threads` threads. */
+export async function tfjsWasmKernels(threads: number, reps: number): Promise<KernelRow[]> {
+  tf.enableProdMode();
+  setWasmPaths(new URL('../node_modules/@tensorflow/tfjs-backend-wasm/dist/', import.meta.url).pathname);
+  setThreadsCount(threads);
+  if (!(await tf.setBackend('wasm')) || tf.getBackend() !== 'wasm') {
+    throw new Error(`tfjs-backend-wasm did not initialise (backend is ${tf.getBackend()})`);
+  }
+  await tf.ready();
+  const rows: KernelRow[] = [];
+  const build = 'xnnpack-simd';
+  {
+    const n = 1024;
+    const [a, b] = [tf.randomNormal([n, n], 0, 1, 'float32', 1), tf.randomNormal([n, n], 0, 1, 'float32', 2)];
+    // Not inside tf.tidy: reading data back inside tidy measured 7× slower here.
+    const s = best(reps, () => {
+      const c = tf.matMul(a, b);
+      c.dataSync();
+      c.dispose();
+    });
+    rows.push({ name: 'sgemm-1024', impl: 'tfjs-wasm', threads, build, unit: 'GFLOPS', value: (2 * n ** 3) / s / 1e9 });
+    tf.dispose([a, b]);
+  }
+  {
+    const { n, c, h, w, o, k } = CONV;
+    const x = tf.randomNormal([n, h, w, c], 0, 1, 'float32', 3) as tf.Tensor4D; // NHWC: tfjs's native layout
+    const f = tf.randomNormal([k, k, c, o], 0, 0.1, 'float32', 4) as tf.Tensor4D;
+    const s = best(reps, () => {
+      const y = tf.conv2d(x, f, 1, 'same');
+      y.dataSync();
+      y.dispose();
+    });
+    rows.push({ name: 'conv3x3-fwd', impl: 'tfjs-wasm', threads, build, unit: 'GFLOPS', value: CONV_FLOPS / s / 1e9 });
+    tf.dispose([x, f]);
+  }
+  return rows;
+}
