@@ -36,39 +36,40 @@ const machine = `${os.cpus()[0]?.model ?? 'unknown CPU'}, ${os.cpus().length} co
 console.log(`machine: ${machine}\nnode ${process.version}, wasmcnn build ${info.build} (${info.threads} thread)\n`);
 console.log('LeNet-MNIST training, batch 64, Adam (lr 1e-3), samples/s — all measured now, in this run:');
 
-// This VM's speed drifts by ±20% over seconds, so each wasmcnn configuration runs REPS times, interleaved
-// with the others, and keeps its best (least disturbed) run. The anchors run once: they are slow.
-const REPS = quick ? 1 : 3;
+// This VM's speed drifts by ±20% over seconds. Each wasmcnn configuration runs REPS times, the thread counts
+// interleaved within each repetition; rows report the median, speed-ups the median of the per-repetition
+// ratios (a pair of runs seconds apart sees the same machine). The anchors run once: they are slow.
+const REPS = quick ? 1 : 5;
 const threadCounts = [...new Set([2, cores])].filter((t) => t > 1);
 const engines = new Map([[1, engine]]);
 for (const t of threadCounts) engines.set(t, await init({ threads: t }));
-const lenetBest = new Map<number, number>();
-const cifarBest = new Map<number, number>();
+const lenetRuns = new Map<number, number[]>();
+const cifarRuns = new Map<number, number[]>();
 const LENET_SAMPLES = quick ? 4000 : 8000;
 for (let rep = 0; rep < REPS; rep++) {
   for (const [t, e] of engines) {
     const l = await wasmcnnLenetTrain(e, data, { batchSize: BATCH, samples: LENET_SAMPLES });
-    lenetBest.set(t, Math.max(lenetBest.get(t) ?? 0, l.samplesPerSec));
+    lenetRuns.set(t, [...(lenetRuns.get(t) ?? []), l.samplesPerSec]);
     const c = await wasmcnnCifarTrain(e, { batchSize: BATCH, samples: quick ? 256 : 512 });
-    cifarBest.set(t, Math.max(cifarBest.get(t) ?? 0, c.samplesPerSec));
+    cifarRuns.set(t, [...(cifarRuns.get(t) ?? []), c.samplesPerSec]);
   }
 }
+const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
+const speedup = (runs: Map<number, number[]>, t: number) => median(runs.get(t)!.map((v, i) => v / runs.get(1)![i]));
 for (const [t, e] of engines) {
   const build = e.info().build;
-  rows.push({ name: 'lenet-mnist-train', impl: 'wasmcnn', threads: t, build, unit: 'samples/s', value: lenetBest.get(t)! });
-  rows.push({ name: 'cifar-small-train', impl: 'wasmcnn', threads: t, build, unit: 'samples/s', value: cifarBest.get(t)! });
+  rows.push({ name: 'lenet-mnist-train', impl: 'wasmcnn', threads: t, build, unit: 'samples/s', value: median(lenetRuns.get(t)!) });
+  rows.push({ name: 'cifar-small-train', impl: 'wasmcnn', threads: t, build, unit: 'samples/s', value: median(cifarRuns.get(t)!) });
   if (t > 1) await e.terminate();
 }
-const wasm = { impl: 'wasmcnn', samples: LENET_SAMPLES, samplesPerSec: lenetBest.get(1)! };
+const wasm = { impl: 'wasmcnn', samples: LENET_SAMPLES, samplesPerSec: median(lenetRuns.get(1)!) };
 const cnj = convnetjsLenetTrain(data, { batchSize: BATCH, samples: quick ? 320 : 1280 });
 rows.push({ name: 'lenet-mnist-train', impl: 'convnetjs', threads: 1, build: 'js', unit: 'samples/s', value: cnj.samplesPerSec });
 const tfc = await tfjsLenetTrain(data, { batchSize: BATCH, samples: quick ? 64 : 192, backend: 'cpu' });
 rows.push({ name: 'lenet-mnist-train', impl: 'tfjs-cpu', threads: 1, build: 'js', unit: 'samples/s', value: tfc.samplesPerSec });
-const lenetByThreads = [...lenetBest];
-const cifarByThreads = [...cifarBest];
 
 const pad = (s: string, n: number) => s.padEnd(n);
-console.log(`\n${pad('impl', 12)}${pad('samples/s', 12)}${pad('samples timed', 15)}wasmcnn is   (wasmcnn: best of ${REPS} runs)`);
+console.log(`\n${pad('impl', 12)}${pad('samples/s', 12)}${pad('samples timed', 15)}wasmcnn is   (wasmcnn: median of ${REPS} runs)`);
 for (const r of [wasm, cnj, tfc]) {
   const ratio = r.impl === 'wasmcnn' ? '—' : `${(wasm.samplesPerSec / r.samplesPerSec).toFixed(1)}× faster`;
   console.log(`${pad(r.impl, 12)}${pad(r.samplesPerSec.toFixed(1), 12)}${pad(String(r.samples), 15)}${ratio}`);
@@ -79,12 +80,12 @@ console.log('notes: ConvNetJS 0.3.0 on npm has no Adam; its anchor runs ConvNetJ
 console.log('       applied every 64 samples (bench/anchors/convnetjs.ts). tfjs-backend-wasm cannot train a conv layer');
 console.log('       (no Conv2DBackpropFilter), so it has no row here.');
 
-console.log('\nThreads (wasmcnn simd-threads build vs the single-threaded simd build), samples/s:');
-console.log(`${pad('model', 20)}${pad('threads', 9)}${pad('samples/s', 12)}speed-up`);
-for (const [name, list, target] of [['lenet-mnist-train', lenetByThreads, 1.4], ['cifar-small-train', cifarByThreads, 1.7]] as const) {
-  for (const [t, v] of list) {
-    const up = v / list[0][1];
-    console.log(`${pad(name, 20)}${pad(String(t), 9)}${pad(v.toFixed(1), 12)}${t === 1 ? '—' : `${up.toFixed(2)}×${t === 2 ? ` (target ≥ ${target}×)` : ''}`}`);
+console.log(`\nThreads (simd-threads build vs the single-threaded simd build; median of ${REPS} interleaved runs):`);
+console.log(`${pad('model', 20)}${pad('threads', 9)}${pad('samples/s', 12)}speed-up (median of paired ratios)`);
+for (const [name, runs, target] of [['lenet-mnist-train', lenetRuns, 1.4], ['cifar-small-train', cifarRuns, 1.7]] as const) {
+  for (const [t, v] of runs) {
+    const up = t === 1 ? '—' : `${speedup(runs, t).toFixed(2)}×${t === 2 ? ` (target ≥ ${target}×)` : ''}  [pairs: ${v.map((x, i) => (x / runs.get(1)![i]).toFixed(2)).join(', ')}]`;
+    console.log(`${pad(name, 20)}${pad(String(t), 9)}${pad(median(v).toFixed(1), 12)}${up}`);
   }
 }
 
