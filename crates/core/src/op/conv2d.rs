@@ -52,12 +52,28 @@ pub fn conv2d_forward(g: &Window, o: usize, x: &[f32], w: &[f32], bias: Option<&
         if pointwise {
             sgemm(o, opl, k, wm, Mat::row_major(xn, opl), yn, opl, bias.is_some());
         } else {
-            with_cols(k * opl, |col, _| {
-                im2col(g, xn, col);
-                sgemm(o, opl, k, wm, Mat::row_major(col, opl), yn, opl, bias.is_some());
+            let rows = band_rows(g);
+            with_cols(k * rows * g.ow, |col, _| {
+                for oy0 in (0..g.oh).step_by(rows) {
+                    let oy1 = (oy0 + rows).min(g.oh);
+                    let nb = (oy1 - oy0) * g.ow;
+                    let colb = &mut col[..k * nb];
+                    im2col(g, xn, oy0, oy1, colb);
+                    sgemm(o, nb, k, wm, Mat::row_major(colb, nb), &mut yn[oy0 * g.ow..], opl, bias.is_some());
+                }
             });
         }
     });
+}
+
+/// Column-matrix floats per band: 256 KiB, so a band's im2col and the GEMM reading it stay in the core's
+/// own L2 (1 MiB here) even with two threads' scratch; whole-sample im2col of a 32×32×32 conv is 1.2 MB.
+/// Unit tests use tiny bands so that their small shapes cross band boundaries.
+const BAND_FLOATS: usize = if cfg!(test) { 48 } else { 1 << 16 };
+
+/// Output rows per band of the im2col matrix (at least one).
+fn band_rows(g: &Window) -> usize {
+    (BAND_FLOATS / (g.col_rows() * g.ow).max(1)).clamp(1, g.oh.max(1))
 }
 
 /// Gradients of `conv2d_forward` given `dy`. `dw`/`db` are overwritten, or added to when `accumulate`
@@ -107,27 +123,38 @@ pub fn conv2d_backward(
             }
         }
         let mut dxg = dxg;
-        with_cols(if pointwise { 0 } else { k * opl }, |col, dcol| {
+        let rows = if pointwise { g.oh } else { band_rows(g) };
+        with_cols(if pointwise { 0 } else { k * rows * g.ow }, |col, dcol| {
             for (j, n) in (gi * GROUP..((gi + 1) * GROUP).min(g.n)).enumerate() {
                 let xn = &x[n * xs..(n + 1) * xs];
                 let dyn_ = &dy[n * ys..(n + 1) * ys];
-                let colm: &[f32] = if pointwise {
-                    xn
-                } else {
-                    im2col(g, xn, col);
-                    col
-                };
-                // dW_group[o×k] += dY_n[o×opl] · col_nᵀ[opl×k]
-                sgemm(o, k, opl, Mat::row_major(dyn_, opl), Mat::transposed(colm, opl), pw, k, j > 0);
-                if let Some(dxg) = dxg.as_deref_mut() {
-                    let dxn = &mut dxg[j * xs..(j + 1) * xs];
-                    // dcol[k×opl] = Wᵀ[k×o] · dY_n[o×opl], then scattered back (col2im).
-                    if pointwise {
-                        sgemm(k, opl, o, Mat::transposed(w, k), Mat::row_major(dyn_, opl), dxn, opl, false);
+                let mut dxn = dxg.as_deref_mut().map(|d| &mut d[j * xs..(j + 1) * xs]);
+                if let Some(d) = dxn.as_deref_mut() {
+                    if !pointwise {
+                        d.fill(0.0);
+                    }
+                }
+                for oy0 in (0..g.oh).step_by(rows) {
+                    let oy1 = (oy0 + rows).min(g.oh);
+                    let nb = (oy1 - oy0) * g.ow;
+                    // This band of dY_n: o rows of nb positions, at row stride opl.
+                    let dyb = Mat::new(&dyn_[oy0 * g.ow..], opl, 1);
+                    let colm: &[f32] = if pointwise {
+                        xn
                     } else {
-                        sgemm(k, opl, o, Mat::transposed(w, k), Mat::row_major(dyn_, opl), dcol, opl, false);
-                        dxn.fill(0.0);
-                        col2im(g, dcol, dxn);
+                        im2col(g, xn, oy0, oy1, &mut col[..k * nb]);
+                        &col[..k * nb]
+                    };
+                    // dW_group[o×k] += dY_band[o×nb] · col_bandᵀ[nb×k]
+                    sgemm(o, k, nb, dyb, Mat::transposed(colm, nb), pw, k, j > 0 || oy0 > 0);
+                    if let Some(dxn) = dxn.as_deref_mut() {
+                        // dcol[k×nb] = Wᵀ[k×o] · dY_band[o×nb], then scattered back (col2im).
+                        if pointwise {
+                            sgemm(k, nb, o, Mat::transposed(w, k), dyb, dxn, opl, false);
+                        } else {
+                            sgemm(k, nb, o, Mat::transposed(w, k), dyb, &mut dcol[..k * nb], nb, false);
+                            col2im(g, &dcol[..k * nb], oy0, oy1, dxn);
+                        }
                     }
                 }
             }

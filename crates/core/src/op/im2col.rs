@@ -2,9 +2,12 @@
 
 use super::geom::Window;
 
-/// `col[(c·KH + i)·KW + j][oy·OW + ox] = x[c][oy·sh + i·dh - pt][ox·sw + j·dw - pl]`, zero outside.
-pub fn im2col(g: &Window, x: &[f32], col: &mut [f32]) {
-    let (plane, opl) = (g.in_plane(), g.out_plane());
+/// For the band of output rows `oy0..oy1`:
+/// `col[(c·KH + i)·KW + j][(oy - oy0)·OW + ox] = x[c][oy·sh + i·dh - pt][ox·sw + j·dw - pl]`, zero outside.
+/// Banding keeps the column matrix small enough for the core's own cache.
+pub fn im2col(g: &Window, x: &[f32], oy0: usize, oy1: usize, col: &mut [f32]) {
+    let (plane, opl) = (g.in_plane(), (oy1 - oy0) * g.ow);
+    debug_assert!(oy0 <= oy1 && oy1 <= g.oh);
     debug_assert!(x.len() >= g.c * plane && col.len() >= g.col_rows() * opl);
     for c in 0..g.c {
         let xc = &x[c * plane..(c + 1) * plane];
@@ -13,8 +16,8 @@ pub fn im2col(g: &Window, x: &[f32], col: &mut [f32]) {
                 let r = (c * g.kh + i) * g.kw + j;
                 let row = &mut col[r * opl..(r + 1) * opl];
                 let (lo, hi) = g.valid_cols(j);
-                for oy in 0..g.oh {
-                    let out = &mut row[oy * g.ow..(oy + 1) * g.ow];
+                for oy in oy0..oy1 {
+                    let out = &mut row[(oy - oy0) * g.ow..(oy - oy0 + 1) * g.ow];
                     let Some(iy) = g.in_row(oy, i) else {
                         out.fill(0.0);
                         continue;
@@ -38,9 +41,10 @@ pub fn im2col(g: &Window, x: &[f32], col: &mut [f32]) {
     }
 }
 
-/// The adjoint of `im2col`: `dx += scatter(dcol)`. `dx` must be zeroed by the caller for a fresh gradient.
-pub fn col2im(g: &Window, dcol: &[f32], dx: &mut [f32]) {
-    let (plane, opl) = (g.in_plane(), g.out_plane());
+/// The adjoint of `im2col` for the band `oy0..oy1`: `dx += scatter(dcol)`. `dx` must be zeroed by the
+/// caller for a fresh gradient.
+pub fn col2im(g: &Window, dcol: &[f32], oy0: usize, oy1: usize, dx: &mut [f32]) {
+    let (plane, opl) = (g.in_plane(), (oy1 - oy0) * g.ow);
     debug_assert!(dx.len() >= g.c * plane && dcol.len() >= g.col_rows() * opl);
     for c in 0..g.c {
         let dxc = &mut dx[c * plane..(c + 1) * plane];
@@ -52,11 +56,12 @@ pub fn col2im(g: &Window, dcol: &[f32], dx: &mut [f32]) {
                 if lo >= hi {
                     continue;
                 }
-                for oy in 0..g.oh {
+                for oy in oy0..oy1 {
                     let Some(iy) = g.in_row(oy, i) else { continue };
                     let dst = &mut dxc[iy * g.w..(iy + 1) * g.w];
                     let base = lo * g.sw + j * g.dw - g.pl;
-                    let src = &row[oy * g.ow + lo..oy * g.ow + hi];
+                    let at = (oy - oy0) * g.ow;
+                    let src = &row[at + lo..at + hi];
                     for (k, v) in src.iter().enumerate() {
                         dst[base + k * g.sw] += v;
                     }
