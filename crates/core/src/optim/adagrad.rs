@@ -8,7 +8,7 @@
 //! ```
 //! PyTorch defaults: lr 1e-2, lr_decay 0, weight_decay 0, initial_accumulator_value 0, ε 1e-10.
 
-use super::check_len;
+use super::{check_len, load_param_grad};
 use crate::for_each_lane;
 use crate::par::{self, SyncPtr};
 use crate::simd::Lane;
@@ -33,11 +33,7 @@ pub fn adagrad_step(cfg: &Adagrad, t: u64, p: &mut [f32], g: &[f32], sum: &mut [
         for_each_lane!(lo, hi, |i, L| {
             // SAFETY: for_each_lane keeps i + L::WIDTH <= n, the common length checked above.
             unsafe {
-                let pv = L::load(pp.get().add(i));
-                let mut gv = L::load(gp.get().add(i));
-                if wd != 0.0 {
-                    gv = gv.add(L::splat(wd).mul(pv));
-                }
+                let (pv, gv) = load_param_grad::<L>(pp.get(), gp.get(), i, wd);
                 let s = L::load(sp.get().add(i)).add(gv.mul(gv));
                 s.store(sp.get().add(i));
                 let std = s.sqrt().add(L::splat(eps));

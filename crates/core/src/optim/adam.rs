@@ -8,7 +8,7 @@
 //! ```
 //! PyTorch defaults: lr 1e-3, β (0.9, 0.999), ε 1e-8, wd 0, amsgrad false.
 
-use super::check_len;
+use super::{check_len, load_param_grad};
 use crate::for_each_lane;
 use crate::par::{self, SyncPtr};
 use crate::simd::Lane;
@@ -44,11 +44,7 @@ pub fn adam_step(cfg: &Adam, t: u64, p: &mut [f32], g: &[f32], m: &mut [f32], v:
         for_each_lane!(lo, hi, |i, L| {
             // SAFETY: for_each_lane keeps i + L::WIDTH <= n; every slot was checked to have length n.
             unsafe {
-                let pv = L::load(pp.get().add(i));
-                let mut gv = L::load(gp.get().add(i));
-                if wd != 0.0 {
-                    gv = gv.add(L::splat(wd).mul(pv));
-                }
+                let (pv, gv) = load_param_grad::<L>(pp.get(), gp.get(), i, wd);
                 let mv = L::load(mp.get().add(i)).mul(L::splat(b1)).add(L::splat(omb1).mul(gv));
                 mv.store(mp.get().add(i));
                 let mut vv = L::load(vp.get().add(i)).mul(L::splat(b2)).add(L::splat(omb2).mul(gv).mul(gv));

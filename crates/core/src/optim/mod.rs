@@ -10,6 +10,20 @@ pub mod adagrad;
 pub mod adam;
 pub mod rmsprop;
 
+use crate::simd::Lane;
+
+/// Loads a parameter and its gradient at `i`, with PyTorch's coupled L2 weight decay folded into the
+/// gradient (`g + wd·p`), as every optimizer here starts its update.
+///
+/// # Safety
+/// `p.add(i)` and `g.add(i)` must be readable for `L::WIDTH` values.
+#[inline(always)]
+pub(crate) unsafe fn load_param_grad<L: Lane>(p: *const f32, g: *const f32, i: usize, wd: f32) -> (L, L) {
+    let pv = L::load(p.add(i));
+    let gv = L::load(g.add(i));
+    (pv, if wd != 0.0 { gv.add(L::splat(wd).mul(pv)) } else { gv })
+}
+
 pub(crate) fn check_len(what: &str, want: usize, got: usize) {
     assert_eq!(got, want, "{what}: buffer length {got}, parameters {want}");
 }

@@ -9,7 +9,7 @@
 //! No bias correction; all slots start at zero. PyTorch defaults: lr 1e-2, α 0.99, ε 1e-8, wd 0, μ 0,
 //! centered false.
 
-use super::check_len;
+use super::{check_len, load_param_grad};
 use crate::for_each_lane;
 use crate::par::{self, SyncPtr};
 use crate::simd::Lane;
@@ -53,11 +53,7 @@ pub fn rmsprop_step(
         for_each_lane!(lo, hi, |i, L| {
             // SAFETY: for_each_lane keeps i + L::WIDTH <= n; every slot was checked to have length n.
             unsafe {
-                let pv = L::load(pp.get().add(i));
-                let mut gv = L::load(gp.get().add(i));
-                if wd != 0.0 {
-                    gv = gv.add(L::splat(wd).mul(pv));
-                }
+                let (pv, gv) = load_param_grad::<L>(pp.get(), gp.get(), i, wd);
                 let v = L::load(sp.get().add(i)).mul(L::splat(alpha)).add(L::splat(one_m_alpha).mul(gv).mul(gv));
                 v.store(sp.get().add(i));
                 let root = match ga {
