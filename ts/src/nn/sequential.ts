@@ -55,6 +55,8 @@ export class Sequential {
   readonly numParams: number;
   readonly #engine: Engine;
   readonly #slots: ParamSlot[] = [];
+  /** Each layer's parameter slots, in order (looked up on every forward/backward call). */
+  readonly #layerSlots: ParamSlot[][];
   readonly #params: F32Buffer;
   readonly #grads: F32Buffer;
   #capacity = 0;
@@ -107,6 +109,7 @@ export class Sequential {
       }),
     );
     this.numParams = count;
+    this.#layerSlots = layers.map((_, li) => this.#slots.filter((s) => s.layer === li));
     this.#engine = engine;
     this.#params = engine.alloc(offset, 'model parameters');
     this.#grads = engine.alloc(offset, 'model gradients');
@@ -296,7 +299,7 @@ export class Sequential {
     return 0; // the input needs no gradient
   }
   #io(i: number, batch: number): LayerIO {
-    const slots = this.#slots.filter((s) => s.layer === i);
+    const slots = this.#layerSlots[i];
     return {
       batch,
       x: this.#outPtr(i - 1),
