@@ -64,6 +64,20 @@ mod imp {
         pub fn where_positive(self, mask_src: Self) -> Self {
             Self(v128_and(self.0, f32x4_gt(mask_src.0, f32x4_splat(0.0))))
         }
+        /// Transposes the 4×4 matrix whose rows are `r`: returns its columns.
+        #[inline(always)]
+        pub fn transpose4(r: [Self; 4]) -> [Self; 4] {
+            let t0 = i32x4_shuffle::<0, 4, 1, 5>(r[0].0, r[1].0);
+            let t1 = i32x4_shuffle::<2, 6, 3, 7>(r[0].0, r[1].0);
+            let t2 = i32x4_shuffle::<0, 4, 1, 5>(r[2].0, r[3].0);
+            let t3 = i32x4_shuffle::<2, 6, 3, 7>(r[2].0, r[3].0);
+            [
+                Self(i32x4_shuffle::<0, 1, 4, 5>(t0, t2)),
+                Self(i32x4_shuffle::<2, 3, 6, 7>(t0, t2)),
+                Self(i32x4_shuffle::<0, 1, 4, 5>(t1, t3)),
+                Self(i32x4_shuffle::<2, 3, 6, 7>(t1, t3)),
+            ]
+        }
         #[inline(always)]
         pub fn lanes(self) -> [f32; 4] {
             [
@@ -135,6 +149,11 @@ mod imp {
         #[inline(always)]
         pub fn where_positive(self, mask_src: Self) -> Self {
             Self(map2(self.0, mask_src.0, |v, m| if m > 0.0 { v } else { 0.0 }))
+        }
+        /// Transposes the 4×4 matrix whose rows are `r`: returns its columns.
+        #[inline(always)]
+        pub fn transpose4(r: [Self; 4]) -> [Self; 4] {
+            core::array::from_fn(|j| Self(core::array::from_fn(|i| r[i].0[j])))
         }
         #[inline(always)]
         pub fn lanes(self) -> [f32; 4] {
