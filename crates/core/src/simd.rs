@@ -30,6 +30,12 @@ mod imp {
             Self(v128_load(p as *const v128))
         }
         /// # Safety
+        /// `p` must be readable. One `v128.load32_splat`, not a scalar load and a splat.
+        #[inline(always)]
+        pub unsafe fn load_splat(p: *const f32) -> Self {
+            Self(v128_load32_splat(p as *const u32))
+        }
+        /// # Safety
         /// `p..p+4` must be writable; no alignment needed.
         #[inline(always)]
         pub unsafe fn store(self, p: *mut f32) {
@@ -114,6 +120,12 @@ mod imp {
         #[inline(always)]
         pub unsafe fn load(p: *const f32) -> Self {
             Self(core::ptr::read_unaligned(p as *const [f32; 4]))
+        }
+        /// # Safety
+        /// `p` must be readable.
+        #[inline(always)]
+        pub unsafe fn load_splat(p: *const f32) -> Self {
+            Self([*p; 4])
         }
         /// # Safety
         /// `p..p+4` must be writable; no alignment needed.

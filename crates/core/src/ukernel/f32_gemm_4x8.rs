@@ -15,36 +15,21 @@ pub const NR: usize = 8;
 /// (rows `0..4`, columns `0..8` readable and writable).
 #[inline(never)]
 pub unsafe fn f32_gemm_4x8(k: usize, a: *const f32, b: *const f32, c: *mut f32, ldc: usize, accumulate: bool) {
-    let mut c0l = F32x4::zero();
-    let mut c0h = F32x4::zero();
-    let mut c1l = F32x4::zero();
-    let mut c1h = F32x4::zero();
-    let mut c2l = F32x4::zero();
-    let mut c2h = F32x4::zero();
-    let mut c3l = F32x4::zero();
-    let mut c3h = F32x4::zero();
+    let mut acc = [[F32x4::zero(); 2]; MR];
     let mut a = a;
     let mut b = b;
     for _ in 0..k {
         let bl = F32x4::load(b);
         let bh = F32x4::load(b.add(4));
-        let a0 = F32x4::splat(*a);
-        let a1 = F32x4::splat(*a.add(1));
-        let a2 = F32x4::splat(*a.add(2));
-        let a3 = F32x4::splat(*a.add(3));
-        c0l = c0l.add(a0.mul(bl));
-        c0h = c0h.add(a0.mul(bh));
-        c1l = c1l.add(a1.mul(bl));
-        c1h = c1h.add(a1.mul(bh));
-        c2l = c2l.add(a2.mul(bl));
-        c2h = c2h.add(a2.mul(bh));
-        c3l = c3l.add(a3.mul(bl));
-        c3h = c3h.add(a3.mul(bh));
+        for (i, row) in acc.iter_mut().enumerate() {
+            let ai = F32x4::load_splat(a.add(i));
+            row[0] = row[0].add(ai.mul(bl));
+            row[1] = row[1].add(ai.mul(bh));
+        }
         a = a.add(MR);
         b = b.add(NR);
     }
-    let rows = [(c0l, c0h), (c1l, c1h), (c2l, c2h), (c3l, c3h)];
-    for (i, (lo, hi)) in rows.into_iter().enumerate() {
+    for (i, [lo, hi]) in acc.into_iter().enumerate() {
         let row = c.add(i * ldc);
         if accumulate {
             F32x4::load(row).add(lo).store(row);
