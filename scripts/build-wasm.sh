@@ -3,6 +3,8 @@
 #   simd:          single-threaded, SIMD128.
 #   simd-threads:  SIMD128 + atomics, shared imported memory, a rayon pool over JS workers (std rebuilt
 #                  with atomics; the exports JS needs to give each worker its stack and TLS).
+#   relaxed-simd, relaxed-simd-threads: the same two with relaxed SIMD (fused multiply-add in the GEMM
+#                  microkernel), for runtimes whose WebAssembly.validate accepts it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -34,6 +36,7 @@ build() { # name rustflags [cargo args...]
 }
 
 build simd "-C target-feature=+simd128"
+build relaxed-simd "-C target-feature=+simd128,+relaxed-simd"
 
 # 32 MiB initial (JS creates the shared memory with this size), 2 GiB maximum.
 THREAD_LINK="-C link-arg=--shared-memory -C link-arg=--import-memory -C link-arg=--initial-memory=33554432 \
@@ -41,3 +44,4 @@ THREAD_LINK="-C link-arg=--shared-memory -C link-arg=--import-memory -C link-arg
   -C link-arg=--export=__tls_size -C link-arg=--export=__tls_align -C link-arg=--export=__tls_base \
   -C link-arg=--export=__heap_base"
 build simd-threads "-C target-feature=+atomics,+bulk-memory,+mutable-globals,+simd128 $THREAD_LINK" --features threads
+build relaxed-simd-threads "-C target-feature=+atomics,+bulk-memory,+mutable-globals,+simd128,+relaxed-simd $THREAD_LINK" --features threads

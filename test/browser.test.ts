@@ -1,6 +1,7 @@
 // Headless Debian Chromium (driven by playwright-core) trains the same fixture as Node: with COOP/COEP the
 // threaded build runs in a dedicated worker; without them, or on the page's main thread, it falls back to
-// the single-threaded build. The weights must be bitwise the ones Node computes.
+// the single-threaded build. The weights must be bitwise the ones Node computes with the same build (Node
+// runs the relaxed builds here because vitest passes --experimental-wasm-relaxed-simd).
 import { existsSync } from 'node:fs';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,15 +12,19 @@ import { serve } from './browser/server.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 type Result = { ok: boolean; error?: string; info?: { build: string; threads: number; reason: string }; hex?: string };
+type Opts = { threads: number; relaxedSimd?: boolean };
+const PLAIN = { threads: 2, relaxedSimd: false };
 
 describe('browser (headless Chromium)', () => {
   let browser: Browser;
   let servers: { url: string; close: () => Promise<void> }[] = [];
   let nodeHex: string;
+  let nodeRelaxedHex: string;
 
   beforeAll(async () => {
     if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: scripts/setup.sh installs Debian's chromium`);
-    nodeHex = ((await trainFixture(init, 2)) as Result).hex!;
+    nodeHex = ((await trainFixture(init, PLAIN)) as Result).hex!;
+    nodeRelaxedHex = ((await trainFixture(init, { threads: 2, relaxedSimd: true })) as Result).hex!;
     servers = [await serve(true), await serve(false)];
     browser = await chromium.launch({
       executablePath: CHROMIUM,
@@ -43,12 +48,12 @@ describe('browser (headless Chromium)', () => {
   it('cross-origin isolated: the threaded build trains in a dedicated worker, same bits as Node', async () => {
     const page = await open(true);
     expect(await page.evaluate(() => (window as unknown as { crossOriginIsolatedNow(): boolean }).crossOriginIsolatedNow())).toBe(true);
-    const r: Result = await page.evaluate(() => (window as unknown as { inWorker(t: number): Promise<Result> }).inWorker(2));
+    const r: Result = await page.evaluate((o) => (window as unknown as { inWorker(o: Opts): Promise<Result> }).inWorker(o), PLAIN);
     expect(r.error).toBeUndefined();
     expect(r.info).toMatchObject({ build: 'simd-threads', threads: 2 });
     expect(r.hex).toBe(nodeHex);
     // The page's own main thread may not block: there the same call falls back, and still trains.
-    const m: Result = await page.evaluate(() => (window as unknown as { onMain(t: number): Promise<Result> }).onMain(2));
+    const m: Result = await page.evaluate((o) => (window as unknown as { onMain(o: Opts): Promise<Result> }).onMain(o), PLAIN);
     expect(m.info).toMatchObject({ build: 'simd', threads: 1 });
     expect(m.info!.reason).toMatch(/may not block/);
     expect(m.hex).toBe(nodeHex);
@@ -56,10 +61,20 @@ describe('browser (headless Chromium)', () => {
 
   it('without COOP/COEP: falls back to the single-threaded build, says why, same bits', async () => {
     const page = await open(false);
-    const r: Result = await page.evaluate(() => (window as unknown as { inWorker(t: number): Promise<Result> }).inWorker(2));
+    const r: Result = await page.evaluate((o) => (window as unknown as { inWorker(o: Opts): Promise<Result> }).inWorker(o), PLAIN);
     expect(r.error).toBeUndefined();
     expect(r.info).toMatchObject({ build: 'simd', threads: 1 });
     expect(r.info!.reason).toMatch(/SharedArrayBuffer is not available|cross-origin isolated/);
     expect(r.hex).toBe(nodeHex);
+  }, 120_000);
+
+  it('relaxed SIMD: Chromium picks the relaxed threaded build by its probe; same bits as Node on that build', async () => {
+    const page = await open(true);
+    const r: Result = await page.evaluate((o) => (window as unknown as { inWorker(o: Opts): Promise<Result> }).inWorker(o), { threads: 2 });
+    expect(r.error).toBeUndefined();
+    expect(r.info).toMatchObject({ build: 'relaxed-simd-threads', threads: 2 });
+    // Same engine (V8), same CPU: the fused multiply-adds round alike.
+    expect(r.hex).toBe(nodeRelaxedHex);
+    expect(r.hex).not.toBe(nodeHex);
   }, 120_000);
 });

@@ -1,11 +1,26 @@
 // Shared test helpers: one engine per test file, golden vectors, and closeness checks with stated tolerances.
 import { readFileSync } from 'node:fs';
-import { init, type Engine } from '../ts/src/index.js';
+import { init, type Engine, type InitOptions } from '../ts/src/index.js';
+import { hasRelaxedSimd } from '../ts/src/runtime/features.js';
 
-let enginePromise: Promise<Engine> | null = null;
-export function engine(): Promise<Engine> {
-  enginePromise ??= init();
-  return enginePromise;
+/** Whether this runtime accepts relaxed SIMD (vitest runs Node with the flag that enables it). */
+export const RELAXED = hasRelaxedSimd();
+/** The build `init()` picks here for threads > 1 / for 1 thread. */
+export const THREADED_BUILD = RELAXED ? 'relaxed-simd-threads' : 'simd-threads';
+export const SINGLE_BUILD = RELAXED ? 'relaxed-simd' : 'simd';
+
+/** The single-threaded builds the numerics suites run on: plain SIMD, and relaxed SIMD where supported. */
+export const VARIANTS: { label: string; opts: InitOptions }[] = [
+  { label: 'simd', opts: { threads: 1, relaxedSimd: false } },
+  ...(RELAXED ? [{ label: 'relaxed-simd', opts: { threads: 1, relaxedSimd: true } }] : []),
+];
+
+const engines = new Map<string, Promise<Engine>>();
+/** One engine per test file and options (default: what `init()` picks here). */
+export function engine(opts: InitOptions = {}): Promise<Engine> {
+  const key = JSON.stringify(opts);
+  if (!engines.has(key)) engines.set(key, init(opts));
+  return engines.get(key)!;
 }
 
 export function golden<T>(file: string): T {

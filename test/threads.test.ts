@@ -7,13 +7,14 @@ import { describe, expect, it } from 'vitest';
 import { loadMnist } from '../examples/mnist-data.js';
 import { LENET, normalize } from '../examples/mnist-demo-model.js';
 import { init } from '../ts/src/index.js';
+import { RELAXED, SINGLE_BUILD, THREADED_BUILD } from './helpers.js';
 
 const run = promisify(execFile);
 const data = loadMnist(5, 384, 10);
 normalize(data.trainImages);
 
-async function trainedWeights(threads: number): Promise<{ build: string; threads: number; bits: Buffer }> {
-  const e = await init({ threads });
+async function trainedWeights(threads: number, relaxedSimd: boolean): Promise<{ build: string; threads: number; bits: Buffer }> {
+  const e = await init({ threads, relaxedSimd });
   try {
     using m = e.sequential({ inputShape: [1, 28, 28], layers: LENET, seed: 3, init: 'pytorch' });
     await m.fit(data.trainImages, data.trainLabels, { epochs: 2, batchSize: 48, seed: 3, optimizer: { type: 'rmsprop', lr: 1e-3, centered: true } });
@@ -29,19 +30,22 @@ describe('threads', () => {
   it("'auto' uses every core the runtime reports", async () => {
     const e = await init();
     const cores = os.availableParallelism();
-    expect(e.info()).toMatchObject({ build: cores > 1 ? 'simd-threads' : 'simd', threads: cores });
+    expect(e.info()).toMatchObject({ build: cores > 1 ? THREADED_BUILD : SINGLE_BUILD, threads: cores });
     await e.terminate();
   });
 
-  it('training gives bitwise-identical weights on 1, 2, 3 and 4 threads', async () => {
-    const one = await trainedWeights(1);
-    expect(one).toMatchObject({ build: 'simd', threads: 1 });
-    for (const t of [2, 3, 4]) {
-      const r = await trainedWeights(t);
-      expect(r).toMatchObject({ build: 'simd-threads', threads: t });
-      expect(r.bits.equals(one.bits), `${t} threads differ from 1`).toBe(true);
-    }
-  });
+  for (const relaxed of RELAXED ? [false, true] : [false]) {
+    const [single, threaded] = relaxed ? ['relaxed-simd', 'relaxed-simd-threads'] : ['simd', 'simd-threads'];
+    it(`${single} builds: training gives bitwise-identical weights on 1, 2, 3 and 4 threads`, async () => {
+      const one = await trainedWeights(1, relaxed);
+      expect(one).toMatchObject({ build: single, threads: 1 });
+      for (const t of [2, 3, 4]) {
+        const r = await trainedWeights(t, relaxed);
+        expect(r).toMatchObject({ build: threaded, threads: t });
+        expect(r.bits.equals(one.bits), `${t} threads differ from 1`).toBe(true);
+      }
+    });
+  }
 
   it('falls back to the single-threaded build, and says why, without SharedArrayBuffer', async () => {
     const saved = globalThis.SharedArrayBuffer;
@@ -49,7 +53,7 @@ describe('threads', () => {
     delete globalThis.SharedArrayBuffer;
     try {
       const e = await init({ threads: 2 });
-      expect(e.info()).toMatchObject({ build: 'simd', threads: 1 });
+      expect(e.info()).toMatchObject({ build: SINGLE_BUILD, threads: 1 });
       expect(e.info().reason).toMatch(/SharedArrayBuffer is not available; using the single-threaded build/);
       using m = e.sequential({ inputShape: [4], layers: [{ type: 'dense', units: 2 }] });
       await m.fit(new Float32Array(8), [0, 1]);

@@ -10,9 +10,10 @@ export const LAYERS = [
   { type: 'dense', units: 10 },
 ];
 
-/** Trains 3 steps of batch 32 on synthetic 1×12×12 digits; returns engine info and the weights as hex. */
-export async function trainFixture(init, threads) {
-  const engine = await init({ threads });
+/** Trains 3 steps of batch 32 on synthetic 1×12×12 digits; returns engine info and the weights as hex.
+ *  `opts` goes to init(): { threads, relaxedSimd }. */
+export async function trainFixture(init, opts) {
+  const engine = await init(opts);
   const n = 96;
   const x = new Float32Array(n * 144);
   for (let i = 0; i < x.length; i++) x[i] = ((i * 2654435761) % 1000) / 500 - 1; // integer math: exact everywhere

@@ -4,7 +4,7 @@ import { trainFixture } from './train-fixture.js';
 
 onmessage = async (ev) => {
   try {
-    postMessage({ ok: true, ...(await trainFixture(init, ev.data.threads)) });
+    postMessage({ ok: true, ...(await trainFixture(init, ev.data)) });
   } catch (e) {
     postMessage({ ok: false, error: String(e && e.stack || e) });
   }

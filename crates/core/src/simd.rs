@@ -2,8 +2,8 @@
 //!
 //! Kernels are written once against `F32x4`; the portable version is what native `cargo test` runs and
 //! compares against naive scalar references, the wasm version is what ships. Every operation here is
-//! lane-wise IEEE single precision with the same rounding in both versions (no fused multiply-add), so the
-//! two produce the same bits. `max` is the one exception on NaN inputs (wasm propagates NaN, the portable
+//! lane-wise IEEE single precision with the same rounding in both versions, so the two produce the same
+//! bits; `mul_add` alone fuses, in the relaxed-SIMD build only (the GEMM microkernel uses it). `max` is the one exception on NaN inputs (wasm propagates NaN, the portable
 //! version follows `f32::max`); inputs are validated finite before they reach a kernel.
 
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
@@ -44,6 +44,15 @@ mod imp {
         #[inline(always)]
         pub fn add(self, o: Self) -> Self {
             Self(f32x4_add(self.0, o.0))
+        }
+        /// `self + a·b`: one fused multiply-add in the relaxed-SIMD build (rounded once, so its last bits may
+        /// differ from the other builds'), a multiply then an add everywhere else.
+        #[inline(always)]
+        pub fn mul_add(self, a: Self, b: Self) -> Self {
+            #[cfg(target_feature = "relaxed-simd")]
+            return Self(f32x4_relaxed_madd(a.0, b.0, self.0));
+            #[cfg(not(target_feature = "relaxed-simd"))]
+            self.add(a.mul(b))
         }
         #[inline(always)]
         pub fn sub(self, o: Self) -> Self {
@@ -137,6 +146,11 @@ mod imp {
         pub fn add(self, o: Self) -> Self {
             Self(map2(self.0, o.0, |a, b| a + b))
         }
+        /// `self + a·b`, as a multiply then an add (the relaxed-SIMD wasm build fuses them).
+        #[inline(always)]
+        pub fn mul_add(self, a: Self, b: Self) -> Self {
+            self.add(a.mul(b))
+        }
         #[inline(always)]
         pub fn sub(self, o: Self) -> Self {
             Self(map2(self.0, o.0, |a, b| a - b))
@@ -178,6 +192,9 @@ pub use imp::F32x4;
 
 /// True when this build runs the wasm SIMD128 version of `F32x4`.
 pub const SIMD128: bool = cfg!(all(target_arch = "wasm32", target_feature = "simd128"));
+
+/// True when `F32x4::mul_add` is a fused (relaxed-SIMD) multiply-add.
+pub const RELAXED_SIMD: bool = cfg!(all(target_arch = "wasm32", target_feature = "simd128", target_feature = "relaxed-simd"));
 
 /// What an elementwise update loop needs of its element type, so one body serves the 4-lane SIMD loop and
 /// its scalar tail (`f32`) with the same operation order, hence the same rounding per element.

@@ -59,6 +59,12 @@ pub extern "C" fn wcnn_simd128() -> i32 {
     wasmcnn_core::simd::SIMD128 as i32
 }
 
+/// 1 in the relaxed-SIMD builds (the GEMM microkernel fuses multiply-adds), 0 otherwise.
+#[no_mangle]
+pub extern "C" fn wcnn_relaxed_simd() -> i32 {
+    wasmcnn_core::simd::RELAXED_SIMD as i32
+}
+
 /// Index of the first non-finite value, or -1 when all `n` are finite.
 ///
 /// # Safety

@@ -14,6 +14,7 @@ export interface EngineInfo {
   /** Worker threads in use (1: the calling thread only). */
   threads: number;
   simd: boolean;
+  /** The relaxed-SIMD build: GEMM-based kernels use fused multiply-adds (last bits differ). */
   relaxedSimd: boolean;
   /** Why this build was chosen. */
   reason: string;
@@ -34,7 +35,7 @@ export class Engine {
       build: loaded.build,
       threads: loaded.threads,
       simd: loaded.exports.wcnn_simd128() === 1,
-      relaxedSimd: false,
+      relaxedSimd: loaded.exports.wcnn_relaxed_simd() === 1,
       reason: loaded.reason,
     };
   }

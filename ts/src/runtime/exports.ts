@@ -9,6 +9,7 @@ export interface WasmExports {
   wcnn_free(p: Ptr, bytes: number): void;
   wcnn_live_bytes(): number;
   wcnn_simd128(): number;
+  wcnn_relaxed_simd(): number;
   wcnn_first_non_finite(p: Ptr, n: number): number;
   wcnn_conv2d_forward(
     n: number, c: number, h: number, w: number, o: number, kh: number, kw: number, sh: number, sw: number,
@@ -52,7 +53,7 @@ export interface WasmExports {
 }
 
 export const REQUIRED_EXPORTS: readonly (keyof WasmExports)[] = [
-  'memory', 'wcnn_alloc', 'wcnn_free', 'wcnn_live_bytes', 'wcnn_simd128', 'wcnn_first_non_finite',
+  'memory', 'wcnn_alloc', 'wcnn_free', 'wcnn_live_bytes', 'wcnn_simd128', 'wcnn_relaxed_simd', 'wcnn_first_non_finite',
   'wcnn_conv2d_forward', 'wcnn_conv2d_backward', 'wcnn_maxpool2d_forward', 'wcnn_maxpool2d_backward',
   'wcnn_dense_forward', 'wcnn_dense_backward', 'wcnn_relu_forward', 'wcnn_relu_backward',
   'wcnn_softmax_cross_entropy', 'wcnn_adagrad_step', 'wcnn_rmsprop_step', 'wcnn_adam_step', 'wcnn_sgemm', 'wcnn_copy',

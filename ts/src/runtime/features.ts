@@ -14,6 +14,22 @@ export function hasSimd128(): boolean {
   }
 }
 
+// (module (func (result v128) v128.const 0 v128.const 0 v128.const 0 f32x4.relaxed_madd)): valid only where
+// relaxed SIMD is supported (Chromium ≥ 114, Deno, Node ≥ 22; Node 20 with --experimental-wasm-relaxed-simd).
+const V128_ZERO = [253, 12, ...new Array<number>(16).fill(0)];
+const RELAXED_PROBE = new Uint8Array([
+  0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 61, 1, 59, 0,
+  ...V128_ZERO, ...V128_ZERO, ...V128_ZERO, 253, 133, 2, 11,
+]);
+
+export function hasRelaxedSimd(): boolean {
+  try {
+    return WebAssembly.validate(RELAXED_PROBE);
+  } catch {
+    return false;
+  }
+}
+
 // (module (memory 1 1 shared) (func i32.const 0 i32.atomic.load drop)): valid only with the threads proposal.
 const SHARED_MEMORY_PROBE = new Uint8Array([
   0, 97, 115, 109, 1, 0, 0, 0, 1, 4, 1, 96, 0, 0, 3, 2, 1, 0, 5, 4, 1, 3, 1, 1, 10, 11, 1, 9, 0, 65, 0, 254, 16, 2, 0, 26, 11,

@@ -1,11 +1,11 @@
 // Loading: picks the build by capability checks (never by platform name), compiles and instantiates it,
 // starts the worker threads for the threaded build, and checks the exports.
 import { REQUIRED_EXPORTS, type WasmExports } from './exports.js';
-import { availableCores, canBlock, hasSimd128, threadsUnavailable } from './features.js';
+import { availableCores, canBlock, hasRelaxedSimd, hasSimd128, threadsUnavailable } from './features.js';
 import { startNodeWorkers, type ThreadExports, type WorkerPool } from './workers-node.js';
 import { hasWebWorkers, startWebWorkers } from './workers-web.js';
 
-export type BuildName = 'simd' | 'simd-threads';
+export type BuildName = 'simd' | 'simd-threads' | 'relaxed-simd' | 'relaxed-simd-threads';
 
 export interface InitOptions {
   /**
@@ -14,6 +14,11 @@ export interface InitOptions {
    * threads cannot run.
    */
   threads?: 'auto' | number;
+  /**
+   * Relaxed SIMD (fused multiply-add in the GEMM microkernel, faster; last bits differ from the other builds):
+   * 'auto' (default) uses it where `WebAssembly.validate` accepts it, `false` never, `true` requires it.
+   */
+  relaxedSimd?: 'auto' | boolean;
   /** A precompiled module (for runtimes that forbid compiling at run time, e.g. Cloudflare workerd). */
   module?: WebAssembly.Module;
   /** The wasm bytes, or where to get them (a URL or path); defaults to the build shipped in `wasm/`. */
@@ -85,6 +90,24 @@ async function planThreads(
   return { threads: n, workers: kind, reason: `${n} worker threads (${want === 'auto' ? `${cores} cores reported` : 'requested'})` };
 }
 
+function buildName(relaxed: boolean, threaded: boolean): BuildName {
+  return `${relaxed ? 'relaxed-' : ''}simd${threaded ? '-threads' : ''}`;
+}
+
+/** Whether to load a relaxed-SIMD build, and why. */
+function planRelaxed(opts: InitOptions): { use: boolean; reason: string } {
+  const want = opts.relaxedSimd ?? 'auto';
+  if (want !== 'auto' && typeof want !== 'boolean') {
+    throw new RangeError(`init: relaxedSimd must be 'auto', true or false, got ${String(want)}`);
+  }
+  if (want === false) return { use: false, reason: 'relaxed SIMD off (relaxedSimd: false)' };
+  if (hasRelaxedSimd()) return { use: true, reason: 'relaxed SIMD (fused multiply-add)' };
+  if (want === true) {
+    throw new Error('wasmcnn: relaxedSimd: true, but this runtime does not support WebAssembly relaxed SIMD (Node 20 needs --experimental-wasm-relaxed-simd)');
+  }
+  return { use: false, reason: 'relaxed SIMD not supported by this runtime' };
+}
+
 function isThreadedModule(m: WebAssembly.Module): boolean {
   return WebAssembly.Module.imports(m).some((i) => i.module === 'env' && i.name === 'memory' && i.kind === 'memory');
 }
@@ -98,19 +121,24 @@ export async function load(opts: InitOptions = {}): Promise<Loaded> {
   // A build the caller chose decides itself; otherwise the plan picks one.
   let module = opts.module ?? (opts.wasm !== undefined ? await compile(opts.wasm) : undefined);
   const plan = await planThreads(opts, module);
-  const build: BuildName = plan.threads > 1 ? 'simd-threads' : 'simd';
-  module ??= await compile(defaultWasmUrl(build));
-  if (isThreadedModule(module) && build !== 'simd-threads') {
+  const relaxed = planRelaxed(opts);
+  const threaded = plan.threads > 1;
+  module ??= await compile(defaultWasmUrl(buildName(relaxed.use, threaded)));
+  if (isThreadedModule(module) && !threaded) {
     throw new Error(`wasmcnn: the given wasm is the threaded build, but it cannot run threaded here (${plan.reason}); pass the single-threaded build`);
   }
-  const memory = build === 'simd-threads' ? new WebAssembly.Memory({ initial: SHARED_INITIAL_PAGES, maximum: SHARED_MAX_PAGES, shared: true }) : null;
+  const memory = threaded ? new WebAssembly.Memory({ initial: SHARED_INITIAL_PAGES, maximum: SHARED_MAX_PAGES, shared: true }) : null;
   const instance = await WebAssembly.instantiate(module, memory ? { env: { memory } } : {});
   const ex = { ...(instance.exports as Record<string, unknown>) };
   if (memory) ex.memory = memory;
   const missing = REQUIRED_EXPORTS.filter((k) => !(k in ex));
   if (missing.length) throw new Error(`wasmcnn: the wasm module lacks exports ${missing.join(', ')} (stale build?)`);
   const exports = ex as unknown as WasmExports;
+  // The module says itself whether it is a relaxed build (a given module may be either).
+  const isRelaxed = exports.wcnn_relaxed_simd() === 1;
+  const build = buildName(isRelaxed, threaded);
+  const reason = `${plan.reason}; ${opts.module || opts.wasm !== undefined ? `the given module ${isRelaxed ? 'uses' : 'does not use'} relaxed SIMD` : relaxed.reason}`;
   const start = plan.workers === 'web' ? startWebWorkers : startNodeWorkers;
   const pool = memory ? await start(module, memory, exports as ThreadExports, plan.threads) : null;
-  return { exports, build, threads: pool?.threads ?? 1, reason: plan.reason, pool };
+  return { exports, build, threads: pool?.threads ?? 1, reason, pool };
 }

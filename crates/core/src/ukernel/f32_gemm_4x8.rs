@@ -23,8 +23,8 @@ pub unsafe fn f32_gemm_4x8(k: usize, a: *const f32, b: *const f32, c: *mut f32, 
         let bh = F32x4::load(b.add(4));
         for (i, row) in acc.iter_mut().enumerate() {
             let ai = F32x4::load_splat(a.add(i));
-            row[0] = row[0].add(ai.mul(bl));
-            row[1] = row[1].add(ai.mul(bh));
+            row[0] = row[0].mul_add(ai, bl);
+            row[1] = row[1].mul_add(ai, bh);
         }
         a = a.add(MR);
         b = b.add(NR);
