@@ -33,3 +33,15 @@ export async function wasmcnnCifarTrain(engine: Engine, opts: { batchSize: numbe
   const seconds = (performance.now() - t0) / 1000;
   return { impl: 'wasmcnn' as const, samples: n, seconds, samplesPerSec: n / seconds };
 }
+
+/**
+ * Multiply-add FLOPs of one training sample of CIFAR_SMALL: the forward pass, then the weight gradient of every
+ * layer and the input gradient of every layer but the first (each the size of that layer's forward GEMM).
+ * Convolutions: 2·O·H·W·C·9 ('same' 3×3); dense: 2·in·out.
+ */
+export const CIFAR_TRAIN_FLOPS = (() => {
+  const conv = (c: number, o: number, hw: number) => 2 * o * hw * hw * c * 9;
+  const layers = [conv(3, 32, 32), conv(32, 32, 32), conv(32, 64, 16), conv(64, 64, 16), 2 * 64 * 8 * 8 * 128, 2 * 128 * 10];
+  const fwd = layers.reduce((a, b) => a + b, 0);
+  return fwd + fwd + (fwd - layers[0]);
+})();
