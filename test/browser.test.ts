@@ -1,7 +1,8 @@
 // Headless Debian Chromium (driven by playwright-core) trains the same fixture as Node: with COOP/COEP the
-// threaded build runs in a dedicated worker; without them, or on the page's main thread, it falls back to
-// the single-threaded build. The weights must be bitwise the ones Node computes with the same build (Node
-// runs the relaxed builds here because vitest passes --experimental-wasm-relaxed-simd).
+// threaded build runs in a dedicated worker; without them, or with init() on the page's main thread, it falls
+// back to the single-threaded build; spawn() from the page puts the engine in a dedicated worker itself. The
+// weights must be bitwise the ones Node computes with the same build (Node runs the relaxed builds here
+// because vitest passes --experimental-wasm-relaxed-simd).
 import { existsSync } from 'node:fs';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,7 +12,7 @@ import { trainFixture } from './browser/train-fixture.js';
 import { serve } from './browser/server.js';
 
 const CHROMIUM = '/usr/bin/chromium';
-type Result = { ok: boolean; error?: string; info?: { build: string; threads: number; reason: string }; hex?: string };
+type Result = { ok: boolean; error?: string; info?: { build: string; threads: number; reason: string }; hex?: string; where?: string; batches?: number };
 type Opts = { threads: number; relaxedSimd?: boolean };
 const PLAIN = { threads: 2, relaxedSimd: false };
 
@@ -57,6 +58,11 @@ describe('browser (headless Chromium)', () => {
     expect(m.info).toMatchObject({ build: 'simd', threads: 1 });
     expect(m.info!.reason).toMatch(/may not block/);
     expect(m.hex).toBe(nodeHex);
+    // spawn() from the main thread: the engine goes to a dedicated worker, the page awaits the same API.
+    const s: Result = await page.evaluate((o) => (window as unknown as { spawned(o: Opts): Promise<Result> }).spawned(o), PLAIN);
+    expect(s.error).toBeUndefined();
+    expect(s).toMatchObject({ where: 'worker', batches: 3, info: { build: 'simd-threads', threads: 2 } });
+    expect(s.hex).toBe(nodeHex);
   }, 120_000);
 
   it('without COOP/COEP: falls back to the single-threaded build, says why, same bits', async () => {
@@ -66,6 +72,10 @@ describe('browser (headless Chromium)', () => {
     expect(r.info).toMatchObject({ build: 'simd', threads: 1 });
     expect(r.info!.reason).toMatch(/SharedArrayBuffer is not available|cross-origin isolated/);
     expect(r.hex).toBe(nodeHex);
+    const s: Result = await page.evaluate((o) => (window as unknown as { spawned(o: Opts): Promise<Result> }).spawned(o), PLAIN);
+    expect(s.error).toBeUndefined();
+    expect(s).toMatchObject({ where: 'worker', batches: 3, info: { build: 'simd', threads: 1 } });
+    expect(s.hex).toBe(nodeHex);
   }, 120_000);
 
   it('relaxed SIMD: Chromium picks the relaxed threaded build by its probe; same bits as Node on that build', async () => {

@@ -1,6 +1,7 @@
 // The package build in the other JS runtimes that install from npm (Deno, Bun): the threaded build starts
 // and stops there too, and training gives the same numbers as in Node. Each runtime's own probe picks
-// relaxed SIMD or not (Deno: yes; Bun: no; Node 20: only with --experimental-wasm-relaxed-simd).
+// relaxed SIMD or not (Deno: yes; Bun: no; Node 20: only with --experimental-wasm-relaxed-simd). spawn()
+// runs the engine in each runtime's own Worker (Web Workers in Deno and Bun, worker_threads in Node).
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
@@ -11,7 +12,7 @@ const bin = (name: string) => new URL(`../node_modules/.bin/${name}`, import.met
 
 async function smoke(cmd: string, args: string[]) {
   const { stdout } = await run(cmd, args, { timeout: 60_000, env: { ...process.env, NO_COLOR: '1' } });
-  return JSON.parse(stdout.trim().split('\n').pop()!) as { relaxedProbe: boolean; info: { build: string; threads: number }; loss: number[]; weights: number[] };
+  return JSON.parse(stdout.trim().split('\n').pop()!) as { relaxedProbe: boolean; info: { build: string; threads: number }; where?: string; loss: number[]; weights: number[] };
 }
 
 describe('other runtimes', async () => {
@@ -31,6 +32,12 @@ describe('other runtimes', async () => {
         expect(r.weights).toEqual(node.weights);
       }, 90_000);
     }
+    it(`${name}: spawn() puts the engine in the runtime's dedicated Worker; threaded, same numbers, exits`, async () => {
+      const r = await smoke(cmd, [...args, '2', 'spawn']);
+      expect(r).toMatchObject({ where: 'worker', info: { build: 'simd-threads', threads: 2 } });
+      expect(r.loss).toEqual(node.loss);
+      expect(r.weights).toEqual(node.weights);
+    }, 90_000);
     it(`${name}: 'auto' picks relaxed SIMD exactly when the runtime's probe accepts it`, async () => {
       const r = await smoke(cmd, [...args, '2', 'auto']);
       expect(r.info).toMatchObject({ build: r.relaxedProbe ? 'relaxed-simd-threads' : 'simd-threads', threads: 2 });

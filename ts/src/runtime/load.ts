@@ -83,7 +83,7 @@ async function planThreads(
   const why = threadsUnavailable();
   if (why) return { threads: 1, reason: `${why}; using the single-threaded build` };
   if (!canBlock()) {
-    return { threads: 1, reason: 'this thread may not block (a page\'s main thread): run wasmcnn in a dedicated Worker for threads; using the single-threaded build' };
+    return { threads: 1, reason: 'this thread may not block (a page\'s main thread): use spawn(), which runs the engine in a dedicated worker, for threads; using the single-threaded build' };
   }
   const kind = (await hasNodeWorkers()) ? 'node' : hasWebWorkers() ? 'web' : null;
   if (kind === null) return { threads: 1, reason: 'no Worker implementation here; using the single-threaded build' };

@@ -1,0 +1,79 @@
+// The async engine API (`spawn()`): the same calls whether the engine lives in a dedicated worker or in this
+// thread, and the same bits as the synchronous Engine. Browsers run it from the page in test/browser.test.ts.
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { init, spawn } from '../ts/src/index.js';
+// @ts-expect-error: plain JS module shared with the browser pages
+import { trainFixture, trainFixtureRemote } from './browser/train-fixture.js';
+
+const run = promisify(execFile);
+const PLAIN = { threads: 2, relaxedSimd: false };
+type Result = { info: { build: string; threads: number }; hex: string; where?: string; batches?: number };
+// The built package: a Node worker loads its host script natively from ts/dist (scripts/setup.sh builds it).
+const dist = (): Promise<typeof import('../ts/src/index.js')> => import('../ts/dist/index.js' as string);
+
+describe('spawn(): the async engine API', () => {
+  it('in this thread: same bits as the synchronous engine; callbacks run in order', async () => {
+    const want = (await trainFixture(init, PLAIN)) as Result;
+    const got = (await trainFixtureRemote(spawn, { ...PLAIN, where: 'local' })) as Result;
+    expect(got).toMatchObject({ where: 'local', batches: 3, info: { build: 'simd-threads', threads: 2 } });
+    expect(got.hex).toBe(want.hex);
+  });
+
+  it('in a node:worker_threads worker: the threaded build, same bits, callbacks forwarded', async () => {
+    const want = (await trainFixture(init, PLAIN)) as Result;
+    const got = (await trainFixtureRemote((await dist()).spawn, { ...PLAIN, where: 'worker' })) as Result;
+    expect(got).toMatchObject({ where: 'worker', batches: 3, info: { build: 'simd-threads', threads: 2 } });
+    expect(got.hex).toBe(want.hex);
+  });
+
+  for (const where of ['local', 'worker'] as const) {
+    it(`${where}: errors keep their class and message; the engine stays usable; terminate ends it`, async () => {
+      const e = await (await dist()).spawn({ threads: 1, where });
+      await expect(e.sequential({ inputShape: [4], layers: [{ type: 'dense', units: 0 }] })).rejects.toThrow(RangeError);
+      await expect(e.sequential({ inputShape: [4], layers: [{ type: 'dense', units: 0 }] })).rejects.toThrow(/units must be in/);
+      const m = await e.sequential({ inputShape: [4], layers: [{ type: 'dense', units: 2 }], seed: 3 });
+      const before = await m.getWeights();
+      // A wrong input size is refused before anything changes.
+      await expect(m.fit(new Float32Array(6), [0, 1])).rejects.toThrow(/x has 6 values/);
+      expect(await m.getWeights()).toEqual(before);
+      // A callback that throws stops fit with its error, in the caller's thread.
+      const x = new Float32Array(16).map((_, i) => Math.cos(i));
+      await expect(m.fit(x, [0, 1, 1, 0], { batchSize: 2, callbacks: { onBatchEnd: () => { throw new Error('stop here'); } } })).rejects.toThrow('stop here');
+      const opt = await e.optimizer({ type: 'rmsprop', lr: 1e-2, momentum: 0.9 }, m);
+      await m.fit(x, [0, 1, 1, 0], { batchSize: 2, optimizer: opt });
+      await m.fit(x, [0, 1, 1, 0], { batchSize: 2, optimizer: opt });
+      expect(await opt.steps()).toBe(4);
+      expect(Object.keys(await opt.state())).toEqual(['square_avg', 'momentum_buffer']);
+      const p = await m.predict(x);
+      expect(p.length).toBe(8);
+      expect(p[0] + p[1]).toBeCloseTo(1, 6);
+      await opt.dispose();
+      await m.dispose();
+      await expect(m.getWeights()).rejects.toThrow(/disposed/);
+      expect(await e.liveBytes()).toBe(0);
+      await e.terminate();
+      await expect(e.sequential({ inputShape: [4], layers: [] })).rejects.toThrow(/terminated/);
+      await e.terminate(); // twice is fine
+    });
+  }
+
+  it('refuses a local Optimizer and a bad placement', async () => {
+    await expect(spawn({ where: 'elsewhere' as 'auto' })).rejects.toThrow(/where must be 'auto', 'worker' or 'local'/);
+    const local = await init({ threads: 1 });
+    const e = await spawn({ threads: 1, where: 'local' });
+    const m = await e.sequential({ inputShape: [4], layers: [{ type: 'dense', units: 2 }] });
+    using opt = local.optimizer('adam', 10);
+    await expect(m.fit(new Float32Array(8), [0, 1], { optimizer: opt as never })).rejects.toThrow(/not a local Optimizer/);
+    await e.terminate();
+  });
+
+  for (const mode of ['--terminate', '--no-terminate']) {
+    it(`a Node process with an engine in a worker exits on its own (${mode})`, async () => {
+      const script = new URL('./fixtures/remote-exit.ts', import.meta.url).pathname;
+      const { stdout } = await run(process.execPath, ['--import', 'tsx', script, mode], { timeout: 30_000 });
+      expect(JSON.parse(stdout.trim())).toMatchObject({ build: 'simd-threads', threads: 2, where: 'worker' });
+    });
+  }
+});

@@ -1,0 +1,234 @@
+// The async engine API: `spawn()` puts the Engine in a dedicated worker where the calling thread may not block
+// (a page's main thread: the threaded build's caller waits for its pool), or in the calling thread elsewhere.
+// Both placements expose the same promise-returning methods, so code written against it runs in both.
+import { describe } from '../errors.js';
+import type { EngineInfo } from '../runtime/engine.js';
+import { canBlock } from '../runtime/features.js';
+import type { InitOptions } from '../runtime/load.js';
+import type { ModelJSON, ModelSpec, SummaryRow } from '../nn/sequential.js';
+import { Optimizer } from '../optim/optimizer.js';
+import type { OptimizerConfig, OptimizerName } from '../optim/index.js';
+import type { EvalResult, FitOptions, History } from '../train/fit.js';
+import type { WireFitOptions } from './dispatcher.js';
+import type { ModelHandleInfo, OptimizerHandleInfo } from './protocol.js';
+import { LocalTransport, WorkerTransport, type Transport } from './transport.js';
+
+export interface SpawnOptions extends InitOptions {
+  /**
+   * Where the engine lives: 'worker' (a dedicated worker), 'local' (this thread), or 'auto' (default): a
+   * worker when this thread may not block (a browser page's main thread), else this thread.
+   */
+  where?: 'auto' | 'worker' | 'local';
+}
+
+/** Starts an engine (see SpawnOptions.where) and resolves when its build is loaded and its threads run. */
+export async function spawn(opts: SpawnOptions = {}): Promise<RemoteEngine> {
+  const { where = 'auto', ...initOpts } = opts;
+  if (!['auto', 'worker', 'local'].includes(where)) {
+    throw new RangeError(`spawn: where must be 'auto', 'worker' or 'local', got ${describe(where)}`);
+  }
+  const inWorker = where === 'worker' || (where === 'auto' && !canBlock());
+  const transport = inWorker ? await WorkerTransport.start() : new LocalTransport();
+  // A URL object does not survive postMessage; its string does.
+  const wire: InitOptions = initOpts.wasm instanceof URL ? { ...initOpts, wasm: initOpts.wasm.href } : initOpts;
+  try {
+    const info = (await transport.call('init', undefined, [wire])) as EngineInfo;
+    return new RemoteEngine(transport, info, inWorker ? 'worker' : 'local');
+  } catch (e) {
+    await transport.close();
+    throw e;
+  }
+}
+
+/** FitOptions for a remote model: the optimizer is a config, a name, or a handle from `engine.optimizer()`. */
+export type RemoteFitOptions = Omit<FitOptions, 'optimizer'> & { optimizer?: OptimizerConfig | OptimizerName | RemoteOptimizer };
+
+export class RemoteEngine {
+  readonly #t: Transport;
+  readonly #info: EngineInfo;
+  /** Where the engine runs: a dedicated worker, or this thread. */
+  readonly where: 'worker' | 'local';
+
+  /** @internal Made by spawn(). */
+  constructor(t: Transport, info: EngineInfo, where: 'worker' | 'local') {
+    this.#t = t;
+    this.#info = info;
+    this.where = where;
+  }
+
+  /** The build, threads and SIMD features in use, and why (as `Engine.info()`). */
+  info(): EngineInfo {
+    return { ...this.#info };
+  }
+
+  /** A Sequential model with seeded initial weights. */
+  async sequential(spec: ModelSpec): Promise<RemoteModel> {
+    return new RemoteModel(this.#t, (await this.#t.call('sequential', undefined, [spec])) as ModelHandleInfo);
+  }
+
+  /** Rebuilds a model saved with `toJSON()`. */
+  async modelFromJSON(json: ModelJSON): Promise<RemoteModel> {
+    return new RemoteModel(this.#t, (await this.#t.call('modelFromJSON', undefined, [json])) as ModelHandleInfo);
+  }
+
+  /** An optimizer for a model's parameters, whose state lasts across `fit` calls (pass it as `optimizer`). */
+  async optimizer(cfg: OptimizerConfig | OptimizerName, target: RemoteModel | number): Promise<RemoteOptimizer> {
+    const t = target instanceof RemoteModel ? { model: target._id } : target;
+    return new RemoteOptimizer(this.#t, (await this.#t.call('optimizer', undefined, [cfg, t])) as OptimizerHandleInfo);
+  }
+
+  /** Bytes held in wasm memory by live models and optimizers. */
+  async liveBytes(): Promise<number> {
+    return (await this.#t.call('liveBytes', undefined, [])) as number;
+  }
+
+  /** Ends the engine, its worker (if any) and its thread pool; everything made by it is unusable afterwards. */
+  async terminate(): Promise<void> {
+    try {
+      await this.#t.call('terminate', undefined, []);
+    } catch {
+      // Already terminated, or the worker died: closing below is all that is left to do.
+    }
+    await this.#t.close();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.terminate();
+  }
+}
+
+export class RemoteModel {
+  readonly classes: number;
+  /** Values per input sample. */
+  readonly sampleSize: number;
+  readonly numParams: number;
+  readonly inputShape: readonly number[];
+  readonly #t: Transport;
+  readonly #info: ModelHandleInfo;
+
+  /** @internal */
+  constructor(t: Transport, info: ModelHandleInfo) {
+    this.#t = t;
+    this.#info = info;
+    this.classes = info.classes;
+    this.sampleSize = info.sampleSize;
+    this.numParams = info.numParams;
+    this.inputShape = info.inputShape;
+  }
+
+  /** @internal */
+  get _id(): number {
+    return this.#info.id;
+  }
+
+  #call(op: string, ...args: unknown[]): Promise<unknown> {
+    return this.#t.call(op, this.#info.id, args);
+  }
+
+  parameterShapes(): { name: string; shape: number[] }[] {
+    return this.#info.parameterShapes.map((p) => ({ name: p.name, shape: [...p.shape] }));
+  }
+
+  /** Trains on (x, y) as `Sequential.fit`; callbacks run in this thread, each before the next batch starts. */
+  async fit(x: Float32Array, y: ArrayLike<number>, opts: RemoteFitOptions = {}): Promise<History> {
+    if (typeof opts !== 'object' || opts === null) throw new TypeError(`fit: options must be an object, got ${describe(opts)}`);
+    const { callbacks, optimizer, ...rest } = opts;
+    const wire: WireFitOptions = { ...rest };
+    if (optimizer instanceof RemoteOptimizer) wire.optimizer = { optimizerHandle: optimizer._id };
+    else if (optimizer instanceof Optimizer) {
+      throw new TypeError('fit: a remote model takes an optimizer config, a name, or a handle from remoteEngine.optimizer(), not a local Optimizer');
+    } else if (optimizer !== undefined) wire.optimizer = optimizer;
+    if (callbacks !== undefined) {
+      if (typeof callbacks !== 'object' || callbacks === null) throw new TypeError(`fit: callbacks must be an object, got ${describe(callbacks)}`);
+      wire.callbacks = { onBatchEnd: typeof callbacks.onBatchEnd === 'function', onEpochEnd: typeof callbacks.onEpochEnd === 'function' };
+    }
+    return (await this.#t.call('fit', this.#info.id, [x, y, wire], { callbacks })) as History;
+  }
+
+  async evaluate(x: Float32Array, y: ArrayLike<number>, opts?: { batchSize?: number }): Promise<EvalResult> {
+    return (await this.#call('evaluate', x, y, opts)) as EvalResult;
+  }
+
+  async predict(x: Float32Array, opts?: { batchSize?: number; logits?: boolean }): Promise<Float32Array> {
+    return (await this.#call('predict', x, opts)) as Float32Array;
+  }
+
+  async getWeights(): Promise<Record<string, Float32Array>> {
+    return (await this.#call('getWeights')) as Record<string, Float32Array>;
+  }
+
+  async setWeights(weights: Record<string, ArrayLike<number>>): Promise<void> {
+    await this.#call('setWeights', weights);
+  }
+
+  async toJSON(opts?: { weights?: boolean }): Promise<ModelJSON> {
+    return (await this.#call('toJSON', opts)) as ModelJSON;
+  }
+
+  async summary(): Promise<string> {
+    return (await this.#call('summary')) as string;
+  }
+
+  async summaryRows(): Promise<SummaryRow[]> {
+    return (await this.#call('summaryRows')) as SummaryRow[];
+  }
+
+  async lossAndGradients(x: Float32Array, y: ArrayLike<number>): Promise<{ loss: number; gradients: Record<string, Float32Array> }> {
+    return (await this.#call('lossAndGradients', x, y)) as { loss: number; gradients: Record<string, Float32Array> };
+  }
+
+  async dispose(): Promise<void> {
+    await this.#call('dispose');
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.dispose();
+  }
+}
+
+export class RemoteOptimizer {
+  readonly name: string;
+  readonly size: number;
+  readonly #t: Transport;
+  readonly #id: number;
+
+  /** @internal */
+  constructor(t: Transport, info: OptimizerHandleInfo) {
+    this.#t = t;
+    this.#id = info.id;
+    this.name = info.name;
+    this.size = info.size;
+  }
+
+  /** @internal */
+  get _id(): number {
+    return this.#id;
+  }
+
+  /** Copies of the state slots by name. */
+  async state(): Promise<Record<string, Float32Array>> {
+    return (await this.#t.call('state', this.#id, [])) as Record<string, Float32Array>;
+  }
+
+  async config(): Promise<Record<string, unknown>> {
+    return (await this.#t.call('config', this.#id, [])) as Record<string, unknown>;
+  }
+
+  /** Completed steps. */
+  async steps(): Promise<number> {
+    return (await this.#t.call('steps', this.#id, [])) as number;
+  }
+
+  /** Sets the learning rate of the next steps. */
+  async setLr(lr: number): Promise<void> {
+    await this.#t.call('setLr', this.#id, [lr]);
+  }
+
+  async dispose(): Promise<void> {
+    await this.#t.call('dispose', this.#id, []);
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.dispose();
+  }
+}
