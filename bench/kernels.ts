@@ -57,10 +57,10 @@ export function wasmcnnKernels(e: Engine, reps: number): KernelRow[] {
     using dw = buf(o * c * k * k);
     using db = buf(o);
     const geo = [n, c, h, w, o, k, k, 1, 1, 1, 1, 1, 1, h, w] as const;
-    const sf = best(reps, () => ex.wcnn_conv2d_forward(...geo, x.ptr, wt.ptr, bias.ptr, y.ptr));
+    const sf = best(reps, () => ex.wcnn_conv2d_forward(...geo, x.ptr, wt.ptr, bias.ptr, 0, y.ptr));
     rows.push({ name: 'conv3x3-fwd', impl: 'wasmcnn', threads, build, unit: 'GFLOPS', value: CONV_FLOPS / sf / 1e9 });
     // Input and weight gradients: two GEMMs the size of the forward one.
-    const sb = best(reps, () => ex.wcnn_conv2d_backward(...geo, x.ptr, wt.ptr, y.ptr, dx.ptr, dw.ptr, db.ptr, 0));
+    const sb = best(reps, () => ex.wcnn_conv2d_backward(...geo, x.ptr, wt.ptr, 0, y.ptr, dx.ptr, dw.ptr, db.ptr, 0));
     rows.push({ name: 'conv3x3-bwd', impl: 'wasmcnn', threads, build, unit: 'GFLOPS', value: (2 * CONV_FLOPS) / sb / 1e9 });
   }
   {

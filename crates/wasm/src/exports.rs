@@ -81,31 +81,33 @@ fn window(n: usize, c: usize, h: usize, w: usize, kh: usize, kw: usize, sh: usiz
 
 /// # Safety
 /// Buffers sized for the geometry (x: n·c·h·w, weight: o·c·kh·kw, bias: o or null, y: n·o·oh·ow).
+/// `relu` ≠ 0 fuses a following ReLU.
 #[no_mangle]
 #[allow(clippy::too_many_arguments)]
 pub unsafe extern "C" fn wcnn_conv2d_forward(
     n: usize, c: usize, h: usize, w: usize, o: usize, kh: usize, kw: usize, sh: usize, sw: usize,
     pt: usize, pl: usize, dh: usize, dw: usize, oh: usize, ow: usize,
-    x: *const f32, weight: *const f32, bias: *const f32, y: *mut f32,
+    x: *const f32, weight: *const f32, bias: *const f32, relu: i32, y: *mut f32,
 ) {
     let g = window(n, c, h, w, kh, kw, sh, sw, pt, pl, dh, dw, oh, ow);
-    conv2d::conv2d_forward(&g, o, sl(x, n * c * h * w), sl(weight, o * c * kh * kw), opt(bias, o), sl_mut(y, n * o * oh * ow));
+    conv2d::conv2d_forward(&g, o, sl(x, n * c * h * w), sl(weight, o * c * kh * kw), opt(bias, o), relu != 0, sl_mut(y, n * o * oh * ow));
 }
 
 /// # Safety
-/// As `wcnn_conv2d_forward`; dy like y, dx like x (or null), dweight like weight, dbias o (or null).
+/// As `wcnn_conv2d_forward`; dy like y, dx like x (or null), dweight like weight, dbias o (or null);
+/// relu_y: the fused-ReLU forward output (like y), or null without a fused ReLU.
 #[no_mangle]
 #[allow(clippy::too_many_arguments)]
 pub unsafe extern "C" fn wcnn_conv2d_backward(
     n: usize, c: usize, h: usize, w: usize, o: usize, kh: usize, kw: usize, sh: usize, sw: usize,
     pt: usize, pl: usize, dh: usize, dw: usize, oh: usize, ow: usize,
-    x: *const f32, weight: *const f32, dy: *const f32, dx: *mut f32, dweight: *mut f32, dbias: *mut f32,
+    x: *const f32, weight: *const f32, relu_y: *const f32, dy: *const f32, dx: *mut f32, dweight: *mut f32, dbias: *mut f32,
     accumulate: i32,
 ) {
     let g = window(n, c, h, w, kh, kw, sh, sw, pt, pl, dh, dw, oh, ow);
     let wl = o * c * kh * kw;
     conv2d::conv2d_backward(
-        &g, o, sl(x, n * c * h * w), sl(weight, wl), sl(dy, n * o * oh * ow),
+        &g, o, sl(x, n * c * h * w), sl(weight, wl), opt(relu_y, n * o * oh * ow), sl(dy, n * o * oh * ow),
         opt_mut(dx, n * c * h * w), sl_mut(dweight, wl), opt_mut(dbias, o), accumulate != 0,
     );
 }
@@ -139,22 +141,24 @@ pub unsafe extern "C" fn wcnn_maxpool2d_backward(
 }
 
 /// # Safety
-/// x: batch·inp; weight: out·inp; bias: out or null; y: batch·out.
+/// x: batch·inp; weight: out·inp; bias: out or null; y: batch·out. `relu` ≠ 0 fuses a following ReLU.
 #[no_mangle]
-pub unsafe extern "C" fn wcnn_dense_forward(batch: usize, inp: usize, out: usize, x: *const f32, weight: *const f32, bias: *const f32, y: *mut f32) {
-    dense::dense_forward(batch, inp, out, sl(x, batch * inp), sl(weight, out * inp), opt(bias, out), sl_mut(y, batch * out));
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn wcnn_dense_forward(batch: usize, inp: usize, out: usize, x: *const f32, weight: *const f32, bias: *const f32, relu: i32, y: *mut f32) {
+    dense::dense_forward(batch, inp, out, sl(x, batch * inp), sl(weight, out * inp), opt(bias, out), relu != 0, sl_mut(y, batch * out));
 }
 
 /// # Safety
-/// As `wcnn_dense_forward`; dy: batch·out, dx: batch·inp or null, dweight: out·inp, dbias: out or null.
+/// As `wcnn_dense_forward`; dy: batch·out, dx: batch·inp or null, dweight: out·inp, dbias: out or null;
+/// relu_y: the fused-ReLU forward output (batch·out), or null.
 #[no_mangle]
 #[allow(clippy::too_many_arguments)]
 pub unsafe extern "C" fn wcnn_dense_backward(
-    batch: usize, inp: usize, out: usize, x: *const f32, weight: *const f32, dy: *const f32,
+    batch: usize, inp: usize, out: usize, x: *const f32, weight: *const f32, relu_y: *const f32, dy: *const f32,
     dx: *mut f32, dweight: *mut f32, dbias: *mut f32, accumulate: i32,
 ) {
     dense::dense_backward(
-        batch, inp, out, sl(x, batch * inp), sl(weight, out * inp), sl(dy, batch * out),
+        batch, inp, out, sl(x, batch * inp), sl(weight, out * inp), opt(relu_y, batch * out), sl(dy, batch * out),
         opt_mut(dx, batch * inp), sl_mut(dweight, out * inp), opt_mut(dbias, out), accumulate != 0,
     );
 }

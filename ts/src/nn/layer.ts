@@ -27,8 +27,14 @@ export interface Layer {
   readonly inShape: readonly number[];
   readonly outShape: readonly number[];
   readonly params: readonly ParamInfo[];
-  /** True when the output is the input, reinterpreted (flatten): no buffer, no work. */
+  /** True when the output is the input, reinterpreted (flatten, a fused ReLU): no buffer, no work. */
   readonly aliasesInput: boolean;
+  /**
+   * Present on layers that can apply a following ReLU in their own kernels (conv2d, dense): the model calls
+   * it once at build time, and the ReLU layer then aliases this layer's output. Same bits, one pass fewer
+   * each way (the ReLU runs on output still in cache; its backward masks the gradient inside the kernel).
+   */
+  fuseRelu?(): void;
   /** u32 scratch per sample kept from forward to backward (max-pool argmax). */
   readonly scratchPerSample: number;
   /** The spec that rebuilds this layer (with its resolved name). */

@@ -6,6 +6,7 @@ import type { F32Buffer, U32Buffer } from '../runtime/memory.js';
 import { INIT_SCHEMES, fillParam, type InitScheme } from './init.js';
 import { buildLayer, type LayerSpec } from './layers/index.js';
 import { numel, type Layer, type LayerIO } from './layer.js';
+import { Relu } from './layers/simple.js';
 import { Rng } from './rng.js';
 import { checkXY, evaluate, fit, predict, type EvalResult, type FitOptions, type History } from '../train/fit.js';
 
@@ -95,6 +96,14 @@ export class Sequential {
     });
     if (shape.length !== 1) {
       throw new RangeError(`${where}: the last layer must output class scores [classes], it outputs [${shape.join(', ')}]; end with flatten + dense`);
+    }
+    // Fused epilogues: a ReLU right after a conv2d or dense runs inside that layer's kernels.
+    for (let i = 1; i < layers.length; i++) {
+      const prev = layers[i - 1];
+      if (layers[i] instanceof Relu && prev.fuseRelu && !prev.aliasesInput) {
+        prev.fuseRelu();
+        (layers[i] as Relu).fuse();
+      }
     }
     this.layers = layers;
 

@@ -59,7 +59,7 @@ export function conv2d(engine: Engine, a: Conv2dArgs): Conv2dResult {
     const b = a.bias != null ? s.f32(o, 'conv2d bias', a.bias) : null;
     const y = s.f32(g.n * o * g.oh * g.ow, 'conv2d y');
     engine.exports.wcnn_conv2d_forward(
-      g.n, g.c, g.h, g.w, o, g.kh, g.kw, g.sh, g.sw, g.pt, g.pl, g.dh, g.dw, g.oh, g.ow, x.ptr, w.ptr, b?.ptr ?? 0, y.ptr,
+      g.n, g.c, g.h, g.w, o, g.kh, g.kw, g.sh, g.sw, g.pt, g.pl, g.dh, g.dw, g.oh, g.ow, x.ptr, w.ptr, b?.ptr ?? 0, 0, y.ptr,
     );
     return { y: y.read(), shape: [g.n, o, g.oh, g.ow] };
   });
@@ -79,7 +79,7 @@ export function conv2dBackward(engine: Engine, a: Conv2dBackwardArgs): Conv2dGra
     const db = a.bias != null ? s.f32(o, 'conv2d dbias') : null;
     engine.exports.wcnn_conv2d_backward(
       g.n, g.c, g.h, g.w, o, g.kh, g.kw, g.sh, g.sw, g.pt, g.pl, g.dh, g.dw, g.oh, g.ow,
-      x.ptr, w.ptr, dy.ptr, dx?.ptr ?? 0, dw.ptr, db?.ptr ?? 0, 0,
+      x.ptr, w.ptr, 0, dy.ptr, dx?.ptr ?? 0, dw.ptr, db?.ptr ?? 0, 0,
     );
     return { dx: dx?.read() ?? null, dWeight: dw.read(), dBias: db?.read() ?? null };
   });

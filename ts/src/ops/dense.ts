@@ -29,7 +29,7 @@ export function dense(engine: Engine, a: DenseArgs): { y: Float32Array; shape: [
     const w = s.f32(a.weight.length, 'dense weight', a.weight);
     const b = a.bias != null ? s.f32(out, 'dense bias', a.bias) : null;
     const y = s.f32(batch * out, 'dense y');
-    engine.exports.wcnn_dense_forward(batch, inp, out, x.ptr, w.ptr, b?.ptr ?? 0, y.ptr);
+    engine.exports.wcnn_dense_forward(batch, inp, out, x.ptr, w.ptr, b?.ptr ?? 0, 0, y.ptr);
     return { y: y.read(), shape: [batch, out] };
   });
 }
@@ -48,7 +48,7 @@ export function denseBackward(
     const dx = (a.inputGrad ?? true) ? s.f32(a.x.length, 'dense dx') : null;
     const dw = s.f32(a.weight.length, 'dense dweight');
     const db = a.bias != null ? s.f32(out, 'dense dbias') : null;
-    engine.exports.wcnn_dense_backward(batch, inp, out, x.ptr, w.ptr, dy.ptr, dx?.ptr ?? 0, dw.ptr, db?.ptr ?? 0, 0);
+    engine.exports.wcnn_dense_backward(batch, inp, out, x.ptr, w.ptr, 0, dy.ptr, dx?.ptr ?? 0, dw.ptr, db?.ptr ?? 0, 0);
     return { dx: dx?.read() ?? null, dWeight: dw.read(), dBias: db?.read() ?? null };
   });
 }

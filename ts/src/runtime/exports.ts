@@ -14,12 +14,12 @@ export interface WasmExports {
   wcnn_conv2d_forward(
     n: number, c: number, h: number, w: number, o: number, kh: number, kw: number, sh: number, sw: number,
     pt: number, pl: number, dh: number, dw: number, oh: number, ow: number,
-    x: Ptr, weight: Ptr, bias: Ptr, y: Ptr,
+    x: Ptr, weight: Ptr, bias: Ptr, relu: number, y: Ptr,
   ): void;
   wcnn_conv2d_backward(
     n: number, c: number, h: number, w: number, o: number, kh: number, kw: number, sh: number, sw: number,
     pt: number, pl: number, dh: number, dw: number, oh: number, ow: number,
-    x: Ptr, weight: Ptr, dy: Ptr, dx: Ptr, dweight: Ptr, dbias: Ptr, accumulate: number,
+    x: Ptr, weight: Ptr, reluY: Ptr, dy: Ptr, dx: Ptr, dweight: Ptr, dbias: Ptr, accumulate: number,
   ): void;
   wcnn_maxpool2d_forward(
     n: number, c: number, h: number, w: number, kh: number, kw: number, sh: number, sw: number,
@@ -31,9 +31,9 @@ export interface WasmExports {
     pt: number, pl: number, dh: number, dw: number, oh: number, ow: number,
     dy: Ptr, argmax: Ptr, dx: Ptr,
   ): void;
-  wcnn_dense_forward(batch: number, inp: number, out: number, x: Ptr, weight: Ptr, bias: Ptr, y: Ptr): void;
+  wcnn_dense_forward(batch: number, inp: number, out: number, x: Ptr, weight: Ptr, bias: Ptr, relu: number, y: Ptr): void;
   wcnn_dense_backward(
-    batch: number, inp: number, out: number, x: Ptr, weight: Ptr, dy: Ptr,
+    batch: number, inp: number, out: number, x: Ptr, weight: Ptr, reluY: Ptr, dy: Ptr,
     dx: Ptr, dweight: Ptr, dbias: Ptr, accumulate: number,
   ): void;
   wcnn_relu_forward(x: Ptr, y: Ptr, n: number): void;

@@ -9,6 +9,31 @@ pub fn relu_forward(x: &[f32], y: &mut [f32]) {
     par::chunks_mut(y, ELEMENTWISE_CHUNK, |c, yc| relu_forward_serial(&x[c * ELEMENTWISE_CHUNK..][..yc.len()], yc));
 }
 
+/// `y = max(y, 0)` in place, serially: the fused epilogue of a conv or dense layer followed by ReLU, run on
+/// output its GEMM just wrote (still in cache).
+pub fn relu_in_place(y: &mut [f32]) {
+    let n4 = y.len() / 4 * 4;
+    let zero = F32x4::zero();
+    for i in (0..n4).step_by(4) {
+        // SAFETY: i + 4 <= n4 <= y.len().
+        unsafe { F32x4::load(y.as_ptr().add(i)).max(zero).store(y.as_mut_ptr().add(i)) };
+    }
+    for v in &mut y[n4..] {
+        *v = v.max(0.0);
+    }
+}
+
+/// `y = max(y, 0)` in place, on the pool for large buffers.
+pub fn relu_forward_in_place(y: &mut [f32]) {
+    par::chunks_mut(y, ELEMENTWISE_CHUNK, |_, yc| relu_in_place(yc));
+}
+
+/// `dst = dy · [y > 0]` serially (the fused ReLU backward mask, into a cache-resident scratch).
+pub fn relu_mask_into(y: &[f32], dy: &[f32], dst: &mut [f32]) {
+    assert!(y.len() == dy.len() && dy.len() == dst.len(), "relu mask: lengths");
+    relu_backward_serial(y, dy, dst);
+}
+
 fn relu_forward_serial(x: &[f32], y: &mut [f32]) {
     let n4 = x.len() / 4 * 4;
     let zero = F32x4::zero();

@@ -1,6 +1,7 @@
 //! 2-D convolution (cross-correlation, like PyTorch's `conv2d`), NCHW activations, OIHW weights.
 //! Per sample: im2col, then one GEMM; backward reuses the same column matrix for the weight gradient.
 
+use super::activation::{relu_in_place, relu_mask_into};
 use super::geom::Window;
 use super::im2col::{col2im, im2col};
 use crate::gemm::{sgemm, Mat};
@@ -10,6 +11,8 @@ use std::cell::RefCell;
 thread_local! {
     // Grow-only column scratch: one im2col matrix (and its gradient) per thread.
     static COLS: RefCell<(Vec<f32>, Vec<f32>)> = const { RefCell::new((Vec::new(), Vec::new())) };
+    // One sample's ReLU-masked output gradient per thread (the fused ReLU backward).
+    static MASKED: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
 }
 
 fn with_cols<R>(len: usize, f: impl FnOnce(&mut [f32], &mut [f32]) -> R) -> R {
@@ -24,6 +27,16 @@ fn with_cols<R>(len: usize, f: impl FnOnce(&mut [f32], &mut [f32]) -> R) -> R {
     })
 }
 
+fn with_masked<R>(len: usize, f: impl FnOnce(&mut [f32]) -> R) -> R {
+    MASKED.with(|cell| {
+        let mut v = cell.borrow_mut();
+        if v.len() < len {
+            v.resize(len, 0.0);
+        }
+        f(&mut v[..len])
+    })
+}
+
 fn check_lengths(g: &Window, o: usize, x: usize, w: usize, y: usize) {
     assert_eq!(x, g.n * g.c * g.in_plane(), "conv2d: x length");
     assert_eq!(w, o * g.col_rows(), "conv2d: weight length");
@@ -35,9 +48,10 @@ fn check_lengths(g: &Window, o: usize, x: usize, w: usize, y: usize) {
 /// depend on how many threads run the groups.
 pub const GROUP: usize = 8;
 
-/// `y[n][o] = bias[o] + Σ_{c,i,j} w[o][c][i][j] · x[n][c][oy·sh + i·dh - pt][ox·sw + j·dw - pl]`.
+/// `y[n][o] = bias[o] + Σ_{c,i,j} w[o][c][i][j] · x[n][c][oy·sh + i·dh - pt][ox·sw + j·dw - pl]`, then
+/// `max(y, 0)` when `relu` (a following ReLU fused: applied to each band while it is in cache).
 /// Samples are independent, so they run in parallel (with the `threads` feature).
-pub fn conv2d_forward(g: &Window, o: usize, x: &[f32], w: &[f32], bias: Option<&[f32]>, y: &mut [f32]) {
+pub fn conv2d_forward(g: &Window, o: usize, x: &[f32], w: &[f32], bias: Option<&[f32]>, relu: bool, y: &mut [f32]) {
     check_lengths(g, o, x.len(), w.len(), y.len());
     let (k, opl) = (g.col_rows(), g.out_plane());
     let (xs, ys) = (g.c * g.in_plane(), o * opl);
@@ -51,6 +65,9 @@ pub fn conv2d_forward(g: &Window, o: usize, x: &[f32], w: &[f32], bias: Option<&
         let xn = &x[n * xs..(n + 1) * xs];
         if pointwise {
             sgemm(o, opl, k, wm, Mat::row_major(xn, opl), yn, opl, bias.is_some());
+            if relu {
+                relu_in_place(yn);
+            }
         } else {
             let rows = band_rows(g);
             with_cols(k * rows * g.ow, |col, _| {
@@ -60,6 +77,9 @@ pub fn conv2d_forward(g: &Window, o: usize, x: &[f32], w: &[f32], bias: Option<&
                     let colb = &mut col[..k * nb];
                     im2col(g, xn, oy0, oy1, colb);
                     sgemm(o, nb, k, wm, Mat::row_major(colb, nb), &mut yn[oy0 * g.ow..], opl, bias.is_some());
+                    if relu {
+                        (0..o).for_each(|oc| relu_in_place(&mut yn[oc * opl + oy0 * g.ow..][..nb]));
+                    }
                 }
             });
         }
@@ -78,13 +98,15 @@ fn band_rows(g: &Window) -> usize {
 
 /// Gradients of `conv2d_forward` given `dy`. `dw`/`db` are overwritten, or added to when `accumulate`
 /// (gradient accumulation over micro-batches). `dx`, when asked for, is always overwritten; the first
-/// layer of a network passes `None` and skips that GEMM entirely.
+/// layer of a network passes `None` and skips that GEMM entirely. With `relu_y` (the forward's output of a
+/// fused ReLU), `dy` is the gradient after the ReLU and is masked by `relu_y > 0` one sample at a time.
 #[allow(clippy::too_many_arguments)]
 pub fn conv2d_backward(
     g: &Window,
     o: usize,
     x: &[f32],
     w: &[f32],
+    relu_y: Option<&[f32]>,
     dy: &[f32],
     dx: Option<&mut [f32]>,
     dw: &mut [f32],
@@ -101,6 +123,9 @@ pub fn conv2d_backward(
     if let Some(d) = dx.as_deref() {
         assert_eq!(d.len(), x.len(), "conv2d: dx length");
     }
+    if let Some(ry) = relu_y {
+        assert_eq!(ry.len(), dy.len(), "conv2d: relu output length");
+    }
     let pointwise = g.is_pointwise();
     let wl = w.len();
     let groups = g.n.div_ceil(GROUP);
@@ -111,53 +136,58 @@ pub fn conv2d_backward(
     let pdb = SyncPtr(partial_db.as_mut_ptr());
     let want_db = db.is_some();
     let group = |gi: usize, pw: &mut [f32], dxg: Option<&mut [f32]>| {
-        if want_db {
-            // SAFETY: group gi alone writes partial_db[gi·o .. (gi+1)·o], inside the buffer.
-            let pb = unsafe { std::slice::from_raw_parts_mut(pdb.get().add(gi * o), o) };
-            for (oc, b) in pb.iter_mut().enumerate() {
-                let mut s = 0.0f64;
-                for n in gi * GROUP..((gi + 1) * GROUP).min(g.n) {
-                    s += dy[n * ys + oc * opl..n * ys + (oc + 1) * opl].iter().map(|&v| v as f64).sum::<f64>();
-                }
-                *b = s;
-            }
-        }
+        // SAFETY: group gi alone writes partial_db[gi·o .. (gi+1)·o], inside the buffer.
+        let mut pb = want_db.then(|| unsafe { std::slice::from_raw_parts_mut(pdb.get().add(gi * o), o) });
         let mut dxg = dxg;
         let rows = if pointwise { g.oh } else { band_rows(g) };
         with_cols(if pointwise { 0 } else { k * rows * g.ow }, |col, dcol| {
-            for (j, n) in (gi * GROUP..((gi + 1) * GROUP).min(g.n)).enumerate() {
-                let xn = &x[n * xs..(n + 1) * xs];
-                let dyn_ = &dy[n * ys..(n + 1) * ys];
-                let mut dxn = dxg.as_deref_mut().map(|d| &mut d[j * xs..(j + 1) * xs]);
-                if let Some(d) = dxn.as_deref_mut() {
-                    if !pointwise {
-                        d.fill(0.0);
-                    }
-                }
-                for oy0 in (0..g.oh).step_by(rows) {
-                    let oy1 = (oy0 + rows).min(g.oh);
-                    let nb = (oy1 - oy0) * g.ow;
-                    // This band of dY_n: o rows of nb positions, at row stride opl.
-                    let dyb = Mat::new(&dyn_[oy0 * g.ow..], opl, 1);
-                    let colm: &[f32] = if pointwise {
-                        xn
-                    } else {
-                        im2col(g, xn, oy0, oy1, &mut col[..k * nb]);
-                        &col[..k * nb]
+            with_masked(if relu_y.is_some() { ys } else { 0 }, |masked| {
+                for (j, n) in (gi * GROUP..((gi + 1) * GROUP).min(g.n)).enumerate() {
+                    let xn = &x[n * xs..(n + 1) * xs];
+                    let dyn_ = match relu_y {
+                        Some(ry) => {
+                            relu_mask_into(&ry[n * ys..(n + 1) * ys], &dy[n * ys..(n + 1) * ys], masked);
+                            &*masked
+                        }
+                        None => &dy[n * ys..(n + 1) * ys],
                     };
-                    // dW_group[o×k] += dY_band[o×nb] · col_bandᵀ[nb×k]
-                    sgemm(o, k, nb, dyb, Mat::transposed(colm, nb), pw, k, j > 0 || oy0 > 0);
-                    if let Some(dxn) = dxn.as_deref_mut() {
-                        // dcol[k×nb] = Wᵀ[k×o] · dY_band[o×nb], then scattered back (col2im).
-                        if pointwise {
-                            sgemm(k, nb, o, Mat::transposed(w, k), dyb, dxn, opl, false);
+                    // Bias gradient: f64 sums per channel, added sample by sample in order.
+                    if let Some(pb) = pb.as_deref_mut() {
+                        for (oc, b) in pb.iter_mut().enumerate() {
+                            *b += dyn_[oc * opl..(oc + 1) * opl].iter().map(|&v| v as f64).sum::<f64>();
+                        }
+                    }
+                    let mut dxn = dxg.as_deref_mut().map(|d| &mut d[j * xs..(j + 1) * xs]);
+                    if let Some(d) = dxn.as_deref_mut() {
+                        if !pointwise {
+                            d.fill(0.0);
+                        }
+                    }
+                    for oy0 in (0..g.oh).step_by(rows) {
+                        let oy1 = (oy0 + rows).min(g.oh);
+                        let nb = (oy1 - oy0) * g.ow;
+                        // This band of dY_n: o rows of nb positions, at row stride opl.
+                        let dyb = Mat::new(&dyn_[oy0 * g.ow..], opl, 1);
+                        let colm: &[f32] = if pointwise {
+                            xn
                         } else {
-                            sgemm(k, nb, o, Mat::transposed(w, k), dyb, &mut dcol[..k * nb], nb, false);
-                            col2im(g, &dcol[..k * nb], oy0, oy1, dxn);
+                            im2col(g, xn, oy0, oy1, &mut col[..k * nb]);
+                            &col[..k * nb]
+                        };
+                        // dW_group[o×k] += dY_band[o×nb] · col_bandᵀ[nb×k]
+                        sgemm(o, k, nb, dyb, Mat::transposed(colm, nb), pw, k, j > 0 || oy0 > 0);
+                        if let Some(dxn) = dxn.as_deref_mut() {
+                            // dcol[k×nb] = Wᵀ[k×o] · dY_band[o×nb], then scattered back (col2im).
+                            if pointwise {
+                                sgemm(k, nb, o, Mat::transposed(w, k), dyb, dxn, opl, false);
+                            } else {
+                                sgemm(k, nb, o, Mat::transposed(w, k), dyb, &mut dcol[..k * nb], nb, false);
+                                col2im(g, &dcol[..k * nb], oy0, oy1, dxn);
+                            }
                         }
                     }
                 }
-            }
+            });
         });
     };
     match dx {
@@ -251,7 +281,7 @@ mod tests {
             let w = rng.normal_vec(o * g.col_rows());
             let b = rng.normal_vec(o);
             let mut y = vec![f32::NAN; g.n * o * g.out_plane()];
-            conv2d_forward(&g, o, &x, &w, Some(&b), &mut y);
+            conv2d_forward(&g, o, &x, &w, Some(&b), false, &mut y);
             let want: Vec<f32> = naive_forward(&g, o, &x, &w, Some(&b)).iter().map(|&v| v as f32).collect();
             assert_close(&y, &want, 1e-5 * (g.col_rows() as f32).sqrt(), &format!("{g:?}"));
         }
@@ -269,7 +299,7 @@ mod tests {
             let mut dx = vec![f32::NAN; x.len()];
             let mut dw = vec![f32::NAN; w.len()];
             let mut db = vec![f32::NAN; o];
-            conv2d_backward(&g, o, &x, &w, &dy, Some(&mut dx), &mut dw, Some(&mut db), false);
+            conv2d_backward(&g, o, &x, &w, None, &dy, Some(&mut dx), &mut dw, Some(&mut db), false);
             // L is linear in each argument, so a central difference with h = 1 is exact in f64 up to
             // the rounding of the f32 inputs it perturbs; h = 0.5 keeps the perturbed value exact in f32.
             let h = 0.5f32;
@@ -289,9 +319,35 @@ mod tests {
             // Accumulation adds exactly one more copy of the gradient.
             let mut dw2 = dw.clone();
             let mut db2 = db.clone();
-            conv2d_backward(&g, o, &x, &w, &dy, None, &mut dw2, Some(&mut db2), true);
+            conv2d_backward(&g, o, &x, &w, None, &dy, None, &mut dw2, Some(&mut db2), true);
             let twice: Vec<f32> = dw.iter().map(|v| 2.0 * v).collect();
             assert_close(&dw2, &twice, 1e-5, "accumulated dw");
+        }
+    }
+
+    /// The fused ReLU gives exactly the bits of conv then a separate ReLU, forward and backward.
+    #[test]
+    fn fused_relu_equals_separate_relu_bitwise() {
+        use crate::op::activation::{relu_backward, relu_forward};
+        let mut rng = Rng::new(13);
+        for (g, o) in shapes() {
+            let x = rng.normal_vec(g.n * g.c * g.in_plane());
+            let w = rng.normal_vec(o * g.col_rows());
+            let b = rng.normal_vec(o);
+            let dy = rng.normal_vec(g.n * o * g.out_plane());
+            let (mut pre, mut sep, mut fused) = (vec![0.0; dy.len()], vec![0.0; dy.len()], vec![0.0; dy.len()]);
+            conv2d_forward(&g, o, &x, &w, Some(&b), false, &mut pre);
+            relu_forward(&pre, &mut sep);
+            conv2d_forward(&g, o, &x, &w, Some(&b), true, &mut fused);
+            assert_eq!(fused, sep, "forward {g:?}");
+            assert!(fused.iter().any(|&v| v == 0.0) && fused.iter().any(|&v| v > 0.0));
+            let mut dpre = vec![0.0; dy.len()];
+            relu_backward(&sep, &dy, &mut dpre);
+            let (mut dx1, mut dw1, mut db1) = (vec![0.0; x.len()], vec![0.0; w.len()], vec![0.0; o]);
+            let (mut dx2, mut dw2, mut db2) = (vec![0.0; x.len()], vec![0.0; w.len()], vec![0.0; o]);
+            conv2d_backward(&g, o, &x, &w, None, &dpre, Some(&mut dx1), &mut dw1, Some(&mut db1), false);
+            conv2d_backward(&g, o, &x, &w, Some(&fused), &dy, Some(&mut dx2), &mut dw2, Some(&mut db2), false);
+            assert_eq!((dx1, dw1, db1), (dx2, dw2, db2), "backward {g:?}");
         }
     }
 }

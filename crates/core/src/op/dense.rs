@@ -1,10 +1,12 @@
 //! Dense (fully connected) layer with PyTorch's `Linear` layout: weight is `out × in`,
 //! `y[b] = W · x[b] + bias`.
 
+use super::activation::{relu_forward_in_place, relu_mask_into};
 use crate::gemm::{sgemm_par as sgemm, Mat};
 
-/// `y[batch×out] = x[batch×in] · Wᵀ + bias`.
-pub fn dense_forward(batch: usize, inp: usize, out: usize, x: &[f32], w: &[f32], bias: Option<&[f32]>, y: &mut [f32]) {
+/// `y[batch×out] = x[batch×in] · Wᵀ + bias`, then `max(y, 0)` when `relu` (a following ReLU fused).
+#[allow(clippy::too_many_arguments)]
+pub fn dense_forward(batch: usize, inp: usize, out: usize, x: &[f32], w: &[f32], bias: Option<&[f32]>, relu: bool, y: &mut [f32]) {
     assert_eq!(x.len(), batch * inp, "dense: x length");
     assert_eq!(w.len(), out * inp, "dense: weight length");
     assert_eq!(y.len(), batch * out, "dense: y length");
@@ -15,16 +17,22 @@ pub fn dense_forward(batch: usize, inp: usize, out: usize, x: &[f32], w: &[f32],
         }
     }
     sgemm(batch, out, inp, Mat::row_major(x, inp), Mat::transposed(w, inp), y, out, bias.is_some());
+    if relu {
+        relu_forward_in_place(y);
+    }
 }
 
 /// Gradients of `dense_forward`. `dw`/`db` are overwritten or added to (`accumulate`); `dx`, if asked for,
-/// is overwritten.
+/// is overwritten. With `relu_y` (the forward's output of a fused ReLU), `dy` is the gradient after the
+/// ReLU and is masked by `relu_y > 0` first.
+#[allow(clippy::too_many_arguments)]
 pub fn dense_backward(
     batch: usize,
     inp: usize,
     out: usize,
     x: &[f32],
     w: &[f32],
+    relu_y: Option<&[f32]>,
     dy: &[f32],
     dx: Option<&mut [f32]>,
     dw: &mut [f32],
@@ -35,6 +43,19 @@ pub fn dense_backward(
     assert_eq!(w.len(), out * inp, "dense: weight length");
     assert_eq!(dy.len(), batch * out, "dense: dy length");
     assert_eq!(dw.len(), w.len(), "dense: dw length");
+    let masked;
+    let dy = match relu_y {
+        Some(ry) => {
+            // batch × out is small next to the GEMMs: one masked copy.
+            masked = {
+                let mut m = vec![0.0f32; dy.len()];
+                relu_mask_into(ry, dy, &mut m);
+                m
+            };
+            &masked[..]
+        }
+        None => dy,
+    };
     // dW[out×in] (+)= dYᵀ[out×batch] · X[batch×in]
     sgemm(out, inp, batch, Mat::transposed(dy, out), Mat::row_major(x, inp), dw, inp, accumulate);
     if let Some(db) = db {
@@ -74,12 +95,12 @@ mod tests {
                 y
             };
             let mut y = vec![0.0; batch * out];
-            dense_forward(batch, inp, out, &x, &w, Some(&b), &mut y);
+            dense_forward(batch, inp, out, &x, &w, Some(&b), false, &mut y);
             let want: Vec<f32> = fwd(&x, &w, &b).iter().map(|&v| v as f32).collect();
             assert_close(&y, &want, 1e-5 * (inp as f32).sqrt(), "dense forward");
 
             let (mut dx, mut dw, mut db) = (vec![0.0; x.len()], vec![0.0; w.len()], vec![0.0; out]);
-            dense_backward(batch, inp, out, &x, &w, &dy, Some(&mut dx), &mut dw, Some(&mut db), false);
+            dense_backward(batch, inp, out, &x, &w, None, &dy, Some(&mut dx), &mut dw, Some(&mut db), false);
             let loss = |x: &[f32], w: &[f32], b: &[f32]| fwd(x, w, b).iter().zip(&dy).map(|(a, d)| a * *d as f64).sum::<f64>();
             let h = 0.5f32; // the loss is linear in each argument: central differences are exact in f64
             let check = |got: f32, f: &dyn Fn(f32) -> f64, what: &str| {
@@ -95,6 +116,31 @@ mod tests {
             for i in 0..out {
                 check(db[i], &|d| { let mut p = b.clone(); p[i] += d; loss(&x, &w, &p) }, "db");
             }
+        }
+    }
+
+    /// The fused ReLU gives exactly the bits of dense then a separate ReLU, forward and backward.
+    #[test]
+    fn fused_relu_equals_separate_relu_bitwise() {
+        use crate::op::activation::{relu_backward, relu_forward};
+        let mut rng = Rng::new(6);
+        for &(batch, inp, out) in &[(3, 7, 5), (9, 13, 17), (64, 300, 128)] {
+            let x = rng.normal_vec(batch * inp);
+            let w = rng.normal_vec(out * inp);
+            let b = rng.normal_vec(out);
+            let dy = rng.normal_vec(batch * out);
+            let (mut pre, mut sep, mut fused) = (vec![0.0; dy.len()], vec![0.0; dy.len()], vec![0.0; dy.len()]);
+            dense_forward(batch, inp, out, &x, &w, Some(&b), false, &mut pre);
+            relu_forward(&pre, &mut sep);
+            dense_forward(batch, inp, out, &x, &w, Some(&b), true, &mut fused);
+            assert_eq!(fused, sep);
+            let mut dpre = vec![0.0; dy.len()];
+            relu_backward(&sep, &dy, &mut dpre);
+            let (mut dx1, mut dw1, mut db1) = (vec![0.0; x.len()], vec![0.0; w.len()], vec![0.0; out]);
+            let (mut dx2, mut dw2, mut db2) = (vec![0.0; x.len()], vec![0.0; w.len()], vec![0.0; out]);
+            dense_backward(batch, inp, out, &x, &w, None, &dpre, Some(&mut dx1), &mut dw1, Some(&mut db1), false);
+            dense_backward(batch, inp, out, &x, &w, Some(&fused), &dy, Some(&mut dx2), &mut dw2, Some(&mut db2), false);
+            assert_eq!((dx1, dw1, db1), (dx2, dw2, db2));
         }
     }
 }

@@ -28,6 +28,7 @@ export class Conv2d implements Layer {
   readonly #g: Window;
   readonly #o: number;
   readonly #spec: Conv2dSpec;
+  #relu = false;
 
   constructor(readonly name: string, spec: Conv2dSpec, readonly inShape: readonly number[]) {
     const where = `conv2d '${name}'`;
@@ -62,11 +63,16 @@ export class Conv2d implements Layer {
     return [batch, g.c, g.h, g.w, this.#o, g.kh, g.kw, g.sh, g.sw, g.pt, g.pl, g.dh, g.dw, g.oh, g.ow] as const;
   }
 
+  fuseRelu(): void {
+    this.#relu = true;
+  }
+
   forward(ex: WasmExports, io: LayerIO): void {
-    ex.wcnn_conv2d_forward(...this.#args(io.batch), io.x, io.params[0], io.params[1] ?? 0, io.y);
+    ex.wcnn_conv2d_forward(...this.#args(io.batch), io.x, io.params[0], io.params[1] ?? 0, this.#relu ? 1 : 0, io.y);
   }
 
   backward(ex: WasmExports, io: LayerIO, _s: number, dy: number, dx: number, accumulate: boolean): void {
-    ex.wcnn_conv2d_backward(...this.#args(io.batch), io.x, io.params[0], dy, dx, io.grads[0], io.grads[1] ?? 0, accumulate ? 1 : 0);
+    const reluY = this.#relu ? io.y : 0;
+    ex.wcnn_conv2d_backward(...this.#args(io.batch), io.x, io.params[0], reluY, dy, dx, io.grads[0], io.grads[1] ?? 0, accumulate ? 1 : 0);
   }
 }

@@ -21,6 +21,7 @@ export class Dense implements Layer {
   readonly #in: number;
   readonly #out: number;
   readonly #spec: DenseSpec;
+  #relu = false;
 
   constructor(readonly name: string, spec: DenseSpec, readonly inShape: readonly number[]) {
     const where = `dense '${name}'`;
@@ -40,11 +41,16 @@ export class Dense implements Layer {
     return { ...this.#spec };
   }
 
+  fuseRelu(): void {
+    this.#relu = true;
+  }
+
   forward(ex: WasmExports, io: LayerIO): void {
-    ex.wcnn_dense_forward(io.batch, this.#in, this.#out, io.x, io.params[0], io.params[1] ?? 0, io.y);
+    ex.wcnn_dense_forward(io.batch, this.#in, this.#out, io.x, io.params[0], io.params[1] ?? 0, this.#relu ? 1 : 0, io.y);
   }
 
   backward(ex: WasmExports, io: LayerIO, _s: number, dy: number, dx: number, accumulate: boolean): void {
-    ex.wcnn_dense_backward(io.batch, this.#in, this.#out, io.x, io.params[0], dy, dx, io.grads[0], io.grads[1] ?? 0, accumulate ? 1 : 0);
+    const reluY = this.#relu ? io.y : 0;
+    ex.wcnn_dense_backward(io.batch, this.#in, this.#out, io.x, io.params[0], reluY, dy, dx, io.grads[0], io.grads[1] ?? 0, accumulate ? 1 : 0);
   }
 }

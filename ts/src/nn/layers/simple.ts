@@ -14,21 +14,28 @@ export const SIMPLE_KEYS = ['type', 'name'] as const;
 
 export class Relu implements Layer {
   readonly type = 'relu';
-  readonly aliasesInput = false;
+  /** Fused into the layer before it (see Layer.fuseRelu): then this layer is a pass-through. */
+  #fused = false;
   readonly scratchPerSample = 0;
   readonly params = [];
   readonly outShape: readonly number[];
   constructor(readonly name: string, readonly inShape: readonly number[]) {
     this.outShape = inShape;
   }
+  get aliasesInput(): boolean {
+    return this.#fused;
+  }
+  fuse(): void {
+    this.#fused = true;
+  }
   toSpec(): Record<string, unknown> {
     return { type: 'relu', name: this.name };
   }
   forward(ex: WasmExports, io: LayerIO): void {
-    ex.wcnn_relu_forward(io.x, io.y, io.batch * numel(this.inShape));
+    if (!this.#fused) ex.wcnn_relu_forward(io.x, io.y, io.batch * numel(this.inShape));
   }
   backward(ex: WasmExports, io: LayerIO, _s: number, dy: number, dx: number): void {
-    if (dx !== 0) ex.wcnn_relu_backward(io.y, dy, dx, io.batch * numel(this.inShape));
+    if (!this.#fused && dx !== 0) ex.wcnn_relu_backward(io.y, dy, dx, io.batch * numel(this.inShape));
   }
 }
 
