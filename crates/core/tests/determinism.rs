@@ -31,7 +31,7 @@ fn train() -> Vec<Vec<f32>> {
     let mut b1 = vec![0.0f32; 8];
     let mut w2 = data(classes * feat, 3).iter().map(|v| v * 0.1).collect::<Vec<_>>();
     let mut b2 = vec![0.0f32; classes];
-    let cfg = adam::Adam { lr: 1e-2, beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 0.0 };
+    let cfg = adam::Adam { lr: 1e-2, ..Default::default() };
     let mut st: Vec<(Vec<f32>, Vec<f32>)> = [216, 8, classes * feat, classes].iter().map(|&n| (vec![0.0; n], vec![0.0; n])).collect();
     for t in 1..=3 {
         let mut y1 = vec![0.0; b * 8 * 144];
@@ -56,7 +56,7 @@ fn train() -> Vec<Vec<f32>> {
         conv2d::conv2d_backward(&g1, 8, &x, &w1, None, &dy1, Some(&mut dx), &mut dw1, Some(&mut db1), false);
         for (i, (p, g)) in [(&mut w1, &dw1), (&mut b1, &db1), (&mut w2, &dw2), (&mut b2, &db2)].into_iter().enumerate() {
             let (m, v) = &mut st[i];
-            adam::adam_step(&cfg, t, p, g, m, v, None);
+            adam::adam_step(&cfg, t, p, g, m, v, None, None);
         }
     }
     vec![w1, b1, w2, b2]

@@ -4,22 +4,21 @@ use std::alloc::{alloc_zeroed, dealloc, Layout};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use wasmcnn_core::op::{activation, conv2d, dense, geom::Window, loss, pool};
 use wasmcnn_core::gemm::Mat;
-use wasmcnn_core::optim::{adagrad, adam, rmsprop};
 
 /// Buffers are 16-byte aligned so a `v128` load never straddles a cache line needlessly.
 const ALIGN: usize = 16;
 static LIVE_BYTES: AtomicUsize = AtomicUsize::new(0);
 
-unsafe fn sl<'a, T>(p: *const T, n: usize) -> &'a [T] {
+pub(crate) unsafe fn sl<'a, T>(p: *const T, n: usize) -> &'a [T] {
     if n == 0 { &[] } else { std::slice::from_raw_parts(p, n) }
 }
-unsafe fn sl_mut<'a, T>(p: *mut T, n: usize) -> &'a mut [T] {
+pub(crate) unsafe fn sl_mut<'a, T>(p: *mut T, n: usize) -> &'a mut [T] {
     if n == 0 { &mut [] } else { std::slice::from_raw_parts_mut(p, n) }
 }
-unsafe fn opt<'a>(p: *const f32, n: usize) -> Option<&'a [f32]> {
+pub(crate) unsafe fn opt<'a>(p: *const f32, n: usize) -> Option<&'a [f32]> {
     (!p.is_null()).then(|| sl(p, n))
 }
-unsafe fn opt_mut<'a>(p: *mut f32, n: usize) -> Option<&'a mut [f32]> {
+pub(crate) unsafe fn opt_mut<'a>(p: *mut f32, n: usize) -> Option<&'a mut [f32]> {
     (!p.is_null()).then(|| sl_mut(p, n))
 }
 
@@ -184,39 +183,6 @@ pub unsafe extern "C" fn wcnn_relu_backward(y: *const f32, dy: *const f32, dx: *
 #[no_mangle]
 pub unsafe extern "C" fn wcnn_softmax_cross_entropy(batch: usize, classes: usize, logits: *const f32, labels: *const u32, dlogits: *mut f32) -> f64 {
     loss::softmax_cross_entropy(batch, classes, sl(logits, batch * classes), sl(labels, batch), sl_mut(dlogits, batch * classes))
-}
-
-/// # Safety
-/// p, g, sum: n floats each.
-#[no_mangle]
-#[allow(clippy::too_many_arguments)]
-pub unsafe extern "C" fn wcnn_adagrad_step(p: *mut f32, g: *const f32, sum: *mut f32, n: usize, lr: f64, lr_decay: f64, weight_decay: f64, eps: f64, step: f64) {
-    let cfg = adagrad::Adagrad { lr, lr_decay, weight_decay, eps };
-    adagrad::adagrad_step(&cfg, step as u64, sl_mut(p, n), sl(g, n), sl_mut(sum, n));
-}
-
-/// # Safety
-/// p, g, square_avg: n floats; grad_avg: n or null (not centered); momentum_buf: n or null (momentum 0).
-#[no_mangle]
-#[allow(clippy::too_many_arguments)]
-pub unsafe extern "C" fn wcnn_rmsprop_step(
-    p: *mut f32, g: *const f32, square_avg: *mut f32, grad_avg: *mut f32, momentum_buf: *mut f32, n: usize,
-    lr: f64, alpha: f64, eps: f64, weight_decay: f64, momentum: f64,
-) {
-    let cfg = rmsprop::RmsProp { lr, alpha, eps, weight_decay, momentum };
-    rmsprop::rmsprop_step(&cfg, sl_mut(p, n), sl(g, n), sl_mut(square_avg, n), opt_mut(grad_avg, n), opt_mut(momentum_buf, n));
-}
-
-/// # Safety
-/// p, g, exp_avg, exp_avg_sq: n floats; max_exp_avg_sq: n or null (no amsgrad).
-#[no_mangle]
-#[allow(clippy::too_many_arguments)]
-pub unsafe extern "C" fn wcnn_adam_step(
-    p: *mut f32, g: *const f32, exp_avg: *mut f32, exp_avg_sq: *mut f32, max_exp_avg_sq: *mut f32, n: usize,
-    lr: f64, beta1: f64, beta2: f64, eps: f64, weight_decay: f64, step: f64,
-) {
-    let cfg = adam::Adam { lr, beta1, beta2, eps, weight_decay };
-    adam::adam_step(&cfg, step as u64, sl_mut(p, n), sl(g, n), sl_mut(exp_avg, n), sl_mut(exp_avg_sq, n), opt_mut(max_exp_avg_sq, n));
 }
 
 /// `C[m×n] = A[m×k] · B[k×n]`, all row-major (the GEMM the layers use; exported for benchmarks and users).

@@ -5,5 +5,6 @@
 //! through `wcnn_alloc`. A null pointer means "not given" for optional buffers.
 
 pub mod exports;
+pub mod optim_exports;
 #[cfg(all(feature = "threads", target_arch = "wasm32"))]
 pub mod threads;

@@ -5,27 +5,107 @@
 //! Operation order inside each update follows PyTorch 1.13's single-tensor CPU path
 //! (`add(alpha)`: `a + α·b`; `addcmul(v)`: `a + v·b·c`; `addcdiv(v)`: `a + v·b/c`), so results agree to
 //! float32 rounding rather than merely to a tolerance.
+//!
+//! Sorted in order of increasing complexity: `sgd`, `adagrad`, `rmsprop`, `adadelta`, `adam` (and AdamW),
+//! `adamax`, `adafactor` (the one with reductions), then `lookahead` (a wrapper's elementwise sync),
+//! `grad` (norms, scaling and clipping of gradients) and `stats` (per-range telemetry).
+//!
+//! Every step takes an optional `delta` buffer: when given it receives `p_new − p_old` per element,
+//! computed from the registers already holding both, so telemetry costs one store, and nothing when absent.
 
+pub mod adadelta;
+pub mod adafactor;
 pub mod adagrad;
 pub mod adam;
+pub mod adamax;
+pub mod grad;
+pub mod lookahead;
+pub mod reduce;
 pub mod rmsprop;
+pub mod sgd;
+pub mod stats;
 
+use crate::par::SyncPtr;
 use crate::simd::Lane;
 
-/// Loads a parameter and its gradient at `i`, with PyTorch's coupled L2 weight decay folded into the
-/// gradient (`g + wd·p`), as every optimizer here starts its update.
+/// Where ε sits in the denominator of the adaptive methods (Adagrad, RMSprop, Adam).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum EpsMode {
+    /// `√v + ε`: PyTorch, and tfjs's Adam.
+    #[default]
+    Outside,
+    /// `√(v + ε)`: Keras / TF / tfjs Adagrad and RMSprop; for Adam `√(v̂ + ε)` (Optax's `eps_root`).
+    Inside,
+}
+
+impl EpsMode {
+    /// 0 → Outside, anything else → Inside (the exports' i32 flag).
+    pub fn from_flag(inside: i32) -> Self {
+        if inside != 0 {
+            EpsMode::Inside
+        } else {
+            EpsMode::Outside
+        }
+    }
+
+    /// The denominator `√x + ε` or `√(x + ε)`.
+    #[inline(always)]
+    pub(crate) fn denom<L: Lane>(self, x: L, eps: f32) -> L {
+        match self {
+            EpsMode::Outside => x.sqrt().add(L::splat(eps)),
+            EpsMode::Inside => x.add(L::splat(eps)).sqrt(),
+        }
+    }
+}
+
+/// Exact negation (`-1·x` keeps the sign of zero, unlike `0 - x`).
+#[inline(always)]
+pub(crate) fn neg<L: Lane>(x: L) -> L {
+    x.mul(L::splat(-1.0))
+}
+
+/// Loads a parameter and its gradient at `i`, negating the gradient when maximizing and folding in
+/// PyTorch's coupled L2 weight decay (`g + wd·p`), as every PyTorch optimizer starts its update.
 ///
 /// # Safety
 /// `p.add(i)` and `g.add(i)` must be readable for `L::WIDTH` values.
 #[inline(always)]
-pub(crate) unsafe fn load_param_grad<L: Lane>(p: *const f32, g: *const f32, i: usize, wd: f32) -> (L, L) {
+pub(crate) unsafe fn load_param_grad<L: Lane>(p: *const f32, g: *const f32, i: usize, wd: f32, maximize: bool) -> (L, L) {
     let pv = L::load(p.add(i));
-    let gv = L::load(g.add(i));
+    let mut gv = L::load(g.add(i));
+    if maximize {
+        gv = neg(gv);
+    }
     (pv, if wd != 0.0 { gv.add(L::splat(wd).mul(pv)) } else { gv })
+}
+
+/// Stores the new parameter, and `new − old` into the telemetry buffer when there is one.
+///
+/// # Safety
+/// `p.add(i)` (and `delta.add(i)` when given) writable for `L::WIDTH` values.
+#[inline(always)]
+pub(crate) unsafe fn store_param<L: Lane>(p: *mut f32, delta: Option<SyncPtr<f32>>, i: usize, old: L, new: L) {
+    new.store(p.add(i));
+    if let Some(d) = delta {
+        new.sub(old).store(d.get().add(i));
+    }
 }
 
 pub(crate) fn check_len(what: &str, want: usize, got: usize) {
     assert_eq!(got, want, "{what}: buffer length {got}, parameters {want}");
+}
+
+/// The pointer of an optional slot of length `n`, after checking that length.
+pub(crate) fn opt_ptr(what: &str, n: usize, s: Option<&mut [f32]>) -> Option<SyncPtr<f32>> {
+    s.map(|s| {
+        check_len(what, n, s.len());
+        SyncPtr(s.as_mut_ptr())
+    })
+}
+
+/// `1 − βᵗ` in f64, with `t` as a float power as Python's `beta ** step` computes it.
+pub(crate) fn bias_correction(beta: f64, t: u64) -> f64 {
+    1.0 - beta.powf(t.max(1) as f64)
 }
 
 #[cfg(test)]
@@ -40,5 +120,44 @@ pub(crate) mod parabola {
             step(&mut p, &g, s as u64);
         }
         p.iter().zip(&t).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max)
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod lanes {
+    //! The microkernel-tester idea for elementwise steps: every element must get the same bits whether it
+    //! falls in the 4-lane body or in the scalar tail, for every length around the lane width.
+
+    /// Deterministic values in [-1, 1) (xorshift), for test inputs.
+    pub fn data(n: usize, seed: u32) -> Vec<f32> {
+        let mut s = seed.wrapping_mul(2654435761).wrapping_add(1);
+        (0..n)
+            .map(|_| {
+                s ^= s << 13;
+                s ^= s >> 17;
+                s ^= s << 5;
+                (s as f32 / u32::MAX as f32) * 2.0 - 1.0
+            })
+            .collect()
+    }
+
+    /// Runs `step(buffers, t)` over `slots` buffers (buffer 0 is the parameter) for `steps` steps, once over
+    /// the whole length `n` and once element by element (all in the tail), and compares the bits of every
+    /// buffer. `init[k]` fills buffer k, `grads` gives the gradient per step.
+    pub fn body_equals_tail(n: usize, init: &[Vec<f32>], steps: u64, mut step: impl FnMut(&mut [Vec<f32>], &[f32], u64)) {
+        let grads: Vec<Vec<f32>> = (0..steps).map(|t| data(n, 100 + t as u32)).collect();
+        let mut whole: Vec<Vec<f32>> = init.to_vec();
+        for t in 1..=steps {
+            step(&mut whole, &grads[t as usize - 1], t);
+        }
+        for i in 0..n {
+            let mut one: Vec<Vec<f32>> = init.iter().map(|b| vec![b[i]]).collect();
+            for t in 1..=steps {
+                step(&mut one, &grads[t as usize - 1][i..i + 1], t);
+            }
+            for (k, b) in one.iter().enumerate() {
+                assert_eq!(b[0].to_bits(), whole[k][i].to_bits(), "buffer {k} element {i} of {n}: tail {} vs body {}", b[0], whole[k][i]);
+            }
+        }
     }
 }
