@@ -949,7 +949,7 @@ def build_clip():
         norm_cases.append({
             "name": name, "maxNorm": max_norm, "normType": 2.0,
             "sizes": sizes, "grads": [f32(g) for g in gs],
-            "totalNorm": f32(total), "clipped": [f32(p.grad) for p in ps]})
+            "totalNorm": f32(float(total)), "clipped": [f32(p.grad) for p in ps]})
     value_cases = []
     for name, scale, clip in [("value_0.1", 0.2, 0.1), ("value_2", 1.0, 2.0)]:
         gs = grads(scale)

@@ -1,0 +1,131 @@
+//! With the `threads` feature: every optimizer step, the gradient helpers and the reductions (Adafactor's
+//! means and RMS, sum_squares, range_stats) give bitwise the same results on pools of 1, 2, 3 and 4 threads,
+//! on buffers long enough to be split (several elementwise and reduction chunks, with a ragged end).
+#![cfg(feature = "threads")]
+
+use wasmcnn_core::optim::adafactor::{self, SecondMoment};
+use wasmcnn_core::optim::{adadelta, adagrad, adam, adamax, grad, lookahead, rmsprop, sgd, stats, EpsMode};
+
+const N: usize = 3 * (1 << 15) + 4099; // three elementwise chunks and a ragged fourth
+const ROWS: usize = 103; // Adafactor factoring of N' = ROWS × COLS
+const COLS: usize = 1003;
+
+fn data(n: usize, seed: u32) -> Vec<f32> {
+    let mut s = seed.wrapping_mul(2654435761).wrapping_add(1);
+    (0..n)
+        .map(|_| {
+            s ^= s << 13;
+            s ^= s >> 17;
+            s ^= s << 5;
+            (s as f32 / u32::MAX as f32) * 2.0 - 1.0
+        })
+        .collect()
+}
+
+fn bits(v: &[Vec<f32>]) -> Vec<Vec<u32>> {
+    v.iter().map(|t| t.iter().map(|f| f.to_bits()).collect()).collect()
+}
+
+/// Runs `work` on pools of 1..=4 threads and asserts every run returns the same bits.
+fn same_on_every_pool<T: PartialEq + std::fmt::Debug + Send>(what: &str, work: impl Fn() -> T + Sync) {
+    let run = |threads: usize| rayon_core::ThreadPoolBuilder::new().num_threads(threads).build().unwrap().install(&work);
+    let one = run(1);
+    for threads in 2..=4 {
+        assert!(run(threads) == one, "{what}: {threads} threads differ from 1");
+    }
+}
+
+/// Three steps of every optimizer (with their options switched on) over N parameters; returns every
+/// buffer they wrote.
+fn every_optimizer() -> Vec<Vec<f32>> {
+    let p0 = data(N, 1);
+    let grads: Vec<Vec<f32>> = (0..3).map(|t| data(N, 10 + t)).collect();
+    let z = || vec![0.0f32; N];
+    let mut out = Vec::new();
+    // Adagrad, ε inside, maximize.
+    let cfg = adagrad::Adagrad { lr: 0.1, lr_decay: 0.01, weight_decay: 0.1, eps: 1e-7, eps_mode: EpsMode::Inside, maximize: true };
+    let (mut p, mut s, mut d) = (p0.clone(), vec![0.1; N], z());
+    for (t, g) in grads.iter().enumerate() {
+        adagrad::adagrad_step(&cfg, t as u64 + 1, &mut p, g, &mut s, Some(&mut d));
+    }
+    out.extend([p, s, d]);
+    // RMSprop, centered, Keras momentum.
+    let cfg = rmsprop::RmsProp { momentum: 0.9, centered: true, lr_in_momentum: true, weight_decay: 0.01, ..Default::default() };
+    let (mut p, mut v, mut ga, mut mb, mut d) = (p0.clone(), z(), z(), z(), z());
+    for g in &grads {
+        rmsprop::rmsprop_step(&cfg, &mut p, g, &mut v, Some(&mut ga), Some(&mut mb), Some(&mut d));
+    }
+    out.extend([p, v, ga, mb, d]);
+    // AdamW with AMSGrad.
+    let cfg = adam::Adam { lr: 0.01, amsgrad: true, ..adam::Adam::adamw() };
+    let (mut p, mut m, mut v, mut vm, mut d) = (p0.clone(), z(), z(), z(), z());
+    for (t, g) in grads.iter().enumerate() {
+        adam::adam_step(&cfg, t as u64 + 1, &mut p, g, &mut m, &mut v, Some(&mut vm), Some(&mut d));
+    }
+    out.extend([p, m, v, vm, d]);
+    // SGD, Nesterov.
+    let cfg = sgd::Sgd { lr: 0.05, momentum: 0.9, nesterov: true, weight_decay: 0.01, ..Default::default() };
+    let (mut p, mut mb, mut d) = (p0.clone(), z(), z());
+    for (t, g) in grads.iter().enumerate() {
+        sgd::sgd_step(&cfg, t as u64 + 1, &mut p, g, Some(&mut mb), Some(&mut d));
+    }
+    out.extend([p, mb, d]);
+    // Adamax, Adadelta.
+    let cfg = adamax::Adamax { weight_decay: 0.1, ..Default::default() };
+    let (mut p, mut m, mut u) = (p0.clone(), z(), z());
+    for (t, g) in grads.iter().enumerate() {
+        adamax::adamax_step(&cfg, t as u64 + 1, &mut p, g, &mut m, &mut u, None);
+    }
+    out.extend([p, m, u]);
+    let cfg = adadelta::Adadelta { maximize: true, ..Default::default() };
+    let (mut p, mut v, mut a) = (p0.clone(), z(), z());
+    for g in &grads {
+        adadelta::adadelta_step(&cfg, &mut p, g, &mut v, &mut a, None);
+    }
+    out.extend([p, v, a]);
+    // Lookahead sync, gradient helpers.
+    let (mut f, mut s, mut d) = (grads[0].clone(), p0.clone(), z());
+    lookahead::lookahead_sync(0.5, &mut f, &mut s, Some(&mut d));
+    out.extend([f, s, d]);
+    let mut x = grads[1].clone();
+    grad::scale(&mut x, 0.3);
+    grad::clamp(&mut x, -0.1, 0.2);
+    grad::add_into(&mut x, &grads[2]);
+    out.push(x);
+    out
+}
+
+fn adafactor_runs() -> Vec<Vec<f32>> {
+    let n = ROWS * COLS;
+    let p0 = data(n, 2);
+    let mut out = Vec::new();
+    for (factored, beta1) in [(true, Some(0.9)), (false, None)] {
+        let cfg = adafactor::Adafactor { beta1, weight_decay: 0.01, ..Default::default() };
+        let (mut p, mut r, mut c, mut v, mut m, mut d) = (p0.clone(), vec![0.0; ROWS], vec![0.0; COLS], vec![0.0; n], vec![0.0; n], vec![0.0; n]);
+        let mut lrs = Vec::new();
+        for t in 1..=3u64 {
+            let g = data(n, 20 + t as u32);
+            let second = if factored { SecondMoment::Factored { rows: ROWS, cols: COLS, row: &mut r, col: &mut c } } else { SecondMoment::Full(&mut v) };
+            lrs.push(adafactor::adafactor_step(&cfg, t, &mut p, &g, second, beta1.is_some().then_some(&mut m[..]), Some(&mut d)) as f32);
+        }
+        out.extend([p, r, c, v, m, d, lrs]);
+    }
+    out
+}
+
+#[test]
+fn optimizer_steps_are_bitwise_equal_on_1_to_4_threads() {
+    same_on_every_pool("optimizers", || bits(&every_optimizer()));
+}
+
+#[test]
+fn adafactor_is_bitwise_equal_on_1_to_4_threads() {
+    same_on_every_pool("adafactor", || bits(&adafactor_runs()));
+}
+
+#[test]
+fn reductions_are_bitwise_equal_on_1_to_4_threads() {
+    let (g, p, d) = (data(N, 3), data(N, 4), data(N, 5));
+    same_on_every_pool("sum_squares", || grad::sum_squares(&g).to_bits());
+    same_on_every_pool("range_stats", || stats::range_stats(N, Some(&g), Some(&p), Some(&d)).to_array().map(f64::to_bits));
+}
