@@ -10,8 +10,8 @@
 //! PyTorch defaults: lr 1.0, ρ 0.9, ε 1e-6, wd 0 (tfjs-core: lr 0.001, ρ 0.95, ε 1e-7, same formula).
 //! Slots: `square_avg`, `acc_delta`.
 
-use super::{check_len, load_param_grad, opt_ptr, store_param};
-use crate::for_each_lane;
+use super::{check_len, load_param_grad, opt_ptr, sign, store_param};
+use crate::{for_each_lane, unswitch};
 use crate::par::{self, SyncPtr};
 use crate::simd::Lane;
 
@@ -40,20 +40,22 @@ pub fn adadelta_step(cfg: &Adadelta, p: &mut [f32], g: &[f32], square_avg: &mut 
     check_len("adadelta: acc_delta", n, acc_delta.len());
     let dp = opt_ptr("adadelta: delta", n, delta);
     let (rho, omr, eps) = (cfg.rho as f32, (1.0 - cfg.rho) as f32, cfg.eps as f32);
-    let (neg_lr, wd, max) = ((-cfg.lr) as f32, cfg.weight_decay as f32, cfg.maximize);
+    let (neg_lr, wd, sgn) = ((-cfg.lr) as f32, cfg.weight_decay as f32, sign(cfg.maximize));
     let (pp, gp, vp, ap) = (SyncPtr(p.as_mut_ptr()), SyncPtr(g.as_ptr() as *mut f32), SyncPtr(square_avg.as_mut_ptr()), SyncPtr(acc_delta.as_mut_ptr()));
     par::for_each_range(n, |lo, hi| {
-        for_each_lane!(lo, hi, |i, L| {
-            // SAFETY: for_each_lane keeps i + L::WIDTH <= n; every slot was checked to have length n.
-            unsafe {
-                let (pv, gv) = load_param_grad::<L>(pp.get(), gp.get(), i, wd, max);
-                let v = L::load(vp.get().add(i)).mul(L::splat(rho)).add(L::splat(omr).mul(gv).mul(gv));
-                v.store(vp.get().add(i));
-                let a = L::load(ap.get().add(i));
-                let d = a.add(L::splat(eps)).sqrt().div(v.add(L::splat(eps)).sqrt()).mul(gv);
-                a.mul(L::splat(rho)).add(L::splat(omr).mul(d).mul(d)).store(ap.get().add(i));
-                store_param(pp.get(), dp, i, pv, pv.add(L::splat(neg_lr).mul(d)));
-            }
+        unswitch!(dp.is_none() && sgn == 1.0, { dp = None, sgn = 1.0 }, {
+            for_each_lane!(lo, hi, |i, L| {
+                // SAFETY: for_each_lane keeps i + L::WIDTH <= n; every slot was checked to have length n.
+                unsafe {
+                    let (pv, gv) = load_param_grad::<L>(pp.get(), gp.get(), i, wd, sgn);
+                    let v = L::load(vp.get().add(i)).mul(L::splat(rho)).add(L::splat(omr).mul(gv).mul(gv));
+                    v.store(vp.get().add(i));
+                    let a = L::load(ap.get().add(i));
+                    let d = a.add(L::splat(eps)).sqrt().div(v.add(L::splat(eps)).sqrt()).mul(gv);
+                    a.mul(L::splat(rho)).add(L::splat(omr).mul(d).mul(d)).store(ap.get().add(i));
+                    store_param(pp.get(), dp, i, pv, pv.add(L::splat(neg_lr).mul(d)));
+                }
+            });
         });
     });
 }

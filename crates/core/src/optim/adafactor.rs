@@ -22,7 +22,7 @@
 //! `exp_avg` (n) when β₁ is given.
 
 use super::reduce::{chunked, sum4, sum_squares, REDUCE_CHUNK};
-use super::{check_len, neg, opt_ptr, store_param};
+use super::{check_len, opt_ptr, sign, store_param};
 use crate::for_each_lane;
 use crate::par::{self, SyncPtr};
 use crate::simd::Lane;
@@ -140,7 +140,8 @@ struct Finish {
     beta1: f32,
     one_m_beta1: f32,
     neg_wd_lr: f32,
-    maximize: bool,
+    /// −1 when maximizing.
+    sign: f32,
 }
 
 impl Finish {
@@ -148,12 +149,7 @@ impl Finish {
     /// `i + L::WIDTH <= n` for every buffer.
     #[inline(always)]
     unsafe fn grad<L: Lane>(&self, i: usize) -> L {
-        let g = L::load(self.g.get().add(i));
-        if self.maximize {
-            neg(g)
-        } else {
-            g
-        }
+        L::load(self.g.get().add(i)).mul(L::splat(self.sign))
     }
 
     /// # Safety
@@ -286,7 +282,7 @@ pub fn adafactor_step(
         beta1: beta1 as f32,
         one_m_beta1: (1.0 - beta1) as f32,
         neg_wd_lr: (-cfg.weight_decay * lr) as f32,
-        maximize: cfg.maximize,
+        sign: sign(cfg.maximize),
     };
     par::for_each_range(n, |lo, hi| match denom {
         Denom::Factored { cols, row, row_mean, col } => row_segments(lo, hi, cols, |r, a, b| {

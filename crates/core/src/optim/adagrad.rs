@@ -12,8 +12,8 @@
 //! tfjs / Keras: initial accumulator 0.1, ε = backend epsilon (1e-7), ε inside, no decay options.
 //! Slot: `sum`.
 
-use super::{check_len, load_param_grad, opt_ptr, store_param, EpsMode};
-use crate::for_each_lane;
+use super::{check_len, denom, load_param_grad, opt_ptr, sign, store_param, EpsMode};
+use crate::{for_each_lane, unswitch};
 use crate::par::{self, SyncPtr};
 use crate::simd::Lane;
 
@@ -42,18 +42,20 @@ pub fn adagrad_step(cfg: &Adagrad, t: u64, p: &mut [f32], g: &[f32], sum: &mut [
     check_len("adagrad: sum", n, sum.len());
     let dp = opt_ptr("adagrad: delta", n, delta);
     let neg_clr = (-(cfg.lr / (1.0 + (t.max(1) - 1) as f64 * cfg.lr_decay))) as f32;
-    let (wd, eps, mode, max) = (cfg.weight_decay as f32, cfg.eps as f32, cfg.eps_mode, cfg.maximize);
+    let (wd, eps, sgn) = (cfg.weight_decay as f32, cfg.eps_mode.split(cfg.eps as f32), sign(cfg.maximize));
     let (pp, gp, sp) = (SyncPtr(p.as_mut_ptr()), SyncPtr(g.as_ptr() as *mut f32), SyncPtr(sum.as_mut_ptr()));
     par::for_each_range(n, |lo, hi| {
-        for_each_lane!(lo, hi, |i, L| {
-            // SAFETY: for_each_lane keeps i + L::WIDTH <= n, the common length checked above.
-            unsafe {
-                let (pv, gv) = load_param_grad::<L>(pp.get(), gp.get(), i, wd, max);
-                let s = L::load(sp.get().add(i)).add(gv.mul(gv));
-                s.store(sp.get().add(i));
-                let std = mode.denom(s, eps);
-                store_param(pp.get(), dp, i, pv, pv.add(L::splat(neg_clr).mul(gv).div(std)));
-            }
+        unswitch!(dp.is_none() && sgn == 1.0 && cfg.eps_mode == EpsMode::Outside, { dp = None, sgn = 1.0, eps = (-0.0, eps.1) }, {
+            for_each_lane!(lo, hi, |i, L| {
+                // SAFETY: for_each_lane keeps i + L::WIDTH <= n, the common length checked above.
+                unsafe {
+                    let (pv, gv) = load_param_grad::<L>(pp.get(), gp.get(), i, wd, sgn);
+                    let s = L::load(sp.get().add(i)).add(gv.mul(gv));
+                    s.store(sp.get().add(i));
+                    let std = denom(s, eps);
+                    store_param(pp.get(), dp, i, pv, pv.add(L::splat(neg_clr).mul(gv).div(std)));
+                }
+            });
         });
     });
 }

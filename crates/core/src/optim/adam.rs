@@ -13,8 +13,8 @@
 //! (tfjs-core's AdamOptimizer has ε outside, like PyTorch, with ε 1e-7.)
 //! Slots: `exp_avg`, `exp_avg_sq`, and `max_exp_avg_sq` when amsgrad.
 
-use super::{bias_correction, check_len, load_param_grad, opt_ptr, store_param, EpsMode};
-use crate::for_each_lane;
+use super::{bias_correction, check_len, load_param_grad, opt_ptr, sign, store_param, EpsMode};
+use crate::{for_each_lane, unswitch};
 use crate::par::{self, SyncPtr};
 use crate::simd::Lane;
 
@@ -78,7 +78,13 @@ pub fn adam_step(
     assert!(vm.is_some() == cfg.amsgrad, "adam: max_exp_avg_sq must be given exactly when amsgrad");
     let bc1 = bias_correction(cfg.beta1, t);
     let bc2 = bias_correction(cfg.beta2, t);
-    let (bc2_sqrt, bc2) = (bc2.sqrt() as f32, bc2 as f32);
+    // One branch-free denominator √(v·s + ε_in)/r + ε_out for both modes: Outside (PyTorch) is s = 1,
+    // ε_in = 0, r = √(1-β₂ᵗ) (bitwise √v/r + ε); Inside is s = 1/(1-β₂ᵗ), r = 1, ε_out = 0.
+    let (inv_bc2, bc2_sqrt) = match cfg.eps_mode {
+        EpsMode::Outside => (1.0f32, bc2.sqrt() as f32),
+        EpsMode::Inside => ((1.0 / bc2) as f32, 1.0f32),
+    };
+    let (eps_in, eps_out) = cfg.eps_mode.split(cfg.eps as f32);
     let neg_step = (-(cfg.lr / bc1)) as f32;
     let (b1, omb1) = (cfg.beta1 as f32, (1.0 - cfg.beta1) as f32);
     let (b2, omb2) = (cfg.beta2 as f32, (1.0 - cfg.beta2) as f32);
@@ -86,28 +92,28 @@ pub fn adam_step(
         false => (cfg.weight_decay as f32, 1.0f32),
         true => (0.0, (1.0 - cfg.lr * cfg.weight_decay) as f32),
     };
-    let (eps, mode, max) = (cfg.eps as f32, cfg.eps_mode, cfg.maximize);
+    let sgn = sign(cfg.maximize);
     let (pp, gp, mp, vp) = (SyncPtr(p.as_mut_ptr()), SyncPtr(g.as_ptr() as *mut f32), SyncPtr(m.as_mut_ptr()), SyncPtr(v.as_mut_ptr()));
     par::for_each_range(n, |lo, hi| {
-        for_each_lane!(lo, hi, |i, L| {
-            // SAFETY: for_each_lane keeps i + L::WIDTH <= n; every slot was checked to have length n.
-            unsafe {
-                let (p_old, gv) = load_param_grad::<L>(pp.get(), gp.get(), i, coupled_wd, max);
-                let pv = if decay != 1.0 { p_old.mul(L::splat(decay)) } else { p_old };
-                let mv = L::load(mp.get().add(i)).mul(L::splat(b1)).add(L::splat(omb1).mul(gv));
-                mv.store(mp.get().add(i));
-                let mut vv = L::load(vp.get().add(i)).mul(L::splat(b2)).add(L::splat(omb2).mul(gv).mul(gv));
-                vv.store(vp.get().add(i));
-                if let Some(vm) = vm {
-                    vv = L::load(vm.get().add(i)).max(vv);
-                    vv.store(vm.get().add(i));
+        unswitch!(dp.is_none() && sgn == 1.0 && decay == 1.0 && cfg.eps_mode == EpsMode::Outside, { dp = None, sgn = 1.0, decay = 1.0, inv_bc2 = 1.0, eps_in = -0.0 }, {
+            for_each_lane!(lo, hi, |i, L| {
+                // SAFETY: for_each_lane keeps i + L::WIDTH <= n; every slot was checked to have length n.
+                unsafe {
+                    let (p_old, gv) = load_param_grad::<L>(pp.get(), gp.get(), i, coupled_wd, sgn);
+                    // AdamW's decay; exact for Adam (p·1 = p), and cheaper than a branch.
+                    let pv = p_old.mul(L::splat(decay));
+                    let mv = L::load(mp.get().add(i)).mul(L::splat(b1)).add(L::splat(omb1).mul(gv));
+                    mv.store(mp.get().add(i));
+                    let mut vv = L::load(vp.get().add(i)).mul(L::splat(b2)).add(L::splat(omb2).mul(gv).mul(gv));
+                    vv.store(vp.get().add(i));
+                    if let Some(vm) = vm {
+                        vv = L::load(vm.get().add(i)).max(vv);
+                        vv.store(vm.get().add(i));
+                    }
+                    let denom = vv.mul(L::splat(inv_bc2)).add(L::splat(eps_in)).sqrt().div(L::splat(bc2_sqrt)).add(L::splat(eps_out));
+                    store_param(pp.get(), dp, i, p_old, pv.add(L::splat(neg_step).mul(mv).div(denom)));
                 }
-                let denom = match mode {
-                    EpsMode::Outside => vv.sqrt().div(L::splat(bc2_sqrt)).add(L::splat(eps)),
-                    EpsMode::Inside => vv.div(L::splat(bc2)).add(L::splat(eps)).sqrt(),
-                };
-                store_param(pp.get(), dp, i, p_old, pv.add(L::splat(neg_step).mul(mv).div(denom)));
-            }
+            });
         });
     });
 }

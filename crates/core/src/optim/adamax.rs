@@ -9,8 +9,8 @@
 //! PyTorch defaults: lr 2e-3, β (0.9, 0.999), ε 1e-8, wd 0.
 //! Slots: `exp_avg`, `exp_inf`.
 
-use super::{bias_correction, check_len, load_param_grad, neg, opt_ptr, store_param};
-use crate::for_each_lane;
+use super::{bias_correction, check_len, load_param_grad, neg, opt_ptr, sign, store_param};
+use crate::{for_each_lane, unswitch};
 use crate::par::{self, SyncPtr};
 use crate::simd::Lane;
 
@@ -42,20 +42,22 @@ pub fn adamax_step(cfg: &Adamax, t: u64, p: &mut [f32], g: &[f32], exp_avg: &mut
     let dp = opt_ptr("adamax: delta", n, delta);
     let neg_clr = (-(cfg.lr / bias_correction(cfg.beta1, t))) as f32;
     let (b1, omb1, b2) = (cfg.beta1 as f32, (1.0 - cfg.beta1) as f32, cfg.beta2 as f32);
-    let (eps, wd, max) = (cfg.eps as f32, cfg.weight_decay as f32, cfg.maximize);
+    let (eps, wd, sgn) = (cfg.eps as f32, cfg.weight_decay as f32, sign(cfg.maximize));
     let (pp, gp, mp, up) = (SyncPtr(p.as_mut_ptr()), SyncPtr(g.as_ptr() as *mut f32), SyncPtr(exp_avg.as_mut_ptr()), SyncPtr(exp_inf.as_mut_ptr()));
     par::for_each_range(n, |lo, hi| {
-        for_each_lane!(lo, hi, |i, L| {
-            // SAFETY: for_each_lane keeps i + L::WIDTH <= n; every slot was checked to have length n.
-            unsafe {
-                let (pv, gv) = load_param_grad::<L>(pp.get(), gp.get(), i, wd, max);
-                let mv = L::load(mp.get().add(i)).mul(L::splat(b1)).add(L::splat(omb1).mul(gv));
-                mv.store(mp.get().add(i));
-                // |g| as max(g, −g): exact, and the sign of a zero cannot matter once ε is added.
-                let uv = L::load(up.get().add(i)).mul(L::splat(b2)).max(gv.max(neg(gv)).add(L::splat(eps)));
-                uv.store(up.get().add(i));
-                store_param(pp.get(), dp, i, pv, pv.add(L::splat(neg_clr).mul(mv).div(uv)));
-            }
+        unswitch!(dp.is_none() && sgn == 1.0, { dp = None, sgn = 1.0 }, {
+            for_each_lane!(lo, hi, |i, L| {
+                // SAFETY: for_each_lane keeps i + L::WIDTH <= n; every slot was checked to have length n.
+                unsafe {
+                    let (pv, gv) = load_param_grad::<L>(pp.get(), gp.get(), i, wd, sgn);
+                    let mv = L::load(mp.get().add(i)).mul(L::splat(b1)).add(L::splat(omb1).mul(gv));
+                    mv.store(mp.get().add(i));
+                    // |g| as max(g, −g): exact, and the sign of a zero cannot matter once ε is added.
+                    let uv = L::load(up.get().add(i)).mul(L::splat(b2)).max(gv.max(neg(gv)).add(L::splat(eps)));
+                    uv.store(up.get().add(i));
+                    store_param(pp.get(), dp, i, pv, pv.add(L::splat(neg_clr).mul(mv).div(uv)));
+                }
+            });
         });
     });
 }

@@ -8,7 +8,7 @@
 //! as a copy of the parameters. Paper defaults: k 5 (or 10), α 0.5. Slot: `slow`.
 
 use super::{check_len, opt_ptr, store_param};
-use crate::for_each_lane;
+use crate::{for_each_lane, unswitch};
 use crate::par::{self, SyncPtr};
 use crate::simd::Lane;
 
@@ -21,15 +21,17 @@ pub fn lookahead_sync(alpha: f64, fast: &mut [f32], slow: &mut [f32], delta: Opt
     let a = alpha as f32;
     let (fp, sp) = (SyncPtr(fast.as_mut_ptr()), SyncPtr(slow.as_mut_ptr()));
     par::for_each_range(n, |lo, hi| {
-        for_each_lane!(lo, hi, |i, L| {
-            // SAFETY: for_each_lane keeps i + L::WIDTH <= n; both buffers have length n.
-            unsafe {
-                let f = L::load(fp.get().add(i));
-                let s = L::load(sp.get().add(i));
-                let s = s.add(L::splat(a).mul(f.sub(s)));
-                s.store(sp.get().add(i));
-                store_param(fp.get(), dp, i, f, s);
-            }
+        unswitch!(dp.is_none(), { dp = None }, {
+            for_each_lane!(lo, hi, |i, L| {
+                // SAFETY: for_each_lane keeps i + L::WIDTH <= n; both buffers have length n.
+                unsafe {
+                    let f = L::load(fp.get().add(i));
+                    let s = L::load(sp.get().add(i));
+                    let s = s.add(L::splat(a).mul(f.sub(s)));
+                    s.store(sp.get().add(i));
+                    store_param(fp.get(), dp, i, f, s);
+                }
+            });
         });
     });
 }

@@ -48,13 +48,29 @@ impl EpsMode {
         }
     }
 
-    /// The denominator `√x + ε` or `√(x + ε)`.
-    #[inline(always)]
-    pub(crate) fn denom<L: Lane>(self, x: L, eps: f32) -> L {
+    /// ε as the pair (inside, outside) for `√(x + ε_in) + ε_out`: one branch-free form for both modes,
+    /// bitwise equal to `√x + ε` and to `√(x + ε)`, since the unused one is −0 (x + (−0) = x for every x).
+    pub(crate) fn split(self, eps: f32) -> (f32, f32) {
         match self {
-            EpsMode::Outside => x.sqrt().add(L::splat(eps)),
-            EpsMode::Inside => x.add(L::splat(eps)).sqrt(),
+            EpsMode::Outside => (-0.0, eps),
+            EpsMode::Inside => (eps, -0.0),
         }
+    }
+}
+
+/// `√(x + ε_in) + ε_out` (see `EpsMode::split`).
+#[inline(always)]
+pub(crate) fn denom<L: Lane>(x: L, (eps_in, eps_out): (f32, f32)) -> L {
+    x.add(L::splat(eps_in)).sqrt().add(L::splat(eps_out))
+}
+
+/// The gradient's sign factor: −1 when maximizing (multiplying by ±1 is exact, and cheaper in the loop than
+/// a branch).
+pub(crate) fn sign(maximize: bool) -> f32 {
+    if maximize {
+        -1.0
+    } else {
+        1.0
     }
 }
 
@@ -64,18 +80,16 @@ pub(crate) fn neg<L: Lane>(x: L) -> L {
     x.mul(L::splat(-1.0))
 }
 
-/// Loads a parameter and its gradient at `i`, negating the gradient when maximizing and folding in
-/// PyTorch's coupled L2 weight decay (`g + wd·p`), as every PyTorch optimizer starts its update.
+/// Loads a parameter and its gradient at `i`, the gradient times `sign` (−1 when maximizing, see `sign`),
+/// with PyTorch's coupled L2 weight decay folded in (`g + wd·p`), as every PyTorch optimizer starts its
+/// update.
 ///
 /// # Safety
 /// `p.add(i)` and `g.add(i)` must be readable for `L::WIDTH` values.
 #[inline(always)]
-pub(crate) unsafe fn load_param_grad<L: Lane>(p: *const f32, g: *const f32, i: usize, wd: f32, maximize: bool) -> (L, L) {
+pub(crate) unsafe fn load_param_grad<L: Lane>(p: *const f32, g: *const f32, i: usize, wd: f32, sign: f32) -> (L, L) {
     let pv = L::load(p.add(i));
-    let mut gv = L::load(g.add(i));
-    if maximize {
-        gv = neg(gv);
-    }
+    let gv = L::load(g.add(i)).mul(L::splat(sign));
     (pv, if wd != 0.0 { gv.add(L::splat(wd).mul(pv)) } else { gv })
 }
 
@@ -89,6 +103,24 @@ pub(crate) unsafe fn store_param<L: Lane>(p: *mut f32, delta: Option<SyncPtr<f32
     if let Some(d) = delta {
         new.sub(old).store(d.get().add(i));
     }
+}
+
+/// Loop unswitching by hand: `unswitch!(cond, { name = constant, … }, body)` emits `body` twice, once
+/// where each `name` is shadowed by its compile-time `constant` (taken when `cond` holds), once with the
+/// runtime values. The constant copy is PyTorch's default path (no maximize, ε outside, no telemetry): there
+/// the neutral factors and addends (×1, + −0) and the delta store fold away, so it is the loop it was
+/// before those options existed; the other copy pays a few exact multiplies and adds instead of branches.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! unswitch {
+    ($cond:expr, { $($name:ident = $plain:expr),* $(,)? }, $body:block) => {
+        if $cond {
+            $(let $name = $plain;)*
+            $body
+        } else {
+            $body
+        }
+    };
 }
 
 pub(crate) fn check_len(what: &str, want: usize, got: usize) {

@@ -14,8 +14,8 @@
 //! Inside means `√(v − ḡ² + ε)` (TF / Keras).
 //! Slots: `square_avg`; `grad_avg` when centered; `momentum_buffer` when momentum > 0.
 
-use super::{check_len, load_param_grad, opt_ptr, store_param, EpsMode};
-use crate::for_each_lane;
+use super::{check_len, denom, load_param_grad, opt_ptr, sign, store_param, EpsMode};
+use crate::{for_each_lane, unswitch};
 use crate::par::{self, SyncPtr};
 use crate::simd::Lane;
 
@@ -71,40 +71,42 @@ pub fn rmsprop_step(
     assert!(mb.is_some() == (cfg.momentum != 0.0), "rmsprop: momentum buffer must be given exactly when momentum > 0");
     let alpha = cfg.alpha as f32;
     let one_m_alpha = (1.0 - cfg.alpha) as f32;
-    let (eps, wd, mu, lr, neg_lr) = (cfg.eps as f32, cfg.weight_decay as f32, cfg.momentum as f32, cfg.lr as f32, (-cfg.lr) as f32);
-    let (mode, max, lr_in) = (cfg.eps_mode, cfg.maximize, cfg.lr_in_momentum);
+    let (wd, mu, lr, neg_lr) = (cfg.weight_decay as f32, cfg.momentum as f32, cfg.lr as f32, (-cfg.lr) as f32);
+    let (eps, sgn, lr_in) = (cfg.eps_mode.split(cfg.eps as f32), sign(cfg.maximize), cfg.lr_in_momentum);
     let (pp, gp, sp) = (SyncPtr(p.as_mut_ptr()), SyncPtr(g.as_ptr() as *mut f32), SyncPtr(square_avg.as_mut_ptr()));
     par::for_each_range(n, |lo, hi| {
-        for_each_lane!(lo, hi, |i, L| {
-            // SAFETY: for_each_lane keeps i + L::WIDTH <= n; every slot was checked to have length n.
-            unsafe {
-                let (pv, gv) = load_param_grad::<L>(pp.get(), gp.get(), i, wd, max);
-                let v = L::load(sp.get().add(i)).mul(L::splat(alpha)).add(L::splat(one_m_alpha).mul(gv).mul(gv));
-                v.store(sp.get().add(i));
-                let x = match ga {
-                    Some(ga) => {
-                        let m = L::load(ga.get().add(i)).mul(L::splat(alpha)).add(L::splat(one_m_alpha).mul(gv));
-                        m.store(ga.get().add(i));
-                        v.sub(m.mul(m))
-                    }
-                    None => v,
-                };
-                let avg = mode.denom(x, eps);
-                let np = match mb {
-                    Some(mb) if lr_in => {
-                        let b = L::load(mb.get().add(i)).mul(L::splat(mu)).add(gv.mul(L::splat(lr)).div(avg));
-                        b.store(mb.get().add(i));
-                        pv.sub(b)
-                    }
-                    Some(mb) => {
-                        let b = L::load(mb.get().add(i)).mul(L::splat(mu)).add(gv.div(avg));
-                        b.store(mb.get().add(i));
-                        pv.add(L::splat(neg_lr).mul(b))
-                    }
-                    None => pv.add(L::splat(neg_lr).mul(gv).div(avg)),
-                };
-                store_param(pp.get(), dp, i, pv, np);
-            }
+        unswitch!(dp.is_none() && sgn == 1.0 && cfg.eps_mode == EpsMode::Outside, { dp = None, sgn = 1.0, eps = (-0.0, eps.1) }, {
+            for_each_lane!(lo, hi, |i, L| {
+                // SAFETY: for_each_lane keeps i + L::WIDTH <= n; every slot was checked to have length n.
+                unsafe {
+                    let (pv, gv) = load_param_grad::<L>(pp.get(), gp.get(), i, wd, sgn);
+                    let v = L::load(sp.get().add(i)).mul(L::splat(alpha)).add(L::splat(one_m_alpha).mul(gv).mul(gv));
+                    v.store(sp.get().add(i));
+                    let x = match ga {
+                        Some(ga) => {
+                            let m = L::load(ga.get().add(i)).mul(L::splat(alpha)).add(L::splat(one_m_alpha).mul(gv));
+                            m.store(ga.get().add(i));
+                            v.sub(m.mul(m))
+                        }
+                        None => v,
+                    };
+                    let avg = denom(x, eps);
+                    let np = match mb {
+                        Some(mb) if lr_in => {
+                            let b = L::load(mb.get().add(i)).mul(L::splat(mu)).add(gv.mul(L::splat(lr)).div(avg));
+                            b.store(mb.get().add(i));
+                            pv.sub(b)
+                        }
+                        Some(mb) => {
+                            let b = L::load(mb.get().add(i)).mul(L::splat(mu)).add(gv.div(avg));
+                            b.store(mb.get().add(i));
+                            pv.add(L::splat(neg_lr).mul(b))
+                        }
+                        None => pv.add(L::splat(neg_lr).mul(gv).div(avg)),
+                    };
+                    store_param(pp.get(), dp, i, pv, np);
+                }
+            });
         });
     });
 }

@@ -10,8 +10,8 @@
 //! MomentumOptimizer keeps `b ← μ·b + g` from a zero buffer, which is the same when dampening is 0.)
 //! Slot: `momentum_buffer` when μ > 0.
 
-use super::{check_len, load_param_grad, opt_ptr, store_param};
-use crate::for_each_lane;
+use super::{check_len, load_param_grad, opt_ptr, sign, store_param};
+use crate::{for_each_lane, unswitch};
 use crate::par::{self, SyncPtr};
 use crate::simd::Lane;
 
@@ -41,20 +41,22 @@ pub fn sgd_step(cfg: &Sgd, t: u64, p: &mut [f32], g: &[f32], momentum_buf: Optio
     let dp = opt_ptr("sgd: delta", n, delta);
     assert!(mb.is_some() == (cfg.momentum != 0.0), "sgd: momentum buffer must be given exactly when momentum > 0");
     let (neg_lr, wd, mu, omd) = ((-cfg.lr) as f32, cfg.weight_decay as f32, cfg.momentum as f32, (1.0 - cfg.dampening) as f32);
-    let (first, nesterov, max) = (t <= 1, cfg.nesterov, cfg.maximize);
+    let (first, nesterov, sgn) = (t <= 1, cfg.nesterov, sign(cfg.maximize));
     let (pp, gp) = (SyncPtr(p.as_mut_ptr()), SyncPtr(g.as_ptr() as *mut f32));
     par::for_each_range(n, |lo, hi| {
-        for_each_lane!(lo, hi, |i, L| {
-            // SAFETY: for_each_lane keeps i + L::WIDTH <= n; every slot was checked to have length n.
-            unsafe {
-                let (pv, mut gv) = load_param_grad::<L>(pp.get(), gp.get(), i, wd, max);
-                if let Some(mb) = mb {
-                    let b = if first { gv } else { L::load(mb.get().add(i)).mul(L::splat(mu)).add(L::splat(omd).mul(gv)) };
-                    b.store(mb.get().add(i));
-                    gv = if nesterov { gv.add(L::splat(mu).mul(b)) } else { b };
+        unswitch!(dp.is_none() && sgn == 1.0, { dp = None, sgn = 1.0 }, {
+            for_each_lane!(lo, hi, |i, L| {
+                // SAFETY: for_each_lane keeps i + L::WIDTH <= n; every slot was checked to have length n.
+                unsafe {
+                    let (pv, mut gv) = load_param_grad::<L>(pp.get(), gp.get(), i, wd, sgn);
+                    if let Some(mb) = mb {
+                        let b = if first { gv } else { L::load(mb.get().add(i)).mul(L::splat(mu)).add(L::splat(omd).mul(gv)) };
+                        b.store(mb.get().add(i));
+                        gv = if nesterov { gv.add(L::splat(mu).mul(b)) } else { b };
+                    }
+                    store_param(pp.get(), dp, i, pv, pv.add(L::splat(neg_lr).mul(gv)));
                 }
-                store_param(pp.get(), dp, i, pv, pv.add(L::splat(neg_lr).mul(gv)));
-            }
+            });
         });
     });
 }
