@@ -2,7 +2,8 @@
 //! spread of the update's magnitudes, reduced in a fixed order (bitwise the same on any thread count).
 
 use super::check_len;
-use super::reduce::{chunked, sum4};
+use super::reduce::{chunked, sq, sum4_slice};
+use crate::simd::F32x4;
 
 /// Statistics of one buffer range. Absent inputs contribute zeros; the minimum over no elements is +∞
 /// (the identity for merging ranges), the maximum 0.
@@ -47,9 +48,24 @@ impl RangeStats {
     }
 }
 
-fn sq(x: &[f32], lo: usize, hi: usize) -> f64 {
-    let x = &x[lo..hi];
-    sum4(0, x.len(), |i| (x[i] as f64) * (x[i] as f64))
+/// Σδ², Σ|δ| (f64, `sum4` order), min |δ| and max |δ| of one chunk: the sums as `sum4_slice` loops, the
+/// extremes on four lanes (min as −max(−|δ|), since lanes have only max; |δ| = max(δ, −δ)).
+fn delta_chunk(d: &[f32]) -> (f64, f64, f32, f32) {
+    let (mut neg_min, mut max) = (F32x4::splat(f32::NEG_INFINITY), F32x4::zero());
+    let minus = F32x4::splat(-1.0);
+    let mut it = d.chunks_exact(4);
+    for c in &mut it {
+        // SAFETY: c has 4 elements.
+        let v = unsafe { F32x4::load(c.as_ptr()) };
+        let a = v.max(v.mul(minus));
+        max = max.max(a);
+        neg_min = neg_min.max(a.mul(minus));
+    }
+    let (mut mn, mut mx) = (-neg_min.lanes().into_iter().fold(f32::NEG_INFINITY, f32::max), max.lanes().into_iter().fold(0.0, f32::max));
+    for &v in it.remainder() {
+        (mn, mx) = (mn.min(v.abs()), mx.max(v.abs()));
+    }
+    (sum4_slice(d, sq), sum4_slice(d, |v| v.abs() as f64), mn, mx)
 }
 
 /// Statistics over `n` elements of whichever of `g`, `p`, `delta` are given (each of length `n`).
@@ -64,20 +80,13 @@ pub fn range_stats(n: usize, g: Option<&[f32]>, p: Option<&[f32]>, delta: Option
         RangeStats::default(),
         |lo, hi| {
             let mut s = RangeStats {
-                grad_sq: g.map_or(0.0, |g| sq(g, lo, hi)),
-                param_sq: p.map_or(0.0, |p| sq(p, lo, hi)),
+                grad_sq: g.map_or(0.0, |g| sum4_slice(&g[lo..hi], sq)),
+                param_sq: p.map_or(0.0, |p| sum4_slice(&p[lo..hi], sq)),
                 ..Default::default()
             };
             if let Some(d) = delta {
-                let d = &d[lo..hi];
-                s.delta_sq = sum4(0, d.len(), |i| (d[i] as f64) * (d[i] as f64));
-                s.delta_abs_sum = sum4(0, d.len(), |i| d[i].abs() as f64);
-                let (mut mn, mut mx) = (f32::INFINITY, 0.0f32);
-                for v in d {
-                    mn = mn.min(v.abs());
-                    mx = mx.max(v.abs());
-                }
-                (s.delta_abs_min, s.delta_abs_max) = (mn as f64, mx as f64);
+                let (dsq, dabs, mn, mx) = delta_chunk(&d[lo..hi]);
+                (s.delta_sq, s.delta_abs_sum, s.delta_abs_min, s.delta_abs_max) = (dsq, dabs, mn as f64, mx as f64);
             }
             s
         },
