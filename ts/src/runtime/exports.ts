@@ -1,5 +1,5 @@
 // The wasm module's exports, typed. Pointers and sizes are i32 byte offsets / counts; hyper-parameters f64.
-// Keep in sync with crates/wasm/src/exports.rs.
+// Keep in sync with crates/wasm/src/exports.rs and crates/wasm/src/optim_exports.rs.
 
 type Ptr = number;
 
@@ -39,22 +39,74 @@ export interface WasmExports {
   wcnn_relu_forward(x: Ptr, y: Ptr, n: number): void;
   wcnn_relu_backward(y: Ptr, dy: Ptr, dx: Ptr, n: number): void;
   wcnn_softmax_cross_entropy(batch: number, classes: number, logits: Ptr, labels: Ptr, dlogits: Ptr): number;
-  wcnn_adagrad_step(p: Ptr, g: Ptr, sum: Ptr, n: number, lr: number, lrDecay: number, weightDecay: number, eps: number, step: number): void;
+  wcnn_sgemm(m: number, n: number, k: number, a: Ptr, b: Ptr, c: Ptr): void;
+  wcnn_copy(dst: Ptr, src: Ptr, bytes: number): void;
+  // ---- optimizers (crates/wasm/src/optim_exports.rs) ----
+  // Flags are i32 (0 = off); a null pointer is an absent optional slot; `delta`, when not null, receives
+  // p_new − p_old per element. The trailing flags and `delta` may be omitted (JS passes 0): PyTorch's
+  // behaviour, no telemetry.
+  wcnn_adagrad_step(
+    p: Ptr, g: Ptr, sum: Ptr, n: number, lr: number, lrDecay: number, weightDecay: number, eps: number, step: number,
+    maximize?: number, epsInside?: number, delta?: Ptr,
+  ): void;
+  /** Centered when `gradAvg` is not null; `momentumBuf` given exactly when momentum > 0. */
   wcnn_rmsprop_step(
     p: Ptr, g: Ptr, squareAvg: Ptr, gradAvg: Ptr, momentumBuf: Ptr, n: number,
     lr: number, alpha: number, eps: number, weightDecay: number, momentum: number,
+    maximize?: number, epsInside?: number, lrInMomentum?: number, delta?: Ptr,
   ): void;
-  wcnn_sgemm(m: number, n: number, k: number, a: Ptr, b: Ptr, c: Ptr): void;
-  wcnn_copy(dst: Ptr, src: Ptr, bytes: number): void;
+  /** AMSGrad when `maxExpAvgSq` is not null. */
   wcnn_adam_step(
     p: Ptr, g: Ptr, expAvg: Ptr, expAvgSq: Ptr, maxExpAvgSq: Ptr, n: number,
     lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, step: number,
+    maximize?: number, epsInside?: number, delta?: Ptr,
   ): void;
+  /** As `wcnn_adam_step`, with decoupled weight decay p ← p·(1 − lr·wd) first. */
+  wcnn_adamw_step(
+    p: Ptr, g: Ptr, expAvg: Ptr, expAvgSq: Ptr, maxExpAvgSq: Ptr, n: number,
+    lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, step: number,
+    maximize?: number, epsInside?: number, delta?: Ptr,
+  ): void;
+  /** `momentumBuf` given exactly when momentum > 0; step ≤ 1 initialises it with the gradient. */
+  wcnn_sgd_step(
+    p: Ptr, g: Ptr, momentumBuf: Ptr, n: number,
+    lr: number, momentum: number, dampening: number, weightDecay: number, step: number,
+    nesterov?: number, maximize?: number, delta?: Ptr,
+  ): void;
+  wcnn_adamax_step(
+    p: Ptr, g: Ptr, expAvg: Ptr, expInf: Ptr, n: number,
+    lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, step: number,
+    maximize?: number, delta?: Ptr,
+  ): void;
+  wcnn_adadelta_step(
+    p: Ptr, g: Ptr, squareAvg: Ptr, accDelta: Ptr, n: number,
+    lr: number, rho: number, eps: number, weightDecay: number, maximize?: number, delta?: Ptr,
+  ): void;
+  /**
+   * Factored (rows × cols = n) when `expAvgSqRow` is not null, else the full `expAvgSq`; first moment when
+   * `expAvg` is not null. `lr` is used only when `relativeStep` is 0. Returns the step size lrₜ it used.
+   */
+  wcnn_adafactor_step(
+    p: Ptr, g: Ptr, expAvgSqRow: Ptr, expAvgSqCol: Ptr, expAvgSq: Ptr, expAvg: Ptr, n: number, rows: number, cols: number,
+    lr: number, eps1: number, eps2: number, clipThreshold: number, decayRate: number, beta1: number, weightDecay: number,
+    step: number, relativeStep: number, scaleParameter: number, warmupInit: number, maximize?: number, delta?: Ptr,
+  ): number;
+  /** slow ← slow + α·(fast − slow); fast ← slow. */
+  wcnn_lookahead_sync(fast: Ptr, slow: Ptr, n: number, alpha: number, delta?: Ptr): void;
+  /** Writes 6 f64 to `out`: Σg², Σp², Σδ², min|δ|, max|δ|, Σ|δ| (null inputs count as absent). */
+  wcnn_range_stats(g: Ptr, p: Ptr, delta: Ptr, n: number, out: Ptr): void;
+  wcnn_sum_squares(x: Ptr, n: number): number;
+  wcnn_scale(x: Ptr, n: number, s: number): void;
+  wcnn_clamp(x: Ptr, n: number, lo: number, hi: number): void;
+  wcnn_add_into(acc: Ptr, x: Ptr, n: number): void;
 }
 
 export const REQUIRED_EXPORTS: readonly (keyof WasmExports)[] = [
   'memory', 'wcnn_alloc', 'wcnn_free', 'wcnn_live_bytes', 'wcnn_simd128', 'wcnn_relaxed_simd', 'wcnn_first_non_finite',
   'wcnn_conv2d_forward', 'wcnn_conv2d_backward', 'wcnn_maxpool2d_forward', 'wcnn_maxpool2d_backward',
   'wcnn_dense_forward', 'wcnn_dense_backward', 'wcnn_relu_forward', 'wcnn_relu_backward',
-  'wcnn_softmax_cross_entropy', 'wcnn_adagrad_step', 'wcnn_rmsprop_step', 'wcnn_adam_step', 'wcnn_sgemm', 'wcnn_copy',
+  'wcnn_softmax_cross_entropy', 'wcnn_sgemm', 'wcnn_copy',
+  'wcnn_adagrad_step', 'wcnn_rmsprop_step', 'wcnn_adam_step', 'wcnn_adamw_step', 'wcnn_sgd_step', 'wcnn_adamax_step',
+  'wcnn_adadelta_step', 'wcnn_adafactor_step', 'wcnn_lookahead_sync', 'wcnn_range_stats', 'wcnn_sum_squares',
+  'wcnn_scale', 'wcnn_clamp', 'wcnn_add_into',
 ];
