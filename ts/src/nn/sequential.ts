@@ -277,6 +277,14 @@ export class Sequential {
     return { params: this.#params, grads: this.#grads };
   }
 
+  /**
+   * @internal Every parameter tensor's place in the flat buffers, in order: offsets and lengths in floats
+   * (tensors start on ALIGN_FLOATS boundaries; the padding between them stays zero). Optimizers step over this.
+   */
+  _paramLayout(): { name: string; offset: number; length: number; shape: number[] }[] {
+    return this.#slots.map((s) => ({ name: s.name, offset: s.offset, length: s.length, shape: [...s.shape] }));
+  }
+
   /** @internal Makes sure activation buffers hold `batch` samples. */
   _reserve(batch: number): void {
     this.#alive();
