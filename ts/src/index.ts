@@ -18,9 +18,13 @@ export { WasmBuffer, type F32Buffer, type U32Buffer } from './runtime/memory.js'
 export { Sequential, type ModelSpec, type ModelJSON, type SummaryRow } from './nn/sequential.js';
 export type { LayerSpec, Conv2dSpec, DenseSpec, MaxPool2dSpec, ReluSpec, FlattenSpec } from './nn/layers/index.js';
 export type { InitScheme } from './nn/init.js';
-export { Optimizer } from './optim/optimizer.js';
-export { Adagrad, Adam, RMSprop, OPTIMIZERS } from './optim/index.js';
-export type { OptimizerConfig, OptimizerName, AdagradConfig, AdamConfig, RMSpropConfig } from './optim/index.js';
+export {
+  Optimizer, SGD, Adagrad, RMSprop, Adadelta, Adam, AdamW, Adamax, Adafactor, Lookahead, OPTIMIZERS, resolveOptimizerConfig,
+} from './optim/index.js';
+export type {
+  OptimizerConfig, OptimizerName, OptimizerState, SGDConfig, AdagradConfig, RMSpropConfig, AdadeltaConfig, AdamConfig, AdamWConfig,
+  AdamaxConfig, AdafactorConfig, LookaheadConfig, ParamGroup, ParamTensor, LayoutEntry, OptimizerTarget, EpsMode, Preset,
+} from './optim/index.js';
 export type { FitOptions, History, BatchInfo, EpochInfo, Callbacks, EvalResult } from './train/fit.js';
 export type { Padding, Pair } from './ops/geometry.js';
 export * as ops from './ops/index.js';

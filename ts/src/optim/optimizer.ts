@@ -1,25 +1,95 @@
-// The optimizer base: state slots as flat f32 buffers parallel to the parameters, one fused wasm call a step.
-import { checkKeys, checkNumber, describe } from '../errors.js';
+// The optimizer base: state slots as flat f32 buffers parallel to the parameters, the model's tensor layout
+// resolved to parameter groups, and one fused wasm call per run of adjacent same-group tensors a step.
+import { checkInt, checkNumber, describe } from '../errors.js';
+import type { Sequential } from '../nn/sequential.js';
 import type { Engine } from '../runtime/engine.js';
 import type { F32Buffer } from '../runtime/memory.js';
+import type { OptimizerConfig, OptimizerName } from './index.js';
+import { checkTarget, gapsOf, makeRuns, resolveLayout, type LayoutEntry, type OptimizerTarget, type ResolvedParamGroup, type Run } from './layout.js';
+
+/**
+ * What an optimizer steps over: a model (its tensors, by name), an explicit layout, or a bare size (one
+ * tensor named 'params' of shape [size]).
+ */
+export type OptimizerTargetLike = number | OptimizerTarget | Pick<Sequential, '_paramLayout' | '_buffers'>;
+
+/** An optimizer's complete state as plain data (structured-clone-able), from `saveState()`. */
+export interface OptimizerState {
+  format: 'wasmcnn.optimizer';
+  version: 1;
+  type: OptimizerName;
+  /** The optimizer's `config` when saved; `loadState` requires the same config except for `lr`. */
+  config: OptimizerConfig;
+  /** Completed steps. */
+  steps: number;
+  /** The learning rate of the next step (a schedule may have changed it). */
+  lr: number;
+  /** Copies of the state slots by name (e.g. `exp_avg`). */
+  slots: Record<string, Float32Array>;
+  /** A wrapper's inner optimizer (Lookahead). */
+  inner?: OptimizerState;
+}
+
+/** The layout a target describes (a bare size is one tensor named 'params'). */
+export function toTarget(where: string, target: OptimizerTargetLike): OptimizerTarget {
+  if (typeof target === 'number') {
+    const size = checkInt(where, 'size', target, 0);
+    return { size, tensors: [{ name: 'params', offset: 0, length: size, shape: [size] }] };
+  }
+  if (typeof target !== 'object' || target === null) {
+    throw new TypeError(`${where}: expected a model, a layout { size, tensors } or a size, got ${describe(target)}`);
+  }
+  if ('_paramLayout' in target) return { size: target._buffers.params.length, tensors: target._paramLayout() };
+  if (!Array.isArray(target.tensors)) throw new TypeError(`${where}: a layout needs tensors [{ name, offset, length, shape }], got ${describe(target.tensors)}`);
+  return checkTarget(where, target);
+}
 
 export abstract class Optimizer {
-  /** Completed steps (PyTorch's `state['step']`); the next step is `steps + 1`. */
-  steps = 0;
+  /** The config type, e.g. 'adam'. */
+  readonly type: OptimizerName;
+  /** Display name used in messages, e.g. 'Adam'. */
+  readonly name: string;
+  /** Floats in the parameter buffer this optimizer steps (alignment padding included). */
+  readonly size: number;
+  /** The tensors it steps over, in order, with their parameter groups resolved. */
+  readonly layout: readonly LayoutEntry[];
+  protected readonly engine: Engine;
+  /** What one step updates: runs of adjacent tensors of one group (frozen tensors excluded). */
+  protected readonly runs: readonly Run[];
+  /** [start, end) ranges no run covers: padding and frozen tensors (their delta is zero). */
+  readonly #gaps: [number, number][];
   readonly #slots = new Map<string, F32Buffer>();
-  #disposed = false;
+  #steps = 0;
   #lr = 0;
+  #disposed = false;
 
+  /** Validates the target and resolves the groups; allocates nothing (subclasses allocate after this). */
   protected constructor(
-    protected readonly engine: Engine,
-    readonly name: string,
-    /** Number of parameters this optimizer updates. */
-    readonly size: number,
-  ) {}
+    engine: Engine,
+    type: OptimizerName,
+    name: string,
+    target: OptimizerTargetLike,
+    paramGroups: readonly ResolvedParamGroup[],
+    { perTensor = false } = {},
+  ) {
+    const t = toTarget(name, target);
+    this.layout = resolveLayout(name, t.tensors, paramGroups);
+    this.runs = makeRuns(this.layout, perTensor);
+    this.#gaps = gapsOf(this.runs, t.size);
+    this.engine = engine;
+    this.type = type;
+    this.name = name;
+    this.size = t.size;
+  }
+
+  /** Completed steps (PyTorch's `state['step']`); the next step is `steps + 1`. */
+  get steps(): number {
+    return this.#steps;
+  }
 
   /**
-   * The learning rate used by the next step. Settable between steps (a hand-rolled schedule, as with
-   * PyTorch's `param_group['lr'] = …`); validated like the constructor's option.
+   * The base learning rate of the next step (a group's rate is `lr × lrScale`). Settable between steps
+   * (a schedule, as with PyTorch's `param_group['lr'] = …`); validated like the constructor's option.
    */
   get lr(): number {
     return this.#lr;
@@ -28,43 +98,126 @@ export abstract class Optimizer {
     this.#lr = checkNumber(this.name, 'lr', v, 0);
   }
 
-  /** Allocates a named state slot of `size` floats, filled with `init`. */
-  protected slot(name: string, init = 0): F32Buffer {
-    const b = this.engine.alloc(this.size, `${this.name} state '${name}'`);
+  /** The hyper-parameters as plain JSON, with the current `lr`: a valid config for `createOptimizer`. */
+  abstract get config(): OptimizerConfig;
+
+  /** Allocates a named state slot of `length` floats (default: parallel to the parameters), filled with `init`. */
+  protected slot(name: string, init = 0, length = this.size): F32Buffer {
+    const b = this.engine.alloc(length, `${this.name} state '${name}'`);
     if (init !== 0) b.view().fill(init);
     this.#slots.set(name, b);
     return b;
   }
 
-  /** One update of `params` in place from `grads` (both `size` floats in wasm memory). */
-  step(params: F32Buffer, grads: F32Buffer): void {
-    this.#alive();
-    for (const [what, b] of [['params', params], ['grads', grads]] as const) {
-      if (b.length !== this.size) {
-        throw new RangeError(`${this.name}.step: ${what} has ${b.length} values, this optimizer was built for ${this.size}`);
-      }
-    }
-    this.apply(params.ptr, grads.ptr, this.steps + 1);
-    this.steps++;
+  /** The byte address of slot `name` at float `offset`, or 0 (null) when there is no such slot. */
+  protected at(name: string, offset: number): number {
+    const b = this.#slots.get(name);
+    return b ? b.ptr + 4 * offset : 0;
   }
 
-  protected abstract apply(params: number, grads: number, step: number): void;
+  /**
+   * One update of `params` in place from `grads` (both `size` floats in wasm memory). With `delta` (also
+   * `size` floats) the applied change `p_after − p_before` is written to it (zero for frozen tensors and
+   * padding), for telemetry.
+   */
+  step(params: F32Buffer, grads: F32Buffer, delta: F32Buffer | null = null): void {
+    this.#alive();
+    const what: [string, F32Buffer | null][] = [['params', params], ['grads', grads], ['delta', delta]];
+    for (const [w, b] of what) {
+      if (b !== null && b.length !== this.size) {
+        throw new RangeError(`${this.name}.step: ${w} has ${b.length} values, this optimizer was built for ${this.size}`);
+      }
+    }
+    const t = this.#steps + 1;
+    if (delta) {
+      const v = delta.view();
+      for (const [a, b] of this.#gaps) v.fill(0, a, b);
+    }
+    this.update(params, grads, delta, t);
+    this.#steps = t;
+  }
 
-  /** The hyper-parameters, as plain JSON. */
-  abstract get config(): Record<string, unknown>;
+  /** Step `t` over every run (a wrapper overrides this). */
+  protected update(params: F32Buffer, grads: F32Buffer, delta: F32Buffer | null, t: number): void {
+    const [p, g, d] = [params.ptr, grads.ptr, delta?.ptr ?? 0];
+    for (const r of this.runs) {
+      const o = 4 * r.offset;
+      this.apply(r, p + o, g + o, d && d + o, t);
+    }
+  }
 
-  /** Copies of the state slots by name (e.g. `exp_avg`), for inspection and checkpoints. */
+  /** One kernel call over `run`: p, g, d are byte addresses of its first float (d 0 without telemetry). */
+  protected abstract apply(run: Run, p: number, g: number, d: number, t: number): void;
+
+  /** Copies of the state slots by name (e.g. `exp_avg`), for inspection. */
   state(): Record<string, Float32Array> {
     this.#alive();
     return Object.fromEntries([...this.#slots].map(([k, b]) => [k, b.read()]));
   }
 
-  protected ptrOf(name: string): number {
-    return this.#slots.get(name)?.ptr ?? 0;
+  /** Everything needed to continue exactly where this optimizer is, as plain data. */
+  saveState(): OptimizerState {
+    this.#alive();
+    return { format: 'wasmcnn.optimizer', version: 1, type: this.type, config: this.config, steps: this.#steps, lr: this.lr, slots: this.state() };
+  }
+
+  /**
+   * Restores a `saveState()`: continuing then gives bitwise the parameters of never having stopped. The
+   * state is checked in full first (format, type, config except lr, slot names and lengths); on any
+   * mismatch this throws and the optimizer is unchanged.
+   */
+  loadState(s: OptimizerState): void {
+    this.#alive();
+    this._checkState(s, `${this.name}.loadState`);
+    this._restoreState(s);
+  }
+
+  /** @internal Throws unless `s` is a state this optimizer can restore. */
+  _checkState(s: OptimizerState, where: string): void {
+    if (typeof s !== 'object' || s === null) throw new TypeError(`${where}: expected an OptimizerState object, got ${describe(s)}`);
+    if (s.format !== 'wasmcnn.optimizer') throw new TypeError(`${where}: format must be 'wasmcnn.optimizer', got ${describe(s.format)}`);
+    if (s.version !== 1) throw new RangeError(`${where}: unsupported version ${describe(s.version)} (this library reads 1)`);
+    if (s.type !== this.type) throw new TypeError(`${where}: the state is of a '${s.type}' optimizer, this one is '${this.type}'`);
+    const diff = configDiff(s.config, this.config, 'config');
+    if (diff) throw new TypeError(`${where}: the state's config differs from this optimizer's (lr aside): ${diff}`);
+    checkInt(where, 'steps', s.steps, 0);
+    checkNumber(where, 'lr', s.lr, 0);
+    if (typeof s.slots !== 'object' || s.slots === null) throw new TypeError(`${where}: slots must be an object, got ${describe(s.slots)}`);
+    const want = [...this.#slots.keys()].sort();
+    const got = Object.keys(s.slots).sort();
+    if (want.join() !== got.join()) {
+      throw new TypeError(`${where}: the state has slots [${got.join(', ')}], this optimizer has [${want.join(', ')}]`);
+    }
+    for (const [k, b] of this.#slots) {
+      const v = s.slots[k];
+      if (!(v instanceof Float32Array || Array.isArray(v)) || v.length !== b.length) {
+        throw new RangeError(`${where}: slot '${k}' has ${(v as { length?: number })?.length} values, expected ${b.length}`);
+      }
+    }
+  }
+
+  /** @internal Restores a state `_checkState` accepted. */
+  _restoreState(s: OptimizerState): void {
+    for (const [k, b] of this.#slots) b.write(s.slots[k]);
+    this.#steps = s.steps;
+    this.restoreLr(s.lr);
+  }
+
+  /** Sets the learning rate from a loaded state (an optimizer whose rate is computed overrides this). */
+  protected restoreLr(lr: number): void {
+    this.lr = lr;
+  }
+
+  protected alive(): void {
+    this.#alive();
   }
 
   #alive(): void {
     if (this.#disposed) throw new Error(`wasmcnn: ${this.name} optimizer was disposed and cannot be used`);
+  }
+
+  get disposed(): boolean {
+    return this.#disposed;
   }
 
   dispose(): void {
@@ -78,12 +231,19 @@ export abstract class Optimizer {
   }
 }
 
-/** Checks a config object: a plain object whose keys are all known. */
-export function checkConfig(where: string, cfg: unknown, known: readonly string[]): Record<string, unknown> {
-  if (cfg === undefined) return {};
-  if (typeof cfg !== 'object' || cfg === null || Array.isArray(cfg)) {
-    throw new TypeError(`${where}: options must be an object, got ${describe(cfg)}`);
+/** The first difference between two configs (as JSON-like data), ignoring `lr` at every level; null if equal. */
+function configDiff(a: unknown, b: unknown, path: string): string | null {
+  if (typeof a === 'object' && a !== null && typeof b === 'object' && b !== null) {
+    if (Array.isArray(a) !== Array.isArray(b)) return `${path}: ${describe(a)} vs ${describe(b)}`;
+    const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
+    for (const k of keys) {
+      if (k === 'lr') continue;
+      const va = (a as Record<string, unknown>)[k];
+      const vb = (b as Record<string, unknown>)[k];
+      const d = configDiff(va, vb, Array.isArray(a) ? `${path}[${k}]` : `${path}.${k}`);
+      if (d) return d;
+    }
+    return null;
   }
-  checkKeys(where, cfg, known);
-  return cfg as Record<string, unknown>;
+  return Object.is(a, b) ? null : `${path} is ${describe(a)} there, ${describe(b)} here`;
 }

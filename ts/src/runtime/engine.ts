@@ -99,12 +99,13 @@ export class Engine {
   }
 
   /**
-   * An optimizer for a model's parameters, or for `size` values in any F32Buffer (bring-your-own loop:
-   * `opt.step(params, grads)` updates `params` in place and keeps its state between calls).
+   * An optimizer for a model's parameters (its `paramGroups` patterns match the model's tensor names), or
+   * for `size` values in any F32Buffer (one tensor named 'params'; bring-your-own loop:
+   * `opt.step(params, grads)` updates `params` in place and keeps its state between calls). The config is
+   * validated in full before anything is allocated.
    */
   optimizer(cfg: OptimizerConfig | OptimizerName, target: Sequential | number): Optimizer {
-    const size = typeof target === 'number' ? checkInt('optimizer', 'size', target, 0) : target._buffers.params.length;
-    return createOptimizer(this, cfg, size);
+    return createOptimizer(this, cfg, typeof target === 'number' ? checkInt('optimizer', 'size', target, 0) : target);
   }
 
   /** Bytes currently held in wasm memory by live handles (models, optimizers, buffers). */
