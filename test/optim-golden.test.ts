@@ -45,7 +45,7 @@ function toConfig(kind: string, o: Options): OptimizerConfig {
   }
   const c: Options = { type: kind };
   for (const [k, v] of Object.entries(o)) if (v !== null) c[k] = v;
-  return c as OptimizerConfig;
+  return c as unknown as OptimizerConfig;
 }
 
 // What each optimizer's config offers (the brief's option sets), for the coverage check below.
@@ -75,7 +75,7 @@ describe('optimizer trajectories match their references', () => {
         // Some case sets it to something other than the default (what a bare config resolves to).
         const base = kind === 'sgd' ? { lr: 0.1 } : kind === 'lookahead' ? { inner: 'adam' } : {};
         using d = createOptimizer(e, { type: kind, ...base } as OptimizerConfig, 4);
-        const dflt = (d.config as Options)[name];
+        const dflt = (d.config as unknown as Options)[name];
         const varied = cases.some((c) => JSON.stringify(toConfig(kind, c.options)[name as keyof OptimizerConfig]) !== JSON.stringify(dflt));
         expect(varied, `${kind}.${name} takes a non-default value in some case`).toBe(true);
       }
