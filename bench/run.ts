@@ -10,6 +10,7 @@ import { convnetjsLenetTrain } from './anchors/convnetjs.js';
 import { tfjsLenetTrain } from './anchors/tfjs.js';
 import { CIFAR_TRAIN_FLOPS, wasmcnnCifarTrain } from './cifar.js';
 import { tfjsWasmKernels, wasmcnnKernels } from './kernels.js';
+import { OPTIMIZER_BENCH, optimizerSteps } from './optimizers.js';
 import { wasmcnnLenetTrain } from './lenet.js';
 
 // tfjs's PROD flag only silences its console banner; it changes no computation.
@@ -22,6 +23,8 @@ export interface Row {
   build: string;
   unit: string;
   value: number;
+  /** Optimizer-step rows: which optimizer. */
+  optimizer?: string;
 }
 
 const quick = process.argv.includes('--quick');
@@ -115,7 +118,28 @@ for (let round = 0; round < KREPS; round++) {
   for (const e of kernelEngines) wasmcnnKernels(e, 1).forEach(keep);
   (await tfjsWasmKernels(1, 1)).forEach(keep);
 }
+// ---- optimizer steps (issue #5): every optimizer at 10M parameters, 1 and T2 threads, interleaved ----
+const optBest = new Map<string, Row>();
+for (let round = 0; round < (quick ? 1 : 3); round++) {
+  for (const e of kernelEngines.slice(0, 2)) {
+    for (const r of optimizerSteps(e)) {
+      const key = `${r.optimizer}|${r.threads}`;
+      if (!(r.value <= (optBest.get(key)?.value ?? -1))) optBest.set(key, r);
+    }
+  }
+}
+const optRows = [...optBest.values()];
 for (const e of kernelEngines.slice(1)) await e.terminate();
+rows.push(...optRows);
+const optVal = (label: string, threads: number) => optRows.find((r) => r.optimizer === label && r.threads === threads)?.value ?? NaN;
+const optLines = [
+  `| optimizer (10M parameters) | simd, 1 thread | simd-threads, ${T2} threads | speed-up |`,
+  '|---|---:|---:|---:|',
+  ...OPTIMIZER_BENCH.map(({ label }) => {
+    const [a, b] = [optVal(label, 1), optVal(label, T2)];
+    return `| ${label} | ${a.toFixed(0)} Mparam/s (${(1e4 / a).toFixed(1)} ms) | ${b.toFixed(0)} Mparam/s (${(1e4 / b).toFixed(1)} ms) | ${(b / a).toFixed(2)}× |`;
+  }),
+];
 const kernelRows = [...bestRows.values()];
 rows.push(...kernelRows);
 const k = (name: string, build: string) => kernelRows.find((r) => r.name === name && r.build === build)?.value ?? NaN;
@@ -150,9 +174,11 @@ for (const build of ['simd', 'simd-threads', 'relaxed-simd-threads']) {
 console.log(`\nKernels (best of ${KREPS} interleaved rounds; conv: batch 64, 32→64 channels, 32×32, 3×3 same):`);
 console.log(lines.join('\n'));
 console.log(`\n${ratios.join('\n')}`);
+console.log(`\nOptimizer steps (best of ${quick ? 1 : 3} interleaved rounds):`);
+console.log(optLines.join('\n'));
 writeFileSync(
   new URL('./RESULTS.md', import.meta.url),
-  `# Benchmark results\n\nMachine: ${machine}; Node ${process.version} (with --experimental-wasm-relaxed-simd).\n\n${lines.join('\n')}\n\n${ratios.join('\n')}\n`,
+  `# Benchmark results\n\nMachine: ${machine}; Node ${process.version} (with --experimental-wasm-relaxed-simd).\n\n${lines.join('\n')}\n\n${ratios.join('\n')}\n\n## Optimizer steps\n\n${optLines.join('\n')}\n`,
 );
 
 const out = new URL('./results.json', import.meta.url);

@@ -2,7 +2,7 @@
 // through the Rust → WebAssembly SIMD core, then compare Adagrad, RMSprop and Adam on the same model and seed.
 //
 //   npm run demo                   (EPOCHS=… to change the number of epochs)
-import { init, type OptimizerConfig } from '../ts/src/index.js';
+import { init, type LayerTelemetry, type OptimizerConfig } from '../ts/src/index.js';
 import { LENET, normalize } from './mnist-demo-model.js';
 import { loadMnist } from './mnist-data.js';
 
@@ -12,13 +12,42 @@ const EPOCHS = Number(process.env.EPOCHS ?? 10);
 const BATCH = 64;
 
 // Each optimizer at a starting learning rate suited to this model, annealed to 0 over the run by a cosine
-// (set between epochs, as with PyTorch's param_group['lr']); ε, β, α are PyTorch's defaults.
+// schedule (stepped every epoch, as PyTorch's CosineAnnealingLR); ε, β, α are PyTorch's defaults.
 const RUNS: { label: string; optimizer: OptimizerConfig }[] = [
   { label: 'adam', optimizer: { type: 'adam', lr: 2e-3 } },
   { label: 'rmsprop', optimizer: { type: 'rmsprop', lr: 1e-3 } },
   { label: 'adagrad', optimizer: { type: 'adagrad', lr: 2e-2 } },
 ];
-const cosine = (lr0: number, epochsDone: number) => lr0 * 0.5 * (1 + Math.cos((Math.PI * epochsDone) / EPOCHS));
+
+/** Per-layer telemetry averaged over an epoch's steps: how each optimizer adapts its step per layer. */
+class LayerAverages {
+  #sum = new Map<string, { n: number; grad: number; ratio: number; mean: number; min: number; max: number }>();
+  add(t: LayerTelemetry[]): void {
+    for (const l of t) {
+      const a = this.#sum.get(l.layer) ?? { n: 0, grad: 0, ratio: 0, mean: 0, min: Infinity, max: 0 };
+      a.n++;
+      a.grad += l.gradNorm;
+      a.ratio += l.updateRatio;
+      a.mean += l.step.mean;
+      a.min = Math.min(a.min, l.step.min);
+      a.max = Math.max(a.max, l.step.max);
+      this.#sum.set(l.layer, a);
+    }
+  }
+  print(title: string): void {
+    console.log(`    ${title}: layer        |grad|   |Δw|/|w|   step |Δp| mean  [min, max]`);
+    for (const [layer, a] of this.#sum) {
+      console.log(
+        `      ${layer.padEnd(18)} ${(a.grad / a.n).toExponential(2).padStart(9)}  ${(a.ratio / a.n).toExponential(2).padStart(9)}` +
+          `   ${(a.mean / a.n).toExponential(2).padStart(9)}  [${a.min.toExponential(1)}, ${a.max.toExponential(1)}]`,
+      );
+    }
+    this.reset();
+  }
+  reset(): void {
+    this.#sum.clear();
+  }
+}
 
 function bar(done: number, total: number, width = 28): string {
   const n = Math.round((done / total) * width);
@@ -44,27 +73,33 @@ for (const run of RUNS) {
   console.log(`— ${run.label} ${JSON.stringify(run.optimizer)}`);
   const t0 = performance.now();
   let lossAvg = 0;
+  const layers = new LayerAverages();
   const history = await model.fit(data.trainImages, data.trainLabels, {
     epochs: EPOCHS,
     batchSize: BATCH,
     optimizer,
+    schedule: { type: 'cosine', tMax: EPOCHS },
+    telemetry: true,
     seed: SEED,
     validationData: { x: data.testImages, y: data.testLabels },
     callbacks: {
-      onBatchEnd: ({ epoch, batch, batches, loss }) => {
+      onBatchEnd: ({ epoch, batch, batches, loss, telemetry }) => {
+        layers.add(telemetry!);
         lossAvg = batch === 0 ? loss : 0.95 * lossAvg + 0.05 * loss;
         if (tty && (batch % 4 === 0 || batch === batches - 1)) {
           process.stdout.write(`\r  epoch ${epoch + 1}/${EPOCHS} ${bar(batch + 1, batches)} loss ${lossAvg.toFixed(4)}`);
         }
       },
       onEpochEnd: (e) => {
-        optimizer.lr = cosine(run.optimizer.lr!, e.epoch + 1);
         if (tty) process.stdout.write('\r\x1b[2K');
         const rate = data.trainLabels.length / e.seconds;
         console.log(
           `  epoch ${e.epoch + 1}/${EPOCHS}  loss ${e.loss.toFixed(4)}  test loss ${e.valLoss!.toFixed(4)}  ` +
             `test accuracy ${(100 * e.valAccuracy!).toFixed(2)}%  (${e.seconds.toFixed(1)} s, ${rate.toFixed(0)} samples/s)`,
         );
+        // The first and the last epoch's per-layer picture (telemetry is on for every step).
+        if (e.epoch === 0 || e.epoch === EPOCHS - 1) layers.print(`epoch ${e.epoch + 1} per layer, mean over its steps`);
+        else layers.reset();
       },
     },
   });

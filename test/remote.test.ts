@@ -3,7 +3,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { init, spawn } from '../ts/src/index.js';
+import { init, spawn, type Checkpoint } from '../ts/src/index.js';
 // @ts-expect-error: plain JS module shared with the browser pages
 import { trainFixture, trainFixtureRemote } from './browser/train-fixture.js';
 
@@ -56,6 +56,24 @@ describe('spawn(): the async engine API', () => {
       await e.terminate();
       await expect(e.sequential({ inputShape: [4], layers: [] })).rejects.toThrow(/terminated/);
       await e.terminate(); // twice is fine
+    });
+  }
+
+  for (const where of ['local', 'worker'] as const) {
+    it(`${where}: checkpoints come back to the caller; resuming from one gives the straight run's bits`, async () => {
+      const e = await (await dist()).spawn({ threads: 2, where, relaxedSimd: false });
+      const spec = { inputShape: [6], layers: [{ type: 'dense', units: 8 }, { type: 'relu' }, { type: 'dense', units: 3 }] as const, seed: 2 };
+      const x = new Float32Array(60 * 6).map((_, i) => Math.sin(i));
+      const y = Array.from({ length: 60 }, (_, i) => i % 3);
+      const opts = { epochs: 4, batchSize: 8, optimizer: { type: 'adamw', lr: 0.01 } as const, schedule: { type: 'cosine', tMax: 4 } as const };
+      const straight = await e.sequential(spec);
+      const saved: Checkpoint[] = [];
+      await straight.fit(x, y, { ...opts, checkpoint: { every: 2, save: (c) => void saved.push(c) } });
+      expect(saved.map((c) => c.epoch)).toEqual([2, 4]);
+      const resumed = await e.sequential(spec);
+      await resumed.fit(x, y, { ...opts, resume: saved[0] });
+      expect(await resumed.getWeights()).toEqual(await straight.getWeights());
+      await e.terminate();
     });
   }
 

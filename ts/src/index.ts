@@ -26,5 +26,13 @@ export type {
   AdamaxConfig, AdafactorConfig, LookaheadConfig, ParamGroup, ParamTensor, LayoutEntry, OptimizerTarget, EpsMode, Preset,
 } from './optim/index.js';
 export type { FitOptions, History, BatchInfo, EpochInfo, Callbacks, EvalResult } from './train/fit.js';
+export type { LayerTelemetry } from './train/telemetry.js';
+export { checkpointToJSON, checkpointFromJSON, type Checkpoint } from './train/checkpoint.js';
+export { createSchedule, SCHEDULES } from './train/schedules.js';
+export type {
+  Schedule, ScheduleConfig, ScheduleState, ScheduleType, StepScheduleConfig, MultiStepScheduleConfig, ExponentialScheduleConfig,
+  CosineScheduleConfig, OneCycleScheduleConfig, ReduceOnPlateauScheduleConfig,
+} from './train/schedules.js';
+export { EarlyStopping, type EarlyStoppingConfig, type EarlyStoppingState } from './train/early-stopping.js';
 export type { Padding, Pair } from './ops/geometry.js';
 export * as ops from './ops/index.js';

@@ -333,10 +333,16 @@ export class Sequential {
     return this.#outPtr(this.layers.length - 1);
   }
 
-  /** @internal Mean cross-entropy of the logits against the label batch; writes the logits' gradient. */
-  _loss(batch: number): number {
+  /**
+   * @internal Mean cross-entropy of the logits against the label batch; writes the logits' gradient, times
+   * `gradScale` (a micro-batch's share of an accumulated step).
+   */
+  _loss(batch: number, gradScale = 1): number {
     const last = this.layers.length - 1;
-    return this.#engine.exports.wcnn_softmax_cross_entropy(batch, this.classes, this.#outPtr(last), this.#labels!.ptr, this.#doutPtr(last));
+    const ex = this.#engine.exports;
+    const loss = ex.wcnn_softmax_cross_entropy(batch, this.classes, this.#outPtr(last), this.#labels!.ptr, this.#doutPtr(last));
+    if (gradScale !== 1) ex.wcnn_scale(this.#doutPtr(last), batch * this.classes, gradScale);
+    return loss;
   }
 
   /** @internal Backward from the logits' gradient into the parameter gradients. */

@@ -137,8 +137,9 @@ export class Dispatcher {
   /** FitOptions from the wire: callbacks become calls back to the caller, an optimizer handle its optimizer. */
   #fitOptions(wire: WireFitOptions | undefined, emit: EmitCallback): FitOptions | undefined {
     if (wire === undefined || wire === null || typeof wire !== 'object') return wire;
-    const { callbacks, optimizer, ...rest } = wire;
+    const { callbacks, optimizer, checkpoint, ...rest } = wire;
     const opts: FitOptions = { ...rest };
+    if (checkpoint !== undefined) opts.checkpoint = { every: checkpoint.every, save: (c) => emit('onCheckpoint', c) };
     if (optimizer !== undefined) {
       if (typeof optimizer === 'object' && optimizer !== null && 'optimizerHandle' in optimizer) {
         const o = this.#optimizers.get(optimizer.optimizerHandle);
@@ -158,8 +159,10 @@ export class Dispatcher {
 }
 
 /** FitOptions as sent: which callbacks exist (functions stay with the caller), an optimizer as config or handle. */
-export type WireFitOptions = Omit<FitOptions, 'callbacks' | 'optimizer'> & {
+export type WireFitOptions = Omit<FitOptions, 'callbacks' | 'optimizer' | 'checkpoint'> & {
   callbacks?: { onBatchEnd?: boolean; onEpochEnd?: boolean };
+  /** The caller keeps `save`; checkpoints come back as 'onCheckpoint' events. */
+  checkpoint?: { every?: number };
   optimizer?: Exclude<FitOptions['optimizer'], Optimizer> | OptimizerRef;
 };
 

@@ -132,8 +132,14 @@ export class RemoteModel {
   /** Trains on (x, y) as `Sequential.fit`; callbacks run in this thread, each before the next batch starts. */
   async fit(x: Float32Array, y: ArrayLike<number>, opts: RemoteFitOptions = {}): Promise<History> {
     if (typeof opts !== 'object' || opts === null) throw new TypeError(`fit: options must be an object, got ${describe(opts)}`);
-    const { callbacks, optimizer, ...rest } = opts;
+    const { callbacks, optimizer, checkpoint, ...rest } = opts;
     const wire: WireFitOptions = { ...rest };
+    if (checkpoint !== undefined) {
+      if (typeof checkpoint !== 'object' || checkpoint === null || typeof checkpoint.save !== 'function') {
+        throw new TypeError(`fit: checkpoint must be { every?, save(checkpoint) }, got ${describe(checkpoint)}`);
+      }
+      wire.checkpoint = { every: checkpoint.every };
+    }
     if (optimizer instanceof RemoteOptimizer) wire.optimizer = { optimizerHandle: optimizer._id };
     else if (optimizer instanceof Optimizer) {
       throw new TypeError('fit: a remote model takes an optimizer config, a name, or a handle from remoteEngine.optimizer(), not a local Optimizer');
@@ -142,7 +148,8 @@ export class RemoteModel {
       if (typeof callbacks !== 'object' || callbacks === null) throw new TypeError(`fit: callbacks must be an object, got ${describe(callbacks)}`);
       wire.callbacks = { onBatchEnd: typeof callbacks.onBatchEnd === 'function', onEpochEnd: typeof callbacks.onEpochEnd === 'function' };
     }
-    return (await this.#t.call('fit', this.#info.id, [x, y, wire], { callbacks })) as History;
+    const caller = { ...callbacks, onCheckpoint: checkpoint?.save as ((c: unknown) => void | Promise<void>) | undefined };
+    return (await this.#t.call('fit', this.#info.id, [x, y, wire], { callbacks: caller })) as History;
   }
 
   async evaluate(x: Float32Array, y: ArrayLike<number>, opts?: { batchSize?: number }): Promise<EvalResult> {

@@ -7,11 +7,14 @@ import { deserializeError, serializeError, type FromHost, type ToHost } from './
 const TERMINATED = 'wasmcnn: this engine was terminated and cannot be used';
 
 export interface Transport {
-  call(op: string, target: number | undefined, args: unknown[], opts?: { transfer?: ArrayBuffer[]; callbacks?: Callbacks }): Promise<unknown>;
+  call(op: string, target: number | undefined, args: unknown[], opts?: { transfer?: ArrayBuffer[]; callbacks?: CallerCallbacks }): Promise<unknown>;
   close(): Promise<void>;
 }
 
-async function runCallback(callbacks: Callbacks | undefined, name: keyof Callbacks, info: unknown): Promise<void> {
+/** The caller-side functions of one fit: its callbacks, and `onCheckpoint` (the checkpoint option's save). */
+export type CallerCallbacks = Callbacks & { onCheckpoint?(c: unknown): void | Promise<void> };
+
+async function runCallback(callbacks: CallerCallbacks | undefined, name: keyof CallerCallbacks, info: unknown): Promise<void> {
   const fn = callbacks?.[name] as ((info: unknown) => void | Promise<void>) | undefined;
   if (fn) await fn(info);
 }
@@ -20,7 +23,7 @@ async function runCallback(callbacks: Callbacks | undefined, name: keyof Callbac
 export class LocalTransport implements Transport {
   readonly #d = new Dispatcher();
   #closed = false;
-  async call(op: string, target: number | undefined, args: unknown[], opts: { callbacks?: Callbacks } = {}): Promise<unknown> {
+  async call(op: string, target: number | undefined, args: unknown[], opts: { callbacks?: CallerCallbacks } = {}): Promise<unknown> {
     if (this.#closed) throw new Error(TERMINATED);
     return this.#d.handle(op, target, args, (name, info) => runCallback(opts.callbacks, name, info));
   }
@@ -75,7 +78,7 @@ async function startWorker(onMessage: (m: FromHost) => void, onError: (e: Error)
 
 /** The engine in a dedicated worker: calls are messages, results come back as transfers where they can. */
 export class WorkerTransport implements Transport {
-  readonly #pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void; callbacks?: Callbacks }>();
+  readonly #pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void; callbacks?: CallerCallbacks }>();
   #worker: HostWorker | null = null;
   #dead: Error | null = null;
   #next = 1;
@@ -122,7 +125,7 @@ export class WorkerTransport implements Transport {
     this.#pending.clear();
   }
 
-  call(op: string, target: number | undefined, args: unknown[], opts: { transfer?: ArrayBuffer[]; callbacks?: Callbacks } = {}): Promise<unknown> {
+  call(op: string, target: number | undefined, args: unknown[], opts: { transfer?: ArrayBuffer[]; callbacks?: CallerCallbacks } = {}): Promise<unknown> {
     if (this.#dead) return Promise.reject(this.#dead);
     const w = this.#worker!;
     const id = this.#next++;

@@ -1,20 +1,30 @@
 // The training loop and batched inference over a Sequential model.
 import { checkBool, checkFinite, checkInt, checkKeys, describe } from '../errors.js';
 import { checkLabels } from '../ops/activation.js';
-import { createOptimizer, type OptimizerConfig, type OptimizerName } from '../optim/index.js';
+import type { OptimizerConfig, OptimizerName } from '../optim/index.js';
 import { Optimizer } from '../optim/optimizer.js';
-import { Rng } from '../nn/rng.js';
 import type { Sequential } from '../nn/sequential.js';
+import type { Checkpoint } from './checkpoint.js';
+import type { EarlyStoppingConfig } from './early-stopping.js';
+import type { ScheduleConfig } from './schedules.js';
+import type { LayerTelemetry } from './telemetry.js';
+import { train } from './train-loop.js';
 
 export interface BatchInfo {
   epoch: number;
-  /** Batch index within the epoch. */
+  /** Optimizer step within the epoch. */
   batch: number;
   batches: number;
-  /** Samples in this batch (the last one may be smaller). */
+  /** Samples in this step (the last one may be smaller; with `accumulate`, all its micro-batches). */
   size: number;
-  /** Mean cross-entropy over this batch, before the update. */
+  /** Mean cross-entropy over this step's samples, before the update. */
   loss: number;
+  /** Learning rate used by this step. */
+  lr: number;
+  /** Global L2 norm of the gradient before clipping (only with `clipNorm`). */
+  gradNorm?: number;
+  /** Per-layer statistics of this step (only with `telemetry: true`). */
+  telemetry?: LayerTelemetry[];
 }
 
 export interface EpochInfo {
@@ -23,6 +33,8 @@ export interface EpochInfo {
   /** Mean training loss over the epoch (weighted by batch size). */
   loss: number;
   seconds: number;
+  /** Learning rate at the end of the epoch. */
+  lr: number;
   valLoss?: number;
   valAccuracy?: number;
 }
@@ -35,14 +47,29 @@ export interface Callbacks {
 export interface FitOptions {
   /** Passes over the data, default 1. */
   epochs?: number;
-  /** Samples per optimizer step, default 32. */
+  /** Samples per forward/backward pass, default 32. */
   batchSize?: number;
+  /**
+   * Micro-batches of `batchSize` whose gradients add up to one optimizer step (default 1): the step sees
+   * the mean gradient over all their samples, as one batch of `batchSize × accumulate` would.
+   */
+  accumulate?: number;
   /**
    * A config (`{ type: 'adam', lr: 1e-3 }`), a name, or an Optimizer built with `engine.optimizer()`.
    * A config makes a fresh optimizer that lives for this call; pass an Optimizer to keep its state across calls.
    * Default: Adam with PyTorch's defaults.
    */
   optimizer?: OptimizerConfig | OptimizerName | Optimizer;
+  /** A learning-rate schedule over the optimizer's rate (stepped every epoch, or every step with `every: 'batch'`). */
+  schedule?: ScheduleConfig;
+  /** Rescale the gradients when their global L2 norm exceeds this (torch's clip_grad_norm_). */
+  clipNorm?: number;
+  /** Clamp every gradient value to [−clipValue, clipValue] (torch's clip_grad_value_). */
+  clipValue?: number;
+  /** Stop when a monitored metric stops improving (Keras's EarlyStopping). */
+  earlyStopping?: EarlyStoppingConfig;
+  /** Per-layer gradient norm, update-to-weight ratio and effective step statistics in every BatchInfo. */
+  telemetry?: boolean;
   /** Reshuffle the samples every epoch, default true. */
   shuffle?: boolean;
   /** Seed of the shuffling, default 0. */
@@ -50,10 +77,18 @@ export interface FitOptions {
   /** Evaluated after every epoch. */
   validationData?: { x: Float32Array; y: ArrayLike<number> };
   callbacks?: Callbacks;
+  /** Called with a checkpoint every `every` epochs (default 1) and after the last one. */
+  checkpoint?: { every?: number; save(c: Checkpoint): void | Promise<void> };
+  /** Continues from a checkpoint: same weights, optimizer state, schedule and shuffling as never stopping. */
+  resume?: Checkpoint;
 }
 
 export interface History {
   epochs: EpochInfo[];
+  /** Set when early stopping ended training before `epochs`. */
+  stoppedEarly?: boolean;
+  /** With early stopping: the epoch with the best monitored value. */
+  bestEpoch?: number;
 }
 
 export interface EvalResult {
@@ -61,7 +96,10 @@ export interface EvalResult {
   accuracy: number;
 }
 
-const FIT_KEYS = ['epochs', 'batchSize', 'optimizer', 'shuffle', 'seed', 'validationData', 'callbacks'] as const;
+const FIT_KEYS = [
+  'epochs', 'batchSize', 'accumulate', 'optimizer', 'schedule', 'clipNorm', 'clipValue', 'earlyStopping', 'telemetry',
+  'shuffle', 'seed', 'validationData', 'callbacks', 'checkpoint', 'resume',
+] as const;
 
 /** Checks x (N × sampleSize, finite) and y (N labels); returns N. */
 export function checkXY(where: string, model: Sequential, x: unknown, y: unknown): number {
@@ -76,12 +114,12 @@ export function checkXY(where: string, model: Sequential, x: unknown, y: unknown
   return n;
 }
 
-function checkBatch(where: string, v: unknown, dflt: number): number {
+export function checkBatch(where: string, v: unknown, dflt: number): number {
   return checkInt(where, 'batchSize', v ?? dflt, 1);
 }
 
 /** Copies samples `order[from..from+count]` into the model's input and label batch. */
-function gather(model: Sequential, x: Float32Array, y: ArrayLike<number> | undefined, order: Uint32Array | null, from: number, count: number): void {
+export function gather(model: Sequential, x: Float32Array, y: ArrayLike<number> | undefined, order: Uint32Array | null, from: number, count: number): void {
   const per = model.sampleSize;
   const input = model._inputView();
   const labels = y ? model._labelView() : null;
@@ -102,73 +140,7 @@ export async function fit(model: Sequential, x: Float32Array, y: ArrayLike<numbe
   if (typeof opts !== 'object' || opts === null) throw new TypeError(`${where}: options must be an object, got ${describe(opts)}`);
   checkKeys(where, opts, FIT_KEYS);
   const n = checkXY(where, model, x, y);
-  const epochs = checkInt(where, 'epochs', opts.epochs ?? 1, 0);
-  const batchSize = checkBatch(where, opts.batchSize, 32);
-  const shuffle = checkBool(where, 'shuffle', opts.shuffle ?? true);
-  const seed = checkInt(where, 'seed', opts.seed ?? 0, 0, 0xffffffff);
-  const cb = opts.callbacks ?? {};
-  if (typeof cb !== 'object' || cb === null) throw new TypeError(`${where}: callbacks must be an object, got ${describe(cb)}`);
-  checkKeys(`${where}: callbacks`, cb, ['onBatchEnd', 'onEpochEnd']);
-  for (const k of ['onBatchEnd', 'onEpochEnd'] as const) {
-    if (cb[k] !== undefined && typeof cb[k] !== 'function') throw new TypeError(`${where}: callbacks.${k} must be a function, got ${describe(cb[k])}`);
-  }
-  const val = opts.validationData;
-  if (val !== undefined) {
-    if (typeof val !== 'object' || val === null) throw new TypeError(`${where}: validationData must be { x, y }, got ${describe(val)}`);
-    checkXY(`${where}: validationData`, model, val.x, val.y);
-  }
-  const { params, grads } = model._buffers;
-  let optimizer: Optimizer;
-  let owned = false;
-  if (opts.optimizer instanceof Optimizer) {
-    optimizer = opts.optimizer;
-    if (optimizer.size !== params.length) {
-      throw new RangeError(`${where}: the optimizer was built for ${optimizer.size} parameters, this model's buffer has ${params.length} (use engine.optimizer(cfg, model))`);
-    }
-  } else {
-    optimizer = createOptimizer(model.engine, opts.optimizer ?? 'adam', params.length);
-    owned = true;
-  }
-
-  try {
-    model._reserve(Math.min(batchSize, n));
-    const rng = new Rng(seed);
-    const batches = Math.ceil(n / batchSize);
-    const history: History = { epochs: [] };
-    for (let epoch = 0; epoch < epochs; epoch++) {
-      const t0 = performance.now();
-      const order = shuffle ? rng.permutation(n) : null;
-      let lossSum = 0;
-      for (let b = 0; b < batches; b++) {
-        const from = b * batchSize;
-        const size = Math.min(batchSize, n - from);
-        gather(model, x, y, order, from, size);
-        model._forward(size);
-        const loss = model._loss(size);
-        if (!Number.isFinite(loss)) {
-          throw new RangeError(
-            `${where}: the loss became ${loss} at epoch ${epoch}, batch ${b}; the weights are those from before this batch. ` +
-              'Lower the learning rate or check the inputs\' scale.',
-          );
-        }
-        model._backward(size);
-        optimizer.step(params, grads);
-        lossSum += loss * size;
-        if (cb.onBatchEnd) await cb.onBatchEnd({ epoch, batch: b, batches, size, loss });
-      }
-      const info: EpochInfo = { epoch, epochs, loss: lossSum / n, seconds: (performance.now() - t0) / 1000 };
-      if (val) {
-        const r = await evaluate(model, val.x, val.y, { batchSize });
-        info.valLoss = r.loss;
-        info.valAccuracy = r.accuracy;
-      }
-      history.epochs.push(info);
-      if (cb.onEpochEnd) await cb.onEpochEnd(info);
-    }
-    return history;
-  } finally {
-    if (owned) optimizer.dispose();
-  }
+  return train(model, x, y, n, opts);
 }
 
 /** Runs the forward pass batch by batch over x (in order); `fn` sees each batch's logits in place. */
