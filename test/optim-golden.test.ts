@@ -64,11 +64,13 @@ const OPTIONS: Record<string, string[]> = {
 const ONLY_DEFAULT = new Set(['adafactor.eps']);
 
 describe('optimizer trajectories match their references', () => {
-  it('covers every optimizer kind and option, every kind with at least 20 steps', async () => {
+  it('covers every optimizer kind and option, every combination with at least 50 steps', async () => {
     const e = await engine();
+    // The long-buffer (n ≥ 1000) cases repeat the defaults' combination with fewer steps (file size).
+    expect(all.filter((c) => c.n < 1000 && c.steps < 50).map((c) => c.name)).toEqual([]);
     for (const [kind, names] of Object.entries(OPTIONS)) {
       const cases = all.filter((c) => c.optimizer === kind);
-      expect(cases.filter((c) => c.steps >= 20).length, kind).toBeGreaterThanOrEqual(1);
+      expect(cases.length, kind).toBeGreaterThanOrEqual(2);
       for (const name of names) {
         expect(cases.some((c) => name in c.options), `${kind}.${name} appears in a case`).toBe(true);
         if (ONLY_DEFAULT.has(`${kind}.${name}`)) continue;
