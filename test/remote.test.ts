@@ -45,6 +45,10 @@ describe('spawn(): the async engine API', () => {
       await m.fit(x, [0, 1, 1, 0], { batchSize: 2, optimizer: opt });
       await m.fit(x, [0, 1, 1, 0], { batchSize: 2, optimizer: opt });
       expect(await opt.steps()).toBe(4);
+      const saved = await opt.saveState();
+      expect(saved).toMatchObject({ format: 'wasmcnn.optimizer', type: 'rmsprop', steps: 4 });
+      await expect(opt.loadState({ ...saved, type: 'adam' })).rejects.toThrow(/adam/);
+      await opt.loadState(saved);
       expect(Object.keys(await opt.state())).toEqual(['square_avg', 'momentum_buffer']);
       const p = await m.predict(x);
       expect(p.length).toBe(8);

@@ -6,6 +6,7 @@ import { Engine } from '../runtime/engine.js';
 import { load, type InitOptions } from '../runtime/load.js';
 import type { Sequential } from '../nn/sequential.js';
 import type { Optimizer } from '../optim/optimizer.js';
+import type { OptimizerState } from '../optim/index.js';
 import type { FitOptions } from '../train/fit.js';
 import type { CallbackEvent, ModelHandleInfo, OptimizerHandleInfo, OptimizerRef } from './protocol.js';
 
@@ -13,7 +14,7 @@ import type { CallbackEvent, ModelHandleInfo, OptimizerHandleInfo, OptimizerRef 
 export type EmitCallback = (name: CallbackEvent['name'], info: unknown) => Promise<void>;
 
 const MODEL_OPS = ['fit', 'evaluate', 'predict', 'getWeights', 'setWeights', 'toJSON', 'summary', 'summaryRows', 'lossAndGradients', 'dispose'] as const;
-const OPTIMIZER_OPS = ['state', 'config', 'steps', 'setLr', 'dispose'] as const;
+const OPTIMIZER_OPS = ['state', 'config', 'steps', 'setLr', 'saveState', 'loadState', 'dispose'] as const;
 
 export class Dispatcher {
   #engine: Engine | null = null;
@@ -126,6 +127,10 @@ export class Dispatcher {
       case 'setLr':
         o.lr = args[0] as number;
         return undefined;
+      case 'saveState':
+        return o.saveState();
+      case 'loadState':
+        return o.loadState(args[0] as OptimizerState);
       case 'dispose':
         this.#optimizers.delete(id);
         return o.dispose();

@@ -7,7 +7,7 @@ import { canBlock } from '../runtime/features.js';
 import type { InitOptions } from '../runtime/load.js';
 import type { ModelJSON, ModelSpec, SummaryRow } from '../nn/sequential.js';
 import { Optimizer } from '../optim/optimizer.js';
-import type { OptimizerConfig, OptimizerName } from '../optim/index.js';
+import type { OptimizerConfig, OptimizerName, OptimizerState } from '../optim/index.js';
 import type { EvalResult, FitOptions, History } from '../train/fit.js';
 import type { WireFitOptions } from './dispatcher.js';
 import type { ModelHandleInfo, OptimizerHandleInfo } from './protocol.js';
@@ -229,6 +229,16 @@ export class RemoteOptimizer {
   /** Sets the learning rate of the next steps. */
   async setLr(lr: number): Promise<void> {
     await this.#t.call('setLr', this.#id, [lr]);
+  }
+
+  /** Moments, step count and rate, as `Optimizer.saveState()`. */
+  async saveState(): Promise<OptimizerState> {
+    return (await this.#t.call('saveState', this.#id, [])) as OptimizerState;
+  }
+
+  /** Restores a saved state (checked in full before anything changes), as `Optimizer.loadState()`. */
+  async loadState(s: OptimizerState): Promise<void> {
+    await this.#t.call('loadState', this.#id, [s]);
   }
 
   async dispose(): Promise<void> {
