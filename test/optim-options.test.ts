@@ -389,6 +389,12 @@ describe('saveState / loadState', () => {
       ],
       [{ ...st, inner: undefined }, /^Lookahead\.loadState: a lookahead state needs the inner optimizer's state, got undefined$/],
       [{ ...st, steps: -1 }, /^Lookahead\.loadState: steps must be in \[0, ∞\], got -1$/],
+      // Same slot lengths, other tensors (another model with as many parameters): refused by name and shape.
+      [
+        { ...st, tensors: st.tensors.map((t, i) => (i === 0 ? { name: t.name, shape: [...t.shape].reverse() } : t)) },
+        /^Lookahead\.loadState: the state was saved for other parameter tensors: #0 is \S+ \[[\d, ]+\] there, \S+ \[[\d, ]+\] here$/,
+      ],
+      [{ ...st, tensors: st.tensors.slice(1) }, /^Lookahead\.loadState: the state was saved for other parameter tensors: #0 is/],
     ];
     for (const [s, msg] of bad) {
       expect(() => o.loadState(s)).toThrow(msg);
@@ -400,8 +406,8 @@ describe('saveState / loadState', () => {
     expect(o.steps).toBe(7);
     o.loadState(good);
     expect(snapshot()).toBe(s0);
-    // A plain optimizer refuses a state of another size.
+    // A plain optimizer refuses a state of another model (named by its first differing tensor).
     using small = e.optimizer({ type: 'lookahead', inner: { type: 'adam', amsgrad: true } }, 8);
-    expect(() => small.loadState(good)).toThrow(/^Lookahead\.loadState: slot 'slow' has 204 values, expected 8$/);
+    expect(() => small.loadState(good)).toThrow(/^Lookahead\.loadState: the state was saved for other parameter tensors: #0 is conv2d_0\.weight \[3, 2, 3, 3\] there, params \[8\] here$/);
   });
 });

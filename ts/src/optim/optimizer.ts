@@ -24,6 +24,8 @@ export interface OptimizerState {
   steps: number;
   /** The learning rate of the next step (a schedule may have changed it). */
   lr: number;
+  /** The parameter tensors it steps over, in order; `loadState` requires the same names and shapes. */
+  tensors: { name: string; shape: number[] }[];
   /** Copies of the state slots by name (e.g. `exp_avg`). */
   slots: Record<string, Float32Array>;
   /** A wrapper's inner optimizer (Lookahead). */
@@ -158,7 +160,8 @@ export abstract class Optimizer {
   /** Everything needed to continue exactly where this optimizer is, as plain data. */
   saveState(): OptimizerState {
     this.#alive();
-    return { format: 'wasmcnn.optimizer', version: 1, type: this.type, config: this.config, steps: this.#steps, lr: this.lr, slots: this.state() };
+    const tensors = this.layout.map((t) => ({ name: t.name, shape: [...t.shape] }));
+    return { format: 'wasmcnn.optimizer', version: 1, type: this.type, config: this.config, steps: this.#steps, lr: this.lr, tensors, slots: this.state() };
   }
 
   /**
@@ -182,6 +185,15 @@ export abstract class Optimizer {
     if (diff) throw new TypeError(`${where}: the state's config differs from this optimizer's (lr aside): ${diff}`);
     checkInt(where, 'steps', s.steps, 0);
     checkNumber(where, 'lr', s.lr, 0);
+    // Same lengths are not enough: a state saved for another model's tensors would load into the wrong ones.
+    const mine = this.layout.map((t) => `${t.name} [${t.shape.join(', ')}]`);
+    const theirs = Array.isArray(s.tensors) ? s.tensors.map((t) => `${t?.name} [${Array.isArray(t?.shape) ? t.shape.join(', ') : '?'}]`) : null;
+    if (theirs === null) throw new TypeError(`${where}: tensors must be the list of parameter tensors, got ${describe(s.tensors)}`);
+    const at = mine.findIndex((m, i) => m !== theirs[i]);
+    if (at >= 0 || theirs.length !== mine.length) {
+      const i = at >= 0 ? at : mine.length;
+      throw new RangeError(`${where}: the state was saved for other parameter tensors: #${i} is ${theirs[i] ?? 'missing'} there, ${mine[i] ?? 'missing'} here`);
+    }
     if (typeof s.slots !== 'object' || s.slots === null) throw new TypeError(`${where}: slots must be an object, got ${describe(s.slots)}`);
     const want = [...this.#slots.keys()].sort();
     const got = Object.keys(s.slots).sort();
