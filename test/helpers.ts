@@ -52,3 +52,16 @@ export function expectClose(
   }
   return worst;
 }
+
+/** Deterministic values in [-1, 1). */
+export function noise(n: number, seed: number): Float32Array {
+  let s = (seed * 2654435761 + 1) >>> 0;
+  return Float32Array.from({ length: n }, () => {
+    s ^= s << 13;
+    s >>>= 0;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    s >>>= 0;
+    return (s / 2 ** 32) * 2 - 1;
+  });
+}

@@ -14,25 +14,12 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { OptimizerConfig } from '../ts/src/index.js';
-import { engine, expectClose } from './helpers.js';
+import { engine, expectClose, noise } from './helpers.js';
 
 const N = 37;
 const STEPS = 50;
 // Same tolerance as the golden trajectories: |ours − tfjs| ≤ 1e-5 · max(|tfjs|, |p₀|, 1e-2).
 const RTOL = 1e-5;
-
-/** Deterministic values in [-1, 1). */
-function noise(n: number, seed: number): Float32Array {
-  let s = (seed * 2654435761 + 1) >>> 0;
-  return Float32Array.from({ length: n }, () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return (s / 2 ** 32) * 2 - 1;
-  });
-}
 
 const CASES: { name: string; ours: OptimizerConfig; tfjs: () => tf.Optimizer; rtol?: number; adamF64?: number }[] = [];
 for (const lr of [undefined, 0.02]) {

@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Engine, F32Buffer, Optimizer, OptimizerConfig, OptimizerState, Sequential } from '../ts/src/index.js';
 import { createOptimizer } from '../ts/src/optim/index.js';
-import { engine } from './helpers.js';
+import { engine, noise } from './helpers.js';
 
 /** Tensors of 54, 3, 135 and 5 floats: every one followed by alignment padding. */
 function model(e: Engine): Sequential {
@@ -11,19 +11,6 @@ function model(e: Engine): Sequential {
     inputShape: [2, 5, 5],
     layers: [{ type: 'conv2d', filters: 3, kernelSize: 3 }, { type: 'relu' }, { type: 'flatten' }, { type: 'dense', units: 5 }],
     seed: 3,
-  });
-}
-
-/** Deterministic values in [-1, 1). */
-function noise(n: number, seed: number): Float32Array {
-  let s = (seed * 2654435761 + 1) >>> 0;
-  return Float32Array.from({ length: n }, () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return (s / 2 ** 32) * 2 - 1;
   });
 }
 

@@ -7,17 +7,8 @@ use wasmcnn_core::op::geom::Window;
 use wasmcnn_core::op::{activation, conv2d, dense, loss, pool};
 use wasmcnn_core::optim::adam;
 
-fn data(n: usize, seed: u32) -> Vec<f32> {
-    let mut s = seed.wrapping_mul(2654435761).wrapping_add(1);
-    (0..n)
-        .map(|_| {
-            s ^= s << 13;
-            s ^= s >> 17;
-            s ^= s << 5;
-            (s as f32 / u32::MAX as f32) * 2.0 - 1.0
-        })
-        .collect()
-}
+mod common;
+use common::data;
 
 /// Three training steps of a small CNN (conv → relu → pool → dense → softmax-CE, Adam); returns the weights.
 fn train() -> Vec<Vec<f32>> {

@@ -4,19 +4,10 @@
 
 use wasmcnn_core::optim::{adadelta, adagrad, adam, adamax, lookahead, rmsprop, sgd};
 
-const N: usize = 23;
+mod common;
+use common::data;
 
-fn data(n: usize, seed: u32) -> Vec<f32> {
-    let mut s = seed.wrapping_mul(2654435761).wrapping_add(1);
-    (0..n)
-        .map(|_| {
-            s ^= s << 13;
-            s ^= s >> 17;
-            s ^= s << 5;
-            (s as f32 / u32::MAX as f32) * 2.0 - 1.0
-        })
-        .collect()
-}
+const N: usize = 23;
 
 fn bits(v: &[f32]) -> Vec<u32> {
     v.iter().map(|f| f.to_bits()).collect()

@@ -6,21 +6,12 @@
 use wasmcnn_core::optim::adafactor::{self, SecondMoment};
 use wasmcnn_core::optim::{adadelta, adagrad, adam, adamax, grad, lookahead, rmsprop, sgd, stats, EpsMode};
 
+mod common;
+use common::data;
+
 const N: usize = 3 * (1 << 15) + 4099; // three elementwise chunks and a ragged fourth
 const ROWS: usize = 103; // Adafactor factoring of N' = ROWS × COLS
 const COLS: usize = 1003;
-
-fn data(n: usize, seed: u32) -> Vec<f32> {
-    let mut s = seed.wrapping_mul(2654435761).wrapping_add(1);
-    (0..n)
-        .map(|_| {
-            s ^= s << 13;
-            s ^= s >> 17;
-            s ^= s << 5;
-            (s as f32 / u32::MAX as f32) * 2.0 - 1.0
-        })
-        .collect()
-}
 
 fn bits(v: &[Vec<f32>]) -> Vec<Vec<u32>> {
     v.iter().map(|t| t.iter().map(|f| f.to_bits()).collect()).collect()
