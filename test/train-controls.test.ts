@@ -153,6 +153,11 @@ describe('fit: training controls', () => {
     await expect(other.fit(X, Y, { resume: ck })).rejects.toThrow(/not this model's architecture/);
     expect(flat(other.getWeights())).toEqual(w);
     expect(e.liveBytes()).toBe(live);
+    // A non-finite weight is refused before the caller's optimizer is restored from the checkpoint.
+    using opt = e.optimizer('adam', a);
+    const nan = { ...ck!, model: { ...ck!.model, weights: { ...ck!.model.weights!, 'dense_6.bias': [NaN, 0, 0] } } };
+    await expect(a.fit(X, Y, { optimizer: opt, resume: nan })).rejects.toThrow(/fit: resume: 'dense_6.bias' element 0 is NaN/);
+    expect(opt.steps).toBe(0);
   });
 
   it('bad options are refused with clear errors', async () => {

@@ -217,7 +217,14 @@ export class Sequential {
   /** Sets parameters by name; every name and length is checked before anything is written. */
   setWeights(weights: Record<string, ArrayLike<number>>): void {
     this.#alive();
-    const where = 'setWeights';
+    this._checkWeights('setWeights', weights);
+    const known = new Map(this.#slots.map((s) => [s.name, s]));
+    const view = this.#params.view();
+    for (const [name, values] of Object.entries(weights)) view.set(values, known.get(name)!.offset);
+  }
+
+  /** @internal What `setWeights` checks before writing: known names, lengths, finite values. */
+  _checkWeights(where: string, weights: Record<string, ArrayLike<number>>): void {
     const known = new Map(this.#slots.map((s) => [s.name, s]));
     for (const [name, values] of Object.entries(weights)) {
       const s = known.get(name);
@@ -229,8 +236,6 @@ export class Sequential {
         if (!Number.isFinite(values[i])) throw new RangeError(`${where}: '${name}' element ${i} is ${values[i]}, expected a finite number`);
       }
     }
-    const view = this.#params.view();
-    for (const [name, values] of Object.entries(weights)) view.set(values, known.get(name)!.offset);
   }
 
   /** Trains on (x, y): x is N samples of `inputShape` (NCHW), y the N class labels. */

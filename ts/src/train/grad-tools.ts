@@ -11,7 +11,13 @@ export interface ClipOptions {
   clipValue?: number;
 }
 
-export function checkClip(where: string, o: ClipOptions): Required<{ clipNorm: number | null; clipValue: number | null }> {
+/** Resolved clipping: null where off. */
+export interface Clip {
+  clipNorm: number | null;
+  clipValue: number | null;
+}
+
+export function checkClip(where: string, o: ClipOptions): Clip {
   return {
     clipNorm: o.clipNorm === undefined ? null : checkNumber(where, 'clipNorm', o.clipNorm, 0, Infinity, { loOpen: true }),
     clipValue: o.clipValue === undefined ? null : checkNumber(where, 'clipValue', o.clipValue, 0, Infinity, { loOpen: true }),
@@ -24,7 +30,7 @@ export function checkClip(where: string, o: ClipOptions): Required<{ clipNorm: n
  * maxNorm / (norm + 1e-6), applied only when below 1. Value clipping runs first, as when a user calls
  * clip_grad_value_ before clip_grad_norm_.
  */
-export function clipGradients(engine: Engine, grads: F32Buffer, clip: { clipNorm: number | null; clipValue: number | null }): number {
+export function clipGradients(engine: Engine, grads: F32Buffer, clip: Clip): number {
   const ex = engine.exports;
   if (clip.clipValue !== null) ex.wcnn_clamp(grads.ptr, grads.length, -clip.clipValue, clip.clipValue);
   if (clip.clipNorm === null) return NaN;

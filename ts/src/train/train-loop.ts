@@ -9,7 +9,7 @@ import type { F32Buffer } from '../runtime/memory.js';
 import { checkCheckpointShape, type Checkpoint } from './checkpoint.js';
 import { EarlyStopping } from './early-stopping.js';
 import { checkBatch, checkXY, evaluate, gather, type BatchInfo, type EpochInfo, type FitOptions, type History } from './fit.js';
-import { checkClip, clipGradients } from './grad-tools.js';
+import { checkClip, clipGradients, type Clip } from './grad-tools.js';
 import { createSchedule, type Schedule } from './schedules.js';
 import { Telemetry } from './telemetry.js';
 
@@ -19,7 +19,7 @@ interface Resolved {
   accumulate: number;
   shuffle: boolean;
   seed: number;
-  clip: { clipNorm: number | null; clipValue: number | null };
+  clip: Clip;
   telemetry: boolean;
   val: { x: Float32Array; y: ArrayLike<number> } | undefined;
   cb: NonNullable<FitOptions['callbacks']>;
@@ -68,13 +68,12 @@ function checkResume(where: string, model: Sequential, c: Checkpoint, epochs: nu
   if (JSON.stringify([c.model.inputShape, c.model.layers]) !== JSON.stringify([mine.inputShape, mine.layers])) {
     throw new RangeError(`${where}: resume: the checkpoint's model (input [${c.model.inputShape.join(', ')}], ${c.model.layers.length} layers) is not this model's architecture`);
   }
-  const shapes = new Map(model.parameterShapes().map((p) => [p.name, p.shape.reduce((a, b) => a * b, 1)]));
-  for (const [name, len] of shapes) {
-    const w = c.model.weights![name];
-    if (w === undefined || w.length !== len) {
-      throw new RangeError(`${where}: resume: weight '${name}' has ${w?.length ?? 'no'} values in the checkpoint, expected ${len}`);
-    }
+  // Every parameter present, then what setWeights itself checks (names, lengths, finite values): the load
+  // below must not fail after the optimizer has been restored.
+  for (const { name } of model.parameterShapes()) {
+    if (c.model.weights![name] === undefined) throw new RangeError(`${where}: resume: the checkpoint has no weight '${name}'`);
   }
+  model._checkWeights(`${where}: resume`, c.model.weights!);
   if (c.epoch > epochs) throw new RangeError(`${where}: resume: the checkpoint is at epoch ${c.epoch}, beyond epochs ${epochs}`);
 }
 
@@ -119,7 +118,7 @@ export async function train(model: Sequential, x: Float32Array, y: ArrayLike<num
       }
       if (c.earlyStopping !== undefined && stopper) stopper.loadState(c.earlyStopping);
       optimizer.loadState(c.optimizer);
-      model.setWeights(c.model.weights!);
+      model.setWeights(c.model.weights!); // cannot throw: checked in full by checkResume
       bestWeights = c.bestWeights;
       startEpoch = c.epoch;
     }
