@@ -2,6 +2,7 @@
 //! Per sample: im2col, then one GEMM; backward reuses the same column matrix for the weight gradient.
 
 use super::activation::{relu_in_place, relu_mask_into};
+use super::conv2d_implicit::{self, Igemm};
 use super::geom::Window;
 use super::im2col::{col2im, im2col};
 use crate::gemm::{sgemm, Mat};
@@ -53,6 +54,20 @@ pub const GROUP: usize = 8;
 /// Samples are independent, so they run in parallel (with the `threads` feature).
 pub fn conv2d_forward(g: &Window, o: usize, x: &[f32], w: &[f32], bias: Option<&[f32]>, relu: bool, y: &mut [f32]) {
     check_lengths(g, o, x.len(), w.len(), y.len());
+    if let Some(b) = bias {
+        assert_eq!(b.len(), o, "conv2d: bias length");
+    }
+    if conv2d_implicit::forward_applies(g) {
+        let ig = Igemm::forward(g, o, w);
+        let xs = g.c * g.in_plane();
+        return par::chunks_mut(y, o * g.out_plane(), |n, yn| ig.run(&x[n * xs..(n + 1) * xs], bias, relu, yn));
+    }
+    im2col_forward(g, o, x, w, bias, relu, y)
+}
+
+/// The forward through im2col + GEMM: the general path (strided windows), and the reference the implicit
+/// path is tested against.
+fn im2col_forward(g: &Window, o: usize, x: &[f32], w: &[f32], bias: Option<&[f32]>, relu: bool, y: &mut [f32]) {
     let (k, opl) = (g.col_rows(), g.out_plane());
     let (xs, ys) = (g.c * g.in_plane(), o * opl);
     let wm = Mat::row_major(w, k);
@@ -127,6 +142,8 @@ pub fn conv2d_backward(
         assert_eq!(ry.len(), dy.len(), "conv2d: relu output length");
     }
     let pointwise = g.is_pointwise();
+    // The input gradient as a correlation of dY (implicit GEMM) where strides are 1; else dcol + col2im.
+    let igx = (dx.is_some() && conv2d_implicit::input_grad_applies(g)).then(|| Igemm::input_grad(g, o, w));
     let wl = w.len();
     let groups = g.n.div_ceil(GROUP);
     // One partial weight gradient (and f64 bias gradient) per group of samples; `dx` is cut at the same
@@ -158,6 +175,10 @@ pub fn conv2d_backward(
                         }
                     }
                     let mut dxn = dxg.as_deref_mut().map(|d| &mut d[j * xs..(j + 1) * xs]);
+                    if let (Some(ig), Some(d)) = (&igx, dxn.as_deref_mut()) {
+                        ig.run(dyn_, None, false, d);
+                    }
+                    let mut dxn = if igx.is_some() { None } else { dxn };
                     if let Some(d) = dxn.as_deref_mut() {
                         if !pointwise {
                             d.fill(0.0);
@@ -322,6 +343,76 @@ mod tests {
             conv2d_backward(&g, o, &x, &w, None, &dy, None, &mut dw2, Some(&mut db2), true);
             let twice: Vec<f32> = dw.iter().map(|v| 2.0 * v).collect();
             assert_close(&dw2, &twice, 1e-5, "accumulated dw");
+        }
+    }
+
+    /// Stride-1 windows with tails everywhere: output widths not a multiple of 8, output channels not a
+    /// multiple of 4, depths past one K block (C·KH·KW > 384), dilation, asymmetric and zero padding.
+    fn implicit_shapes() -> Vec<(Window, usize)> {
+        vec![
+            (geom(2, 3, 7, 9, 3, 3, (1, 1), (1, 1, 1, 1), (1, 1)), 5),
+            (geom(1, 50, 6, 11, 3, 3, (1, 1), (1, 1, 1, 1), (1, 1)), 9), // K = 450: two blocks
+            (geom(1, 2, 11, 10, 3, 3, (1, 1), (0, 0, 0, 0), (2, 2)), 6),
+            (geom(2, 1, 12, 12, 5, 5, (1, 1), (0, 0, 0, 0), (1, 1)), 8),
+            (geom(1, 3, 6, 5, 4, 4, (1, 1), (1, 1, 2, 2), (1, 1)), 7),
+            (geom(1, 4, 9, 17, 3, 1, (2, 1), (1, 0, 1, 0), (1, 1)), 3), // stride 2 in height only
+            (geom(2, 5, 4, 20, 2, 3, (1, 1), (0, 2, 1, 2), (1, 2)), 4),
+        ]
+    }
+
+    /// The implicit-GEMM forward blocks K like `sgemm` and sums in the same order: the same bits as
+    /// im2col + GEMM, with and without bias and fused ReLU.
+    #[test]
+    fn implicit_forward_equals_im2col_bitwise() {
+        let mut rng = Rng::new(14);
+        for (g, o) in implicit_shapes() {
+            assert!(conv2d_implicit::forward_applies(&g));
+            let x = rng.normal_vec(g.n * g.c * g.in_plane());
+            let w = rng.normal_vec(o * g.col_rows());
+            let b = rng.normal_vec(o);
+            for (bias, relu) in [(Some(&b[..]), false), (None, false), (Some(&b[..]), true)] {
+                let mut got = vec![f32::NAN; g.n * o * g.out_plane()];
+                let mut want = got.clone();
+                conv2d_forward(&g, o, &x, &w, bias, relu, &mut got);
+                im2col_forward(&g, o, &x, &w, bias, relu, &mut want);
+                assert_eq!(got, want, "{g:?} bias {} relu {relu}", bias.is_some());
+            }
+        }
+    }
+
+    /// The input gradient through the flipped-weight correlation against the definition in f64 (every
+    /// element, not a sample of them).
+    #[test]
+    fn implicit_input_gradient_matches_definition() {
+        let mut rng = Rng::new(15);
+        for (g, o) in implicit_shapes() {
+            let x = rng.normal_vec(g.n * g.c * g.in_plane());
+            let w = rng.normal_vec(o * g.col_rows());
+            let dy = rng.normal_vec(g.n * o * g.out_plane());
+            let mut dx = vec![f32::NAN; x.len()];
+            let mut dw = vec![0.0; w.len()];
+            conv2d_backward(&g, o, &x, &w, None, &dy, Some(&mut dx), &mut dw, None, false);
+            let mut want = vec![0.0f64; x.len()];
+            for n in 0..g.n {
+                for oc in 0..o {
+                    for oy in 0..g.oh {
+                        for ox in 0..g.ow {
+                            let d = dy[((n * o + oc) * g.oh + oy) * g.ow + ox] as f64;
+                            for c in 0..g.c {
+                                for i in 0..g.kh {
+                                    for j in 0..g.kw {
+                                        if let (Some(iy), Some(ix)) = (g.in_row(oy, i), g.in_col(ox, j)) {
+                                            want[((n * g.c + c) * g.h + iy) * g.w + ix] += d * w[((oc * g.c + c) * g.kh + i) * g.kw + j] as f64;
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            let want: Vec<f32> = want.iter().map(|&v| v as f32).collect();
+            assert_close(&dx, &want, 1e-5 * ((o * g.kh * g.kw) as f32).sqrt(), &format!("dx {g:?} (implicit {})", conv2d_implicit::input_grad_applies(&g)));
         }
     }
 

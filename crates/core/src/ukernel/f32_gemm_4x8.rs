@@ -29,6 +29,15 @@ pub unsafe fn f32_gemm_4x8(k: usize, a: *const f32, b: *const f32, c: *mut f32, 
         a = a.add(MR);
         b = b.add(NR);
     }
+    store_tile(acc, c, ldc, accumulate);
+}
+
+/// Writes (or adds, after the sum: see above) a finished 4×8 accumulator tile to C.
+///
+/// # Safety
+/// `c` must point to a writable 4×8 tile with row stride `ldc`.
+#[inline(always)]
+pub(crate) unsafe fn store_tile(acc: [[F32x4; 2]; MR], c: *mut f32, ldc: usize, accumulate: bool) {
     for (i, [lo, hi]) in acc.into_iter().enumerate() {
         let row = c.add(i * ldc);
         if accumulate {
@@ -38,5 +47,24 @@ pub unsafe fn f32_gemm_4x8(k: usize, a: *const f32, b: *const f32, c: *mut f32, 
             lo.store(row);
             hi.store(row.add(4));
         }
+    }
+}
+
+/// Runs `kernel` on a tile that is only `mr × nr` (≤ 4×8) inside C: through a full 4×8 temporary, so the
+/// kernels themselves never need a tail case.
+///
+/// # Safety
+/// `c` must point to a writable `mr × nr` region with row stride `ldc`.
+#[inline(always)]
+pub(crate) unsafe fn edge_tile(mr: usize, nr: usize, c: *mut f32, ldc: usize, accumulate: bool, kernel: impl FnOnce(*mut f32)) {
+    let mut tile = [0.0f32; MR * NR];
+    if accumulate {
+        for i in 0..mr {
+            std::ptr::copy_nonoverlapping(c.add(i * ldc), tile.as_mut_ptr().add(i * NR), nr);
+        }
+    }
+    kernel(tile.as_mut_ptr());
+    for i in 0..mr {
+        std::ptr::copy_nonoverlapping(tile.as_ptr().add(i * NR), c.add(i * ldc), nr);
     }
 }

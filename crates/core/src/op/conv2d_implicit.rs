@@ -1,0 +1,192 @@
+//! Convolution as an implicit GEMM, for windows with unit stride along the width: the forward, and the
+//! input gradient of a stride-1 convolution (itself a correlation of the padded output gradient with the
+//! flipped, transposed weights).
+//!
+//! Each sample is copied once into a zero-padded buffer; then eight neighbouring outputs of one output row
+//! read eight neighbouring floats of that buffer for every kernel tap, at an offset that depends only on
+//! the tap (channel, kernel row, kernel column). The microkernel gathers B's rows through that offset table
+//! (`f32_igemm_4x8`), so neither an im2col matrix nor packed B panels are written (those two copies were a
+//! fifth of a 3×3 conv's time), and no col2im scatter is needed for the input gradient. The weights are
+//! packed once per call. K is blocked exactly as `sgemm` blocks it, so the forward has the bits of the
+//! im2col + GEMM path.
+
+use super::activation::relu_in_place;
+use super::geom::Window;
+use crate::gemm::{k_block, Mat};
+use crate::simd::F32x4;
+use crate::ukernel::f32_gemm_4x8::{edge_tile, MR, NR};
+use crate::ukernel::f32_igemm_4x8::f32_igemm_4x8;
+use crate::ukernel::pack::pack_a;
+use std::cell::RefCell;
+
+thread_local! {
+    // Grow-only padded copy of one sample, per thread.
+    static PADDED: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
+}
+
+/// True where the forward runs here: unit stride along the width (not the 1×1 unpadded case, which
+/// multiplies the input directly).
+pub fn forward_applies(g: &Window) -> bool {
+    g.sw == 1 && !g.is_pointwise()
+}
+
+/// True where the input gradient runs here: unit strides, and padding no wider than the dilated kernel
+/// (so the padded output gradient needs no negative margin).
+pub fn input_grad_applies(g: &Window) -> bool {
+    g.sh == 1 && g.sw == 1 && !g.is_pointwise() && g.pt <= (g.kh - 1) * g.dh && g.pl <= (g.kw - 1) * g.dw
+}
+
+/// One correlation of a `in_c × in_h × in_w` sample, placed at (`top`, `left`) in a zero-padded
+/// `hp × wp` buffer, with `m` filters of `in_c × kh × kw` taps (row-major `m × k`, packed here once),
+/// into an `m × oh × ow` output; output row `oy` starts at padded row `oy·sh`.
+pub struct Igemm {
+    m: usize,
+    k: usize,
+    kb: usize,
+    panels: usize,
+    pa: Vec<f32>,
+    off: Vec<usize>,
+    in_shape: (usize, usize, usize),
+    at: (usize, usize),
+    hp: usize,
+    wp: usize,
+    sh: usize,
+    oh: usize,
+    ow: usize,
+}
+
+impl Igemm {
+    #[allow(clippy::too_many_arguments)]
+    fn new(a: &[f32], m: usize, in_shape: (usize, usize, usize), kernel: (usize, usize), dil: (usize, usize), sh: usize, out: (usize, usize), at: (usize, usize)) -> Self {
+        let ((kh, kw), (dh, dw), (oh, ow)) = (kernel, dil, out);
+        let k = in_shape.0 * kh * kw;
+        assert_eq!(a.len(), m * k, "conv2d: weight length");
+        let (hp, wp) = ((oh - 1) * sh + (kh - 1) * dh + 1, (ow - 1) + (kw - 1) * dw + 1);
+        let plane = hp * wp;
+        let off = (0..in_shape.0).flat_map(|c| (0..kh).flat_map(move |i| (0..kw).map(move |j| c * plane + i * dh * wp + j * dw))).collect();
+        let (kb, panels) = (k_block(k), m.div_ceil(MR));
+        let mut pa = vec![0.0f32; panels * MR * k];
+        for pc in (0..k).step_by(kb) {
+            pack_a(Mat::row_major(a, k), 0, m, pc, kb.min(k - pc), MR, &mut pa[pc * panels * MR..]);
+        }
+        Self { m, k, kb, panels, pa, off, in_shape, at, hp, wp, sh, oh, ow }
+    }
+
+    /// The forward's correlation: input `g.c × h × w` at (pt, pl), weights `o × C·KH·KW`.
+    pub fn forward(g: &Window, o: usize, w: &[f32]) -> Self {
+        Self::new(w, o, (g.c, g.h, g.w), (g.kh, g.kw), (g.dh, g.dw), g.sh, (g.oh, g.ow), (g.pt, g.pl))
+    }
+
+    /// The input gradient's correlation (unit strides): `dx[c][iy][ix] = Σ_{o,i,j} w[o][c][i][j] ·
+    /// dy[o][iy + pt - i·dh][ix + pl - j·dw]`, i.e. the output gradient placed at
+    /// ((KH-1)·dh - pt, (KW-1)·dw - pl) and correlated with `w'[c][o][KH-1-i][KW-1-j]`.
+    pub fn input_grad(g: &Window, o: usize, w: &[f32]) -> Self {
+        debug_assert!(input_grad_applies(g));
+        let (kh, kw, c) = (g.kh, g.kw, g.c);
+        let mut wt = vec![0.0f32; w.len()];
+        for oc in 0..o {
+            for ci in 0..c {
+                for i in 0..kh {
+                    for j in 0..kw {
+                        wt[((ci * o + oc) * kh + kh - 1 - i) * kw + kw - 1 - j] = w[((oc * c + ci) * kh + i) * kw + j];
+                    }
+                }
+            }
+        }
+        let at = ((kh - 1) * g.dh - g.pt, (kw - 1) * g.dw - g.pl);
+        Self::new(&wt, c, (o, g.oh, g.ow), (kh, kw), (g.dh, g.dw), 1, (g.h, g.w), at)
+    }
+
+    /// `y = bias + correlation(x)` for one sample (`y` overwritten), then `max(y, 0)` when `relu`.
+    pub fn run(&self, x: &[f32], bias: Option<&[f32]>, relu: bool, y: &mut [f32]) {
+        let (m, k, kb, ow) = (self.m, self.k, self.kb, self.ow);
+        let opl = self.oh * ow;
+        assert!(x.len() == self.in_shape.0 * self.in_shape.1 * self.in_shape.2 && y.len() == m * opl, "conv2d: sample lengths");
+        // `+ NR` of slack: a tail tile of an output row reads (and discards) up to NR - 1 floats past the
+        // row's end.
+        let len = self.in_shape.0 * self.hp * self.wp + NR;
+        PADDED.with(|cell| {
+            let mut xp = cell.borrow_mut();
+            if xp.len() < len {
+                xp.resize(len, 0.0);
+            }
+            let xp = &mut xp[..len];
+            self.pad(x, xp);
+            for pc in (0..k).step_by(kb) {
+                let kc = kb.min(k - pc);
+                let acc = bias.is_some() || pc > 0;
+                let ob = &self.off[pc..pc + kc];
+                for oy in 0..self.oh {
+                    if let (0, Some(b)) = (pc, bias) {
+                        (0..m).for_each(|oc| fill_short(&mut y[oc * opl + oy * ow..][..ow], b[oc]));
+                    }
+                    for ox0 in (0..ow).step_by(NR) {
+                        let nr = NR.min(ow - ox0);
+                        let base = oy * self.sh * self.wp + ox0;
+                        // Every offset plus base plus 8 stays inside xp: the largest is
+                        // (in_c-1)·plane + (hp-1)·wp + wp - 1 + 7 < len.
+                        assert!(base + ob[kc - 1] + NR <= len);
+                        for q in 0..self.panels {
+                            let mr = MR.min(m - q * MR);
+                            // SAFETY: the A panel holds MR·kc floats of block pc; offsets are increasing, so
+                            // the assert above bounds every B row; C's tile (rows q·MR.., stride opl) lies in
+                            // y (edge tiles go through a temporary).
+                            unsafe {
+                                let ap = self.pa.as_ptr().add(pc * self.panels * MR + q * MR * kc);
+                                let bp = xp.as_ptr().add(base);
+                                let c0 = y.as_mut_ptr().add(q * MR * opl + oy * ow + ox0);
+                                if mr == MR && nr == NR {
+                                    f32_igemm_4x8(kc, ap, bp, ob.as_ptr(), c0, opl, acc);
+                                } else {
+                                    edge_tile(mr, nr, c0, opl, acc, |t| f32_igemm_4x8(kc, ap, bp, ob.as_ptr(), t, NR, acc));
+                                }
+                            }
+                        }
+                    }
+                    if relu && pc + kc == k {
+                        (0..m).for_each(|oc| relu_in_place(&mut y[oc * opl + oy * ow..][..ow]));
+                    }
+                }
+            }
+        })
+    }
+
+    /// `xp[c][top + iy][left + ix] = x[c][iy][ix]`, zero elsewhere (clipped to hp × wp).
+    fn pad(&self, x: &[f32], xp: &mut [f32]) {
+        let ((c, h, w), (top, left), (hp, wp)) = (self.in_shape, self.at, (self.hp, self.wp));
+        xp.fill(0.0);
+        let cols = w.min(wp.saturating_sub(left));
+        for ci in 0..c {
+            for iy in 0..h.min(hp.saturating_sub(top)) {
+                copy_short(&x[(ci * h + iy) * w..][..cols], &mut xp[(ci * hp + iy + top) * wp + left..][..cols]);
+            }
+        }
+    }
+}
+
+/// A copy of a short row with vector moves: `copy_from_slice` becomes a `memory.copy` call, which costs more
+/// than copying a few dozen floats.
+fn copy_short(src: &[f32], dst: &mut [f32]) {
+    assert_eq!(dst.len(), src.len());
+    let n4 = src.len() / 4 * 4;
+    for i in (0..n4).step_by(4) {
+        // SAFETY: i + 4 <= n4 <= the length of both slices.
+        unsafe { F32x4::load(src.as_ptr().add(i)).store(dst.as_mut_ptr().add(i)) };
+    }
+    for (d, s) in dst[n4..].iter_mut().zip(&src[n4..]) {
+        *d = *s;
+    }
+}
+
+/// `fill` with vector stores, for the same reason as `copy_short`.
+fn fill_short(dst: &mut [f32], v: f32) {
+    let n4 = dst.len() / 4 * 4;
+    let vv = F32x4::splat(v);
+    for i in (0..n4).step_by(4) {
+        // SAFETY: i + 4 <= n4 <= dst.len().
+        unsafe { vv.store(dst.as_mut_ptr().add(i)) };
+    }
+    for d in &mut dst[n4..] {
+        *d = v;
+    }
+}
