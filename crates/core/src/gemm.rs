@@ -39,6 +39,27 @@ fn check_view(name: &str, v: &Mat, rows: usize, cols: usize) {
 /// Each element's dot product is summed in k order within each K block, blocks in order, so the result is
 /// the same for any thread count that splits M or N (the threaded build splits only those).
 pub fn sgemm(m: usize, n: usize, k: usize, a: Mat, b: Mat, c: &mut [f32], ldc: usize, accumulate: bool) {
+    check_view("B", &b, k, n);
+    sgemm_with(m, n, k, a, &b, c, ldc, accumulate)
+}
+
+/// A B operand that packs itself: a strided matrix (`Mat`), or a view that gathers B's elements from
+/// elsewhere (a convolution's column matrix read in place from the padded input).
+pub trait PackB {
+    /// Rows `p0..p0+kc`, columns `c0..c0+nc` of B into NR-wide panels, exactly as `pack_b` lays them out
+    /// (zero past `nc`). Implementations check their own bounds.
+    fn pack(&self, p0: usize, kc: usize, c0: usize, nc: usize, dst: &mut [f32]);
+}
+
+impl PackB for Mat<'_> {
+    fn pack(&self, p0: usize, kc: usize, c0: usize, nc: usize, dst: &mut [f32]) {
+        pack_b(*self, p0, kc, c0, nc, NR, dst)
+    }
+}
+
+/// `sgemm` with any B that packs itself.
+#[allow(clippy::too_many_arguments)]
+pub fn sgemm_with(m: usize, n: usize, k: usize, a: Mat, b: &impl PackB, c: &mut [f32], ldc: usize, accumulate: bool) {
     if m == 0 || n == 0 {
         return;
     }
@@ -54,9 +75,8 @@ pub fn sgemm(m: usize, n: usize, k: usize, a: Mat, b: Mat, c: &mut [f32], ldc: u
 /// Rows `0..m`, columns `0..n` of C at row stride `ldc >= n` must be valid, and no one else may access
 /// those elements during the call.
 #[allow(clippy::too_many_arguments)]
-unsafe fn sgemm_raw(m: usize, n: usize, k: usize, a: Mat, b: Mat, c: *mut f32, ldc: usize, accumulate: bool) {
+unsafe fn sgemm_raw(m: usize, n: usize, k: usize, a: Mat, b: &impl PackB, c: *mut f32, ldc: usize, accumulate: bool) {
     check_view("A", &a, m, k);
-    check_view("B", &b, k, n);
     if k == 0 {
         if !accumulate {
             for i in 0..m {
@@ -82,7 +102,7 @@ unsafe fn sgemm_raw(m: usize, n: usize, k: usize, a: Mat, b: Mat, c: *mut f32, l
             let nc = NC.min(n - jc);
             for pc in (0..k).step_by(kb) {
                 let kc = kb.min(k - pc);
-                pack_b(b, pc, kc, jc, nc, NR, pb);
+                b.pack(pc, kc, jc, nc, pb);
                 let acc = accumulate || pc > 0;
                 for ic in (0..m).step_by(MC) {
                     let mc = MC.min(m - ic);
@@ -120,7 +140,7 @@ pub fn sgemm_par(m: usize, n: usize, k: usize, a: Mat, b: Mat, c: &mut [f32], ld
             let c0 = j * cols;
             let bj = Mat { data: &b.data[c0 * b.cs..], rs: b.rs, cs: b.cs };
             // SAFETY: task j alone touches columns c0..c0+nj of every row of C, inside the checked region.
-            unsafe { sgemm_raw(m, cols.min(n - c0), k, a, bj, cp.get().add(c0), ldc, accumulate) };
+            unsafe { sgemm_raw(m, cols.min(n - c0), k, a, &bj, cp.get().add(c0), ldc, accumulate) };
         });
     } else {
         let rows = m.div_ceil(2 * threads).div_ceil(MR) * MR;
@@ -128,7 +148,7 @@ pub fn sgemm_par(m: usize, n: usize, k: usize, a: Mat, b: Mat, c: &mut [f32], ld
             let r0 = i * rows;
             let ai = Mat { data: &a.data[r0 * a.rs..], rs: a.rs, cs: a.cs };
             // SAFETY: task i alone touches rows r0..r0+mi of C, inside the checked region.
-            unsafe { sgemm_raw(rows.min(m - r0), n, k, ai, b, cp.get().add(r0 * ldc), ldc, accumulate) };
+            unsafe { sgemm_raw(rows.min(m - r0), n, k, ai, &b, cp.get().add(r0 * ldc), ldc, accumulate) };
         });
     }
 }

@@ -2,10 +2,10 @@
 //! Per sample: im2col, then one GEMM; backward reuses the same column matrix for the weight gradient.
 
 use super::activation::{relu_in_place, relu_mask_into};
-use super::conv2d_implicit::{self, Igemm};
+use super::conv2d_implicit::{self, Cols, Igemm, Padded};
 use super::geom::Window;
 use super::im2col::{col2im, im2col};
-use crate::gemm::{sgemm, Mat};
+use crate::gemm::{sgemm, sgemm_with, Mat};
 use crate::par::{self, SyncPtr};
 use std::cell::RefCell;
 
@@ -144,6 +144,13 @@ pub fn conv2d_backward(
     let pointwise = g.is_pointwise();
     // The input gradient as a correlation of dY (implicit GEMM) where strides are 1; else dcol + col2im.
     let igx = (dx.is_some() && conv2d_implicit::input_grad_applies(g)).then(|| Igemm::input_grad(g, o, w));
+    // The weight gradient with the column matrix read in place from the padded sample where the width
+    // stride is 1; else im2col per band.
+    let implicit_w = conv2d_implicit::forward_applies(g).then(|| {
+        let pad = Padded::forward(g);
+        (pad, Cols::offsets(g, &pad))
+    });
+    let band_dx = dx.is_some() && igx.is_none();
     let wl = w.len();
     let groups = g.n.div_ceil(GROUP);
     // One partial weight gradient (and f64 bias gradient) per group of samples; `dx` is cut at the same
@@ -157,7 +164,8 @@ pub fn conv2d_backward(
         let mut pb = want_db.then(|| unsafe { std::slice::from_raw_parts_mut(pdb.get().add(gi * o), o) });
         let mut dxg = dxg;
         let rows = if pointwise { g.oh } else { band_rows(g) };
-        with_cols(if pointwise { 0 } else { k * rows * g.ow }, |col, dcol| {
+        let need_cols = !pointwise && (implicit_w.is_none() || band_dx);
+        with_cols(if need_cols { k * rows * g.ow } else { 0 }, |col, dcol| {
             with_masked(if relu_y.is_some() { ys } else { 0 }, |masked| {
                 for (j, n) in (gi * GROUP..((gi + 1) * GROUP).min(g.n)).enumerate() {
                     let xn = &x[n * xs..(n + 1) * xs];
@@ -184,19 +192,28 @@ pub fn conv2d_backward(
                             d.fill(0.0);
                         }
                     }
+                    if let Some((pad, off)) = &implicit_w {
+                        // dW_group[o×k] += dY_n[o×opl] · colsᵀ[opl×k], the whole sample at once.
+                        pad.with(xn, |xp| sgemm_with(o, k, opl, Mat::row_major(dyn_, opl), &Cols::new(g, pad, off, xp), pw, k, j > 0));
+                        if dxn.is_none() {
+                            continue;
+                        }
+                    }
                     for oy0 in (0..g.oh).step_by(rows) {
                         let oy1 = (oy0 + rows).min(g.oh);
                         let nb = (oy1 - oy0) * g.ow;
                         // This band of dY_n: o rows of nb positions, at row stride opl.
                         let dyb = Mat::new(&dyn_[oy0 * g.ow..], opl, 1);
-                        let colm: &[f32] = if pointwise {
-                            xn
-                        } else {
-                            im2col(g, xn, oy0, oy1, &mut col[..k * nb]);
-                            &col[..k * nb]
-                        };
-                        // dW_group[o×k] += dY_band[o×nb] · col_bandᵀ[nb×k]
-                        sgemm(o, k, nb, dyb, Mat::transposed(colm, nb), pw, k, j > 0 || oy0 > 0);
+                        if implicit_w.is_none() {
+                            let colm: &[f32] = if pointwise {
+                                xn
+                            } else {
+                                im2col(g, xn, oy0, oy1, &mut col[..k * nb]);
+                                &col[..k * nb]
+                            };
+                            // dW_group[o×k] += dY_band[o×nb] · col_bandᵀ[nb×k]
+                            sgemm(o, k, nb, dyb, Mat::transposed(colm, nb), pw, k, j > 0 || oy0 > 0);
+                        }
                         if let Some(dxn) = dxn.as_deref_mut() {
                             // dcol[k×nb] = Wᵀ[k×o] · dY_band[o×nb], then scattered back (col2im).
                             if pointwise {
@@ -380,19 +397,19 @@ mod tests {
         }
     }
 
-    /// The input gradient through the flipped-weight correlation against the definition in f64 (every
-    /// element, not a sample of them).
+    /// The input gradient (flipped-weight correlation) and the weight gradient (column matrix packed in
+    /// place) against their definitions in f64, every element.
     #[test]
-    fn implicit_input_gradient_matches_definition() {
+    fn implicit_gradients_match_definition() {
         let mut rng = Rng::new(15);
         for (g, o) in implicit_shapes() {
             let x = rng.normal_vec(g.n * g.c * g.in_plane());
             let w = rng.normal_vec(o * g.col_rows());
             let dy = rng.normal_vec(g.n * o * g.out_plane());
             let mut dx = vec![f32::NAN; x.len()];
-            let mut dw = vec![0.0; w.len()];
+            let mut dw = vec![f32::NAN; w.len()];
             conv2d_backward(&g, o, &x, &w, None, &dy, Some(&mut dx), &mut dw, None, false);
-            let mut want = vec![0.0f64; x.len()];
+            let (mut want_dx, mut want_dw) = (vec![0.0f64; x.len()], vec![0.0f64; w.len()]);
             for n in 0..g.n {
                 for oc in 0..o {
                     for oy in 0..g.oh {
@@ -402,7 +419,9 @@ mod tests {
                                 for i in 0..g.kh {
                                     for j in 0..g.kw {
                                         if let (Some(iy), Some(ix)) = (g.in_row(oy, i), g.in_col(ox, j)) {
-                                            want[((n * g.c + c) * g.h + iy) * g.w + ix] += d * w[((oc * g.c + c) * g.kh + i) * g.kw + j] as f64;
+                                            let (xi, wi) = (((n * g.c + c) * g.h + iy) * g.w + ix, ((oc * g.c + c) * g.kh + i) * g.kw + j);
+                                            want_dx[xi] += d * w[wi] as f64;
+                                            want_dw[wi] += d * x[xi] as f64;
                                         }
                                     }
                                 }
@@ -411,8 +430,37 @@ mod tests {
                     }
                 }
             }
-            let want: Vec<f32> = want.iter().map(|&v| v as f32).collect();
-            assert_close(&dx, &want, 1e-5 * ((o * g.kh * g.kw) as f32).sqrt(), &format!("dx {g:?} (implicit {})", conv2d_implicit::input_grad_applies(&g)));
+            let f = |v: Vec<f64>| v.iter().map(|&v| v as f32).collect::<Vec<f32>>();
+            assert_close(&dx, &f(want_dx), 1e-5 * ((o * g.kh * g.kw) as f32).sqrt(), &format!("dx {g:?} (implicit {})", conv2d_implicit::input_grad_applies(&g)));
+            assert_close(&dw, &f(want_dw), 1e-5 * ((g.n * g.out_plane()) as f32).sqrt(), &format!("dw {g:?}"));
+        }
+    }
+
+    /// Packing the column matrix in place from the padded sample gives exactly the panels `pack_b` makes
+    /// of the im2col matrix's transpose, for blocks that start and end anywhere (row crossings, tails).
+    #[test]
+    fn implicit_column_pack_equals_im2col_pack() {
+        use crate::gemm::PackB;
+        let mut rng = Rng::new(16);
+        for (g, _) in implicit_shapes() {
+            let g = Window { n: 1, ..g };
+            let x = rng.normal_vec(g.c * g.in_plane());
+            let (k, opl) = (g.col_rows(), g.out_plane());
+            let mut col = vec![0.0; k * opl];
+            im2col(&g, &x, 0, g.oh, &mut col);
+            let pad = Padded::forward(&g);
+            let off = Cols::offsets(&g, &pad);
+            pad.with(&x, |xp| {
+                let cols = Cols::new(&g, &pad, &off, xp);
+                for (p0, c0) in [(0, 0), (1, 0), (3, 5), (opl / 2, k / 3)] {
+                    let (kc, nc) = ((opl - p0).min(37), (k - c0).min(19));
+                    let size = nc.div_ceil(8) * 8 * kc;
+                    let (mut got, mut want) = (vec![f32::NAN; size], vec![f32::NAN; size]);
+                    cols.pack(p0, kc, c0, nc, &mut got);
+                    Mat::transposed(&col, opl).pack(p0, kc, c0, nc, &mut want);
+                    assert_eq!(got, want, "{g:?} p0 {p0} c0 {c0}");
+                }
+            });
         }
     }
 

@@ -12,7 +12,7 @@
 
 use super::activation::relu_in_place;
 use super::geom::Window;
-use crate::gemm::{k_block, Mat};
+use crate::gemm::{k_block, Mat, PackB};
 use crate::simd::F32x4;
 use crate::ukernel::f32_gemm_4x8::{edge_tile, MR, NR};
 use crate::ukernel::f32_igemm_4x8::f32_igemm_4x8;
@@ -36,9 +36,65 @@ pub fn input_grad_applies(g: &Window) -> bool {
     g.sh == 1 && g.sw == 1 && !g.is_pointwise() && g.pt <= (g.kh - 1) * g.dh && g.pl <= (g.kw - 1) * g.dw
 }
 
-/// One correlation of a `in_c × in_h × in_w` sample, placed at (`top`, `left`) in a zero-padded
-/// `hp × wp` buffer, with `m` filters of `in_c × kh × kw` taps (row-major `m × k`, packed here once),
-/// into an `m × oh × ow` output; output row `oy` starts at padded row `oy·sh`.
+/// A sample of `in_c × in_h × in_w` placed at (`top`, `left`) in a zero-padded `in_c × hp × wp` buffer:
+/// what a correlation whose output row `oy` starts at padded row `oy·sh` reads, and nothing more.
+#[derive(Clone, Copy)]
+pub struct Padded {
+    in_shape: (usize, usize, usize),
+    at: (usize, usize),
+    hp: usize,
+    wp: usize,
+}
+
+impl Padded {
+    fn new(in_shape: (usize, usize, usize), kernel: (usize, usize), dil: (usize, usize), sh: usize, out: (usize, usize), at: (usize, usize)) -> Self {
+        let ((kh, kw), (dh, dw), (oh, ow)) = (kernel, dil, out);
+        Self { in_shape, at, hp: (oh - 1) * sh + (kh - 1) * dh + 1, wp: (ow - 1) + (kw - 1) * dw + 1 }
+    }
+
+    /// The forward's input: `g.c × h × w` at (pt, pl).
+    pub fn forward(g: &Window) -> Self {
+        Self::new((g.c, g.h, g.w), (g.kh, g.kw), (g.dh, g.dw), g.sh, (g.oh, g.ow), (g.pt, g.pl))
+    }
+
+    /// Offset of tap (c, i, j) from an output's top-left padded position, in tap order (c, i, j):
+    /// increasing, so the last is the largest.
+    fn offsets(&self, kernel: (usize, usize), dil: (usize, usize)) -> Vec<usize> {
+        let ((kh, kw), (dh, dw), (wp, plane)) = (kernel, dil, (self.wp, self.hp * self.wp));
+        (0..self.in_shape.0).flat_map(|c| (0..kh).flat_map(move |i| (0..kw).map(move |j| c * plane + i * dh * wp + j * dw))).collect()
+    }
+
+    /// Floats of the padded buffer, with `NR` of slack: a tail tile of an output row reads (and discards)
+    /// up to NR - 1 floats past the row's end.
+    fn len(&self) -> usize {
+        self.in_shape.0 * self.hp * self.wp + NR
+    }
+
+    /// Calls `f` with `x` padded, in this thread's grow-only scratch (not re-entrant).
+    pub fn with<R>(&self, x: &[f32], f: impl FnOnce(&[f32]) -> R) -> R {
+        let ((c, h, w), (top, left), (hp, wp)) = (self.in_shape, self.at, (self.hp, self.wp));
+        assert_eq!(x.len(), c * h * w, "conv2d: sample length");
+        PADDED.with(|cell| {
+            let mut buf = cell.borrow_mut();
+            let len = self.len();
+            if buf.len() < len {
+                buf.resize(len, 0.0);
+            }
+            let xp = &mut buf[..len];
+            xp.fill(0.0);
+            let cols = w.min(wp.saturating_sub(left));
+            for ci in 0..c {
+                for iy in 0..h.min(hp.saturating_sub(top)) {
+                    copy_short(&x[(ci * h + iy) * w..][..cols], &mut xp[(ci * hp + iy + top) * wp + left..][..cols]);
+                }
+            }
+            f(xp)
+        })
+    }
+}
+
+/// One correlation of a padded sample (`Padded`) with `m` filters of `in_c × kh × kw` taps (row-major
+/// `m × k`, packed here once) into an `m × oh × ow` output.
 pub struct Igemm {
     m: usize,
     k: usize,
@@ -46,10 +102,7 @@ pub struct Igemm {
     panels: usize,
     pa: Vec<f32>,
     off: Vec<usize>,
-    in_shape: (usize, usize, usize),
-    at: (usize, usize),
-    hp: usize,
-    wp: usize,
+    pad: Padded,
     sh: usize,
     oh: usize,
     ow: usize,
@@ -58,18 +111,16 @@ pub struct Igemm {
 impl Igemm {
     #[allow(clippy::too_many_arguments)]
     fn new(a: &[f32], m: usize, in_shape: (usize, usize, usize), kernel: (usize, usize), dil: (usize, usize), sh: usize, out: (usize, usize), at: (usize, usize)) -> Self {
-        let ((kh, kw), (dh, dw), (oh, ow)) = (kernel, dil, out);
-        let k = in_shape.0 * kh * kw;
+        let k = in_shape.0 * kernel.0 * kernel.1;
         assert_eq!(a.len(), m * k, "conv2d: weight length");
-        let (hp, wp) = ((oh - 1) * sh + (kh - 1) * dh + 1, (ow - 1) + (kw - 1) * dw + 1);
-        let plane = hp * wp;
-        let off = (0..in_shape.0).flat_map(|c| (0..kh).flat_map(move |i| (0..kw).map(move |j| c * plane + i * dh * wp + j * dw))).collect();
+        let pad = Padded::new(in_shape, kernel, dil, sh, out, at);
+        let off = pad.offsets(kernel, dil);
         let (kb, panels) = (k_block(k), m.div_ceil(MR));
         let mut pa = vec![0.0f32; panels * MR * k];
         for pc in (0..k).step_by(kb) {
             pack_a(Mat::row_major(a, k), 0, m, pc, kb.min(k - pc), MR, &mut pa[pc * panels * MR..]);
         }
-        Self { m, k, kb, panels, pa, off, in_shape, at, hp, wp, sh, oh, ow }
+        Self { m, k, kb, panels, pa, off, pad, sh, oh: out.0, ow: out.1 }
     }
 
     /// The forward's correlation: input `g.c × h × w` at (pt, pl), weights `o × C·KH·KW`.
@@ -99,19 +150,10 @@ impl Igemm {
 
     /// `y = bias + correlation(x)` for one sample (`y` overwritten), then `max(y, 0)` when `relu`.
     pub fn run(&self, x: &[f32], bias: Option<&[f32]>, relu: bool, y: &mut [f32]) {
-        let (m, k, kb, ow) = (self.m, self.k, self.kb, self.ow);
+        let (m, k, kb, ow, wp) = (self.m, self.k, self.kb, self.ow, self.pad.wp);
         let opl = self.oh * ow;
-        assert!(x.len() == self.in_shape.0 * self.in_shape.1 * self.in_shape.2 && y.len() == m * opl, "conv2d: sample lengths");
-        // `+ NR` of slack: a tail tile of an output row reads (and discards) up to NR - 1 floats past the
-        // row's end.
-        let len = self.in_shape.0 * self.hp * self.wp + NR;
-        PADDED.with(|cell| {
-            let mut xp = cell.borrow_mut();
-            if xp.len() < len {
-                xp.resize(len, 0.0);
-            }
-            let xp = &mut xp[..len];
-            self.pad(x, xp);
+        assert_eq!(y.len(), m * opl, "conv2d: output sample length");
+        self.pad.with(x, |xp| {
             for pc in (0..k).step_by(kb) {
                 let kc = kb.min(k - pc);
                 let acc = bias.is_some() || pc > 0;
@@ -122,10 +164,10 @@ impl Igemm {
                     }
                     for ox0 in (0..ow).step_by(NR) {
                         let nr = NR.min(ow - ox0);
-                        let base = oy * self.sh * self.wp + ox0;
+                        let base = oy * self.sh * wp + ox0;
                         // Every offset plus base plus 8 stays inside xp: the largest is
                         // (in_c-1)·plane + (hp-1)·wp + wp - 1 + 7 < len.
-                        assert!(base + ob[kc - 1] + NR <= len);
+                        assert!(base + ob[kc - 1] + NR <= xp.len());
                         for q in 0..self.panels {
                             let mr = MR.min(m - q * MR);
                             // SAFETY: the A panel holds MR·kc floats of block pc; offsets are increasing, so
@@ -150,15 +192,71 @@ impl Igemm {
             }
         })
     }
+}
 
-    /// `xp[c][top + iy][left + ix] = x[c][iy][ix]`, zero elsewhere (clipped to hp × wp).
-    fn pad(&self, x: &[f32], xp: &mut [f32]) {
-        let ((c, h, w), (top, left), (hp, wp)) = (self.in_shape, self.at, (self.hp, self.wp));
-        xp.fill(0.0);
-        let cols = w.min(wp.saturating_sub(left));
-        for ci in 0..c {
-            for iy in 0..h.min(hp.saturating_sub(top)) {
-                copy_short(&x[(ci * h + iy) * w..][..cols], &mut xp[(ci * hp + iy + top) * wp + left..][..cols]);
+/// The transpose of a sample's im2col matrix, read in place from its padded copy: element (q, j) — output
+/// position q, tap j — is `xp[row(q) + off[j]]`. The weight gradient's B operand (`dW += dY · colsᵀ`):
+/// packing it straight from `xp` skips writing and re-reading the column matrix.
+pub struct Cols<'a> {
+    xp: &'a [f32],
+    off: &'a [usize],
+    ow: usize,
+    row_step: usize,
+}
+
+impl<'a> Cols<'a> {
+    /// The forward's column matrix of a sample padded by `pad` (= `Padded::forward(g)`).
+    pub fn new(g: &Window, pad: &Padded, off: &'a [usize], xp: &'a [f32]) -> Self {
+        debug_assert!(forward_applies(g));
+        Self { xp, off, ow: g.ow, row_step: g.sh * pad.wp }
+    }
+
+    /// The forward's tap offsets for `pad`.
+    pub fn offsets(g: &Window, pad: &Padded) -> Vec<usize> {
+        pad.offsets((g.kh, g.kw), (g.dh, g.dw))
+    }
+}
+
+impl PackB for Cols<'_> {
+    fn pack(&self, p0: usize, kc: usize, c0: usize, nc: usize, dst: &mut [f32]) {
+        let panels = nc.div_ceil(NR);
+        assert!(dst.len() >= panels * NR * kc && c0 + nc <= self.off.len(), "conv2d: column pack bounds");
+        for q in 0..panels {
+            let panel = &mut dst[q * NR * kc..(q + 1) * NR * kc];
+            let (j0, cols) = (c0 + q * NR, NR.min(nc - q * NR));
+            let off = &self.off[j0..j0 + cols];
+            let mut p = 0;
+            while p < kc {
+                let (oy, ox) = ((p0 + p) / self.ow, (p0 + p) % self.ow);
+                let base = oy * self.row_step + ox;
+                if ox + 4 <= self.ow && p + 4 <= kc {
+                    // Four positions of one output row are four neighbouring floats for every tap: load them
+                    // per tap and transpose 4×4 in registers into four panel rows.
+                    assert!(base + off[cols - 1] + 4 <= self.xp.len(), "conv2d: column pack reads past the sample");
+                    let full = cols / 4 * 4;
+                    for t in (0..full).step_by(4) {
+                        // SAFETY: offsets increase, so base + off[t + r] + 4 <= xp.len() (asserted for the last);
+                        // panel rows p..p+4 hold NR floats each and t + 4 <= NR.
+                        unsafe {
+                            let rows = [0, 1, 2, 3].map(|r| F32x4::load(self.xp.as_ptr().add(base + off[t + r])));
+                            for (s, v) in F32x4::transpose4(rows).into_iter().enumerate() {
+                                v.store(panel.as_mut_ptr().add((p + s) * NR + t));
+                            }
+                        }
+                    }
+                    for s in 0..4 {
+                        let row = &mut panel[(p + s) * NR..(p + s + 1) * NR];
+                        for (t, v) in row.iter_mut().enumerate().skip(full) {
+                            *v = if t < cols { self.xp[base + s + off[t]] } else { 0.0 };
+                        }
+                    }
+                    p += 4;
+                } else {
+                    for (t, v) in panel[p * NR..(p + 1) * NR].iter_mut().enumerate() {
+                        *v = if t < cols { self.xp[base + off[t]] } else { 0.0 };
+                    }
+                    p += 1;
+                }
             }
         }
     }
