@@ -1,5 +1,6 @@
-// Kernel benchmarks (issue #4's section): SGEMM 1024³, conv 3×3 forward and backward, the Adam step over 10M
-// parameters against a memory.copy of the same bytes — wasmcnn and tfjs-backend-wasm (XNNPACK) in one run.
+// Kernel benchmarks (issue #4's section): SGEMM 1024³, conv 3×3 forward (also in NHWC, the layout experiment) and
+// backward, the Adam step over 10M parameters against a memory.copy of the same bytes — wasmcnn and
+// tfjs-backend-wasm (XNNPACK) in one run.
 import * as tf from '@tensorflow/tfjs-core';
 import { setThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import type { Engine } from '../ts/src/index.js';
@@ -62,6 +63,21 @@ export function wasmcnnKernels(e: Engine, reps: number): KernelRow[] {
     // Input and weight gradients: two GEMMs the size of the forward one.
     const sb = best(reps, () => ex.wcnn_conv2d_backward(...geo, x.ptr, wt.ptr, 0, y.ptr, dx.ptr, dw.ptr, db.ptr, 0));
     rows.push({ name: 'conv3x3-bwd', impl: 'wasmcnn', threads, build, unit: 'GFLOPS', value: (2 * CONV_FLOPS) / sb / 1e9 });
+    // Issue #4's layout question: the same conv on NHWC buffers (conv2d_nhwc, an indirect-GEMM experiment),
+    // alone and with the NCHW → NHWC → NCHW transposes the NCHW API would pay around it.
+    const [nhwc, transpose] = [ex.wcnn_conv2d_forward_nhwc, ex.wcnn_transpose_batched];
+    if (nhwc && transpose) {
+      using xt = buf(n * h * w * c);
+      using yt = buf(n * h * w * o);
+      const sn = best(reps, () => nhwc(...geo, xt.ptr, wt.ptr, bias.ptr, yt.ptr));
+      rows.push({ name: 'conv3x3-fwd-nhwc', impl: 'wasmcnn', threads, build, unit: 'GFLOPS', value: CONV_FLOPS / sn / 1e9 });
+      const st = best(reps, () => {
+        transpose(n, c, h * w, x.ptr, xt.ptr);
+        nhwc(...geo, xt.ptr, wt.ptr, bias.ptr, yt.ptr);
+        transpose(n, h * w, o, yt.ptr, y.ptr);
+      });
+      rows.push({ name: 'conv3x3-fwd-nhwc-from-nchw', impl: 'wasmcnn', threads, build, unit: 'GFLOPS', value: CONV_FLOPS / st / 1e9 });
+    }
   }
   {
     const n = 10_000_000;

@@ -2,7 +2,7 @@
 
 use std::alloc::{alloc_zeroed, dealloc, Layout};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use wasmcnn_core::op::{activation, conv2d, dense, geom::Window, loss, pool};
+use wasmcnn_core::op::{activation, conv2d, conv2d_nhwc, dense, geom::Window, loss, pool};
 use wasmcnn_core::gemm::Mat;
 
 /// Buffers are 16-byte aligned so a `v128` load never straddles a cache line needlessly.
@@ -90,6 +90,32 @@ pub unsafe extern "C" fn wcnn_conv2d_forward(
 ) {
     let g = window(n, c, h, w, kh, kw, sh, sw, pt, pl, dh, dw, oh, ow);
     conv2d::conv2d_forward(&g, o, sl(x, n * c * h * w), sl(weight, o * c * kh * kw), opt(bias, o), relu != 0, sl_mut(y, n * o * oh * ow));
+}
+
+/// The NHWC layout experiment (issue #4; `conv2d_nhwc`): `wcnn_conv2d_forward` without the fused ReLU, on
+/// x as n·h·w·c and y as n·oh·ow·o (weights OIHW as there).
+///
+/// # Safety
+/// As `wcnn_conv2d_forward`.
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn wcnn_conv2d_forward_nhwc(
+    n: usize, c: usize, h: usize, w: usize, o: usize, kh: usize, kw: usize, sh: usize, sw: usize,
+    pt: usize, pl: usize, dh: usize, dw: usize, oh: usize, ow: usize,
+    x: *const f32, weight: *const f32, bias: *const f32, y: *mut f32,
+) {
+    let g = window(n, c, h, w, kh, kw, sh, sw, pt, pl, dh, dw, oh, ow);
+    conv2d_nhwc::conv2d_forward_nhwc(&g, o, sl(x, n * c * h * w), sl(weight, o * c * kh * kw), opt(bias, o), sl_mut(y, n * o * oh * ow));
+}
+
+/// `y[b][j][i] = x[b][i][j]` for n matrices of rows × cols: NCHW ↔ NHWC conversion, to measure beside
+/// `wcnn_conv2d_forward_nhwc`.
+///
+/// # Safety
+/// x and y: n·rows·cols, not overlapping.
+#[no_mangle]
+pub unsafe extern "C" fn wcnn_transpose_batched(n: usize, rows: usize, cols: usize, x: *const f32, y: *mut f32) {
+    conv2d_nhwc::transpose_batched(n, rows, cols, sl(x, n * rows * cols), sl_mut(y, n * rows * cols));
 }
 
 /// # Safety

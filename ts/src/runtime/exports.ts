@@ -16,6 +16,17 @@ export interface WasmExports {
     pt: number, pl: number, dh: number, dw: number, oh: number, ow: number,
     x: Ptr, weight: Ptr, bias: Ptr, relu: number, y: Ptr,
   ): void;
+  /**
+   * The NHWC layout experiment (issue #4; bench/kernels.ts): `wcnn_conv2d_forward` without the fused ReLU on
+   * x as n·h·w·c and y as n·oh·ow·o (weights OIHW). Optional: not part of the library's API.
+   */
+  wcnn_conv2d_forward_nhwc?(
+    n: number, c: number, h: number, w: number, o: number, kh: number, kw: number, sh: number, sw: number,
+    pt: number, pl: number, dh: number, dw: number, oh: number, ow: number,
+    x: Ptr, weight: Ptr, bias: Ptr, y: Ptr,
+  ): void;
+  /** y[b][j][i] = x[b][i][j] for n matrices of rows × cols (NCHW ↔ NHWC), measured beside it. Optional. */
+  wcnn_transpose_batched?(n: number, rows: number, cols: number, x: Ptr, y: Ptr): void;
   wcnn_conv2d_backward(
     n: number, c: number, h: number, w: number, o: number, kh: number, kw: number, sh: number, sw: number,
     pt: number, pl: number, dh: number, dw: number, oh: number, ow: number,

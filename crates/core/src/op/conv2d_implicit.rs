@@ -264,7 +264,7 @@ impl PackB for Cols<'_> {
 
 /// A copy of a short row with vector moves: `copy_from_slice` becomes a `memory.copy` call, which costs more
 /// than copying a few dozen floats.
-fn copy_short(src: &[f32], dst: &mut [f32]) {
+pub(super) fn copy_short(src: &[f32], dst: &mut [f32]) {
     assert_eq!(dst.len(), src.len());
     let n4 = src.len() / 4 * 4;
     for i in (0..n4).step_by(4) {
