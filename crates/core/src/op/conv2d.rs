@@ -1,5 +1,7 @@
 //! 2-D convolution (cross-correlation, like PyTorch's `conv2d`), NCHW activations, OIHW weights.
-//! Per sample: im2col, then one GEMM; backward reuses the same column matrix for the weight gradient.
+//! Where the width stride is 1 (nearly every conv), the forward, the weight gradient and (for unit strides)
+//! the input gradient multiply straight from a zero-padded copy of each sample (`conv2d_implicit`); other
+//! windows go through im2col + GEMM in bands of output rows, and 1×1 unpadded ones multiply the input.
 
 use super::activation::{relu_in_place, relu_mask_into};
 use super::conv2d_implicit::{self, Cols, Igemm, Padded};
@@ -50,7 +52,7 @@ fn check_lengths(g: &Window, o: usize, x: usize, w: usize, y: usize) {
 pub const GROUP: usize = 8;
 
 /// `y[n][o] = bias[o] + Σ_{c,i,j} w[o][c][i][j] · x[n][c][oy·sh + i·dh - pt][ox·sw + j·dw - pl]`, then
-/// `max(y, 0)` when `relu` (a following ReLU fused: applied to each band while it is in cache).
+/// `max(y, 0)` when `relu` (a following ReLU fused: applied to each output row or band while it is in cache).
 /// Samples are independent, so they run in parallel (with the `threads` feature).
 pub fn conv2d_forward(g: &Window, o: usize, x: &[f32], w: &[f32], bias: Option<&[f32]>, relu: bool, y: &mut [f32]) {
     check_lengths(g, o, x.len(), w.len(), y.len());
