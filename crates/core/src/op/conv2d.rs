@@ -270,29 +270,34 @@ mod tests {
         Window { n, c, h, w, kh, kw, sh: s.0, sw: s.1, pt: p.0, pl: p.1, dh: d.0, dw: d.1, oh, ow }
     }
 
-    /// Direct seven-loop convolution in f64: the scalar reference.
-    fn naive_forward(g: &Window, o: usize, x: &[f32], w: &[f32], b: Option<&[f32]>) -> Vec<f64> {
-        let mut y = vec![0.0f64; g.n * o * g.out_plane()];
+    /// The definition's seven loops: `f(xi, wi, yi)` for every input element `x[xi]` that weight `w[wi]`
+    /// multiplies into output `y[yi]`, outputs in order and each output's taps in (c, i, j) order.
+    fn for_each_tap(g: &Window, o: usize, mut f: impl FnMut(usize, usize, usize)) {
         for n in 0..g.n {
             for oc in 0..o {
                 for oy in 0..g.oh {
                     for ox in 0..g.ow {
-                        let mut s = b.map_or(0.0, |b| b[oc] as f64);
+                        let yi = ((n * o + oc) * g.oh + oy) * g.ow + ox;
                         for c in 0..g.c {
                             for i in 0..g.kh {
                                 for j in 0..g.kw {
                                     if let (Some(iy), Some(ix)) = (g.in_row(oy, i), g.in_col(ox, j)) {
-                                        s += w[((oc * g.c + c) * g.kh + i) * g.kw + j] as f64
-                                            * x[((n * g.c + c) * g.h + iy) * g.w + ix] as f64;
+                                        f(((n * g.c + c) * g.h + iy) * g.w + ix, ((oc * g.c + c) * g.kh + i) * g.kw + j, yi);
                                     }
                                 }
                             }
                         }
-                        y[((n * o + oc) * g.oh + oy) * g.ow + ox] = s;
                     }
                 }
             }
         }
+    }
+
+    /// Direct convolution in f64: the scalar reference.
+    fn naive_forward(g: &Window, o: usize, x: &[f32], w: &[f32], b: Option<&[f32]>) -> Vec<f64> {
+        let opl = g.out_plane();
+        let mut y: Vec<f64> = (0..g.n * o * opl).map(|yi| b.map_or(0.0, |b| b[yi / opl % o] as f64)).collect();
+        for_each_tap(g, o, |xi, wi, yi| y[yi] += w[wi] as f64 * x[xi] as f64);
         y
     }
 
@@ -412,26 +417,10 @@ mod tests {
             let mut dw = vec![f32::NAN; w.len()];
             conv2d_backward(&g, o, &x, &w, None, &dy, Some(&mut dx), &mut dw, None, false);
             let (mut want_dx, mut want_dw) = (vec![0.0f64; x.len()], vec![0.0f64; w.len()]);
-            for n in 0..g.n {
-                for oc in 0..o {
-                    for oy in 0..g.oh {
-                        for ox in 0..g.ow {
-                            let d = dy[((n * o + oc) * g.oh + oy) * g.ow + ox] as f64;
-                            for c in 0..g.c {
-                                for i in 0..g.kh {
-                                    for j in 0..g.kw {
-                                        if let (Some(iy), Some(ix)) = (g.in_row(oy, i), g.in_col(ox, j)) {
-                                            let (xi, wi) = (((n * g.c + c) * g.h + iy) * g.w + ix, ((oc * g.c + c) * g.kh + i) * g.kw + j);
-                                            want_dx[xi] += d * w[wi] as f64;
-                                            want_dw[wi] += d * x[xi] as f64;
-                                        }
-                                    }
-                                }
-                            }
-                        }
-                    }
-                }
-            }
+            for_each_tap(&g, o, |xi, wi, yi| {
+                want_dx[xi] += dy[yi] as f64 * w[wi] as f64;
+                want_dw[wi] += dy[yi] as f64 * x[xi] as f64;
+            });
             let f = |v: Vec<f64>| v.iter().map(|&v| v as f32).collect::<Vec<f32>>();
             assert_close(&dx, &f(want_dx), 1e-5 * ((o * g.kh * g.kw) as f32).sqrt(), &format!("dx {g:?} (implicit {})", conv2d_implicit::input_grad_applies(&g)));
             assert_close(&dw, &f(want_dw), 1e-5 * ((g.n * g.out_plane()) as f32).sqrt(), &format!("dw {g:?}"));
