@@ -1,5 +1,11 @@
 //! Test helpers: a seeded RNG and closeness checks (compiled for tests only).
 
+// The xorshift test data, one copy for the unit tests here and the integration tests in tests/ (which
+// cannot see `#[cfg(test)]` items of the crate).
+#[path = "../tests/common/mod.rs"]
+mod common;
+pub use common::data;
+
 pub struct Rng(u64);
 
 impl Rng {

@@ -160,18 +160,7 @@ pub(crate) mod lanes {
     //! The microkernel-tester idea for elementwise steps: every element must get the same bits whether it
     //! falls in the 4-lane body or in the scalar tail, for every length around the lane width.
 
-    /// Deterministic values in [-1, 1) (xorshift), for test inputs.
-    pub fn data(n: usize, seed: u32) -> Vec<f32> {
-        let mut s = seed.wrapping_mul(2654435761).wrapping_add(1);
-        (0..n)
-            .map(|_| {
-                s ^= s << 13;
-                s ^= s >> 17;
-                s ^= s << 5;
-                (s as f32 / u32::MAX as f32) * 2.0 - 1.0
-            })
-            .collect()
-    }
+    pub use crate::testutil::data;
 
     /// Runs `step(buffers, t)` over `slots` buffers (buffer 0 is the parameter) for `steps` steps, once over
     /// the whole length `n` and once element by element (all in the tail), and compares the bits of every

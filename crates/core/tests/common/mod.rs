@@ -1,5 +1,5 @@
-//! Helpers shared by the integration tests (they cannot see the crate's `#[cfg(test)]` items; this is the
-//! same xorshift as `optim::lanes::data` inside the crate).
+//! Helpers shared by the integration tests and, through `#[path]` in src/testutil.rs, by the unit tests
+//! (integration tests cannot see the crate's `#[cfg(test)]` items).
 
 /// Deterministic values in [-1, 1) (xorshift), for test inputs.
 pub fn data(n: usize, seed: u32) -> Vec<f32> {
