@@ -21,15 +21,22 @@ pub unsafe fn f32_gemm_4x8(k: usize, a: *const f32, b: *const f32, c: *mut f32, 
     for _ in 0..k {
         let bl = F32x4::load(b);
         let bh = F32x4::load(b.add(4));
-        for (i, row) in acc.iter_mut().enumerate() {
-            let ai = F32x4::load_splat(a.add(i));
-            row[0] = row[0].mul_add(ai, bl);
-            row[1] = row[1].mul_add(ai, bh);
-        }
+        rank1(&mut acc, |i| F32x4::load_splat(a.add(i)), bl, bh);
         a = a.add(MR);
         b = b.add(NR);
     }
     store_tile(acc, c, ldc, accumulate);
+}
+
+/// One k step of a 4×8 tile, the arithmetic every 4×8 kernel shares: `acc[i] += a(i) · [bl, bh]`, where
+/// `a(i)` is row i's value at this k splat to four lanes (each kernel finds A its own way).
+#[inline(always)]
+pub(crate) fn rank1(acc: &mut [[F32x4; 2]; MR], a: impl Fn(usize) -> F32x4, bl: F32x4, bh: F32x4) {
+    for (i, row) in acc.iter_mut().enumerate() {
+        let ai = a(i);
+        row[0] = row[0].mul_add(ai, bl);
+        row[1] = row[1].mul_add(ai, bh);
+    }
 }
 
 /// Writes (or adds, after the sum: see above) a finished 4×8 accumulator tile to C.

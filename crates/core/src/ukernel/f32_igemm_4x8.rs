@@ -2,7 +2,7 @@
 //! indirect ("implicit GEMM") form of `f32_gemm_4x8`. A stride-1 convolution reads its input this way, so
 //! neither an im2col matrix nor a packed B panel is ever written.
 
-use super::f32_gemm_4x8::{store_tile, MR, NR};
+use super::f32_gemm_4x8::{rank1, store_tile, MR, NR};
 use crate::simd::F32x4;
 
 /// One 4×8 tile: `c[i*ldc + j] = (accumulate ? c[i*ldc + j] : 0) + Σ_p a[p*4 + i] · b[off[p] + j]`, the sum
@@ -19,11 +19,7 @@ pub unsafe fn f32_igemm_4x8(k: usize, a: *const f32, b: *const f32, off: *const 
         let row = b.add(*off.add(p));
         let bl = F32x4::load(row);
         let bh = F32x4::load(row.add(NR / 2));
-        for (i, r) in acc.iter_mut().enumerate() {
-            let ai = F32x4::load_splat(a.add(i));
-            r[0] = r[0].mul_add(ai, bl);
-            r[1] = r[1].mul_add(ai, bh);
-        }
+        rank1(&mut acc, |i| F32x4::load_splat(a.add(i)), bl, bh);
         a = a.add(MR);
     }
     store_tile(acc, c, ldc, accumulate);

@@ -4,7 +4,7 @@
 //! reads (or a zero buffer of `C` floats where that position is in the padding), so A is never packed.
 //! B is packed: `C` rows of 8 output channels per tap, taps in order.
 
-use super::f32_gemm_4x8::{store_tile, MR, NR};
+use super::f32_gemm_4x8::{rank1, store_tile, MR, NR};
 use crate::simd::F32x4;
 
 /// One tile: `c[r*ldc + j] = (accumulate ? c[r*ldc + j] : 0) + Σ_t Σ_ch ind[t*4 + r][ch] · b[(t*C + ch)*8 + j]`.
@@ -25,11 +25,7 @@ pub unsafe fn f32_igemm_nhwc_4x8(taps: usize, channels: usize, ind: *const *cons
         for ch in 0..channels {
             let bl = F32x4::load(b);
             let bh = F32x4::load(b.add(NR / 2));
-            for (r, row) in acc.iter_mut().enumerate() {
-                let ar = F32x4::load_splat(rows[r].add(ch));
-                row[0] = row[0].mul_add(ar, bl);
-                row[1] = row[1].mul_add(ar, bh);
-            }
+            rank1(&mut acc, |r| F32x4::load_splat(rows[r].add(ch)), bl, bh);
             b = b.add(NR);
         }
     }
