@@ -261,14 +261,8 @@ pub fn conv2d_backward(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::op::geom::out_size;
+    use crate::op::geom::test_window as geom;
     use crate::testutil::{assert_close, Rng};
-
-    fn geom(n: usize, c: usize, h: usize, w: usize, kh: usize, kw: usize, s: (usize, usize), p: (usize, usize, usize, usize), d: (usize, usize)) -> Window {
-        let oh = out_size(h, kh, s.0, p.0 + p.2, d.0).unwrap();
-        let ow = out_size(w, kw, s.1, p.1 + p.3, d.1).unwrap();
-        Window { n, c, h, w, kh, kw, sh: s.0, sw: s.1, pt: p.0, pl: p.1, dh: d.0, dw: d.1, oh, ow }
-    }
 
     /// The definition's seven loops: `f(xi, wi, yi)` for every input element `x[xi]` that weight `w[wi]`
     /// multiplies into output `y[yi]`, outputs in order and each output's taps in (c, i, j) order.

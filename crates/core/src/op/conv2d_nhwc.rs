@@ -172,15 +172,8 @@ fn transpose(x: &[f32], rows: usize, cols: usize, y: &mut [f32]) {
 mod tests {
     use super::*;
     use crate::op::conv2d::conv2d_forward;
-    use crate::op::geom::out_size;
+    use crate::op::geom::test_window as geom;
     use crate::testutil::{assert_close, Rng};
-
-    #[allow(clippy::too_many_arguments)]
-    fn geom(n: usize, c: usize, h: usize, w: usize, kh: usize, kw: usize, s: (usize, usize), p: (usize, usize, usize, usize), d: (usize, usize)) -> Window {
-        let oh = out_size(h, kh, s.0, p.0 + p.2, d.0).unwrap();
-        let ow = out_size(w, kw, s.1, p.1 + p.3, d.1).unwrap();
-        Window { n, c, h, w, kh, kw, sh: s.0, sw: s.1, pt: p.0, pl: p.1, dh: d.0, dw: d.1, oh, ow }
-    }
 
     /// NCHW → NHWC for `n` samples of `c × plane`, by the definition.
     fn to_nhwc(n: usize, c: usize, plane: usize, x: &[f32]) -> Vec<f32> {

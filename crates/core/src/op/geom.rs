@@ -68,3 +68,13 @@ impl Window {
         (lo.min(hi), hi)
     }
 }
+
+/// A window from its input size, kernel, stride, padding (top, left, bottom, right) and dilation, with the
+/// output size computed: the conv tests' shape constructor.
+#[cfg(test)]
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn test_window(n: usize, c: usize, h: usize, w: usize, kh: usize, kw: usize, s: (usize, usize), p: (usize, usize, usize, usize), d: (usize, usize)) -> Window {
+    let oh = out_size(h, kh, s.0, p.0 + p.2, d.0).unwrap();
+    let ow = out_size(w, kw, s.1, p.1 + p.3, d.1).unwrap();
+    Window { n, c, h, w, kh, kw, sh: s.0, sw: s.1, pt: p.0, pl: p.1, dh: d.0, dw: d.1, oh, ow }
+}
