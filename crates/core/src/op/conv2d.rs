@@ -150,7 +150,7 @@ pub fn conv2d_backward(
     // stride is 1; else im2col per band.
     let implicit_w = conv2d_implicit::forward_applies(g).then(|| {
         let pad = Padded::forward(g);
-        (pad, Cols::offsets(g, &pad))
+        (pad, pad.offsets())
     });
     let band_dx = dx.is_some() && igx.is_none();
     let wl = w.len();
@@ -196,7 +196,7 @@ pub fn conv2d_backward(
                     }
                     if let Some((pad, off)) = &implicit_w {
                         // dW_group[o×k] += dY_n[o×opl] · colsᵀ[opl×k], the whole sample at once.
-                        pad.with(xn, |xp| sgemm_with(o, k, opl, Mat::row_major(dyn_, opl), &Cols::new(g, pad, off, xp), pw, k, j > 0));
+                        pad.with(xn, |xp| sgemm_with(o, k, opl, Mat::row_major(dyn_, opl), &Cols::new(pad, off, xp), pw, k, j > 0));
                         if dxn.is_none() {
                             continue;
                         }
@@ -434,9 +434,9 @@ mod tests {
             let mut col = vec![0.0; k * opl];
             im2col(&g, &x, 0, g.oh, &mut col);
             let pad = Padded::forward(&g);
-            let off = Cols::offsets(&g, &pad);
+            let off = pad.offsets();
             pad.with(&x, |xp| {
-                let cols = Cols::new(&g, &pad, &off, xp);
+                let cols = Cols::new(&pad, &off, xp);
                 for (p0, c0) in [(0, 0), (1, 0), (3, 5), (opl / 2, k / 3)] {
                     let (kc, nc) = ((opl - p0).min(37), (k - c0).min(19));
                     let size = nc.div_ceil(8) * 8 * kc;

@@ -36,12 +36,18 @@ pub fn input_grad_applies(g: &Window) -> bool {
     g.sh == 1 && g.sw == 1 && !g.is_pointwise() && g.pt <= (g.kh - 1) * g.dh && g.pl <= (g.kw - 1) * g.dw
 }
 
-/// A sample of `in_c × in_h × in_w` placed at (`top`, `left`) in a zero-padded `in_c × hp × wp` buffer:
-/// what a correlation whose output row `oy` starts at padded row `oy·sh` reads, and nothing more.
+/// The geometry of one correlation over a padded sample: an `in_c × in_h × in_w` sample placed at
+/// (`top`, `left`) in a zero-padded `in_c × hp × wp` buffer, a `kh × kw` kernel with dilation, output row
+/// `oy` starting at padded row `oy·sh`, `oh × ow` outputs. The buffer holds what the outputs read, and
+/// nothing more.
 #[derive(Clone, Copy)]
 pub struct Padded {
     in_shape: (usize, usize, usize),
     at: (usize, usize),
+    kernel: (usize, usize),
+    dil: (usize, usize),
+    sh: usize,
+    out: (usize, usize),
     hp: usize,
     wp: usize,
 }
@@ -49,7 +55,8 @@ pub struct Padded {
 impl Padded {
     fn new(in_shape: (usize, usize, usize), kernel: (usize, usize), dil: (usize, usize), sh: usize, out: (usize, usize), at: (usize, usize)) -> Self {
         let ((kh, kw), (dh, dw), (oh, ow)) = (kernel, dil, out);
-        Self { in_shape, at, hp: (oh - 1) * sh + (kh - 1) * dh + 1, wp: (ow - 1) + (kw - 1) * dw + 1 }
+        let (hp, wp) = ((oh - 1) * sh + (kh - 1) * dh + 1, (ow - 1) + (kw - 1) * dw + 1);
+        Self { in_shape, at, kernel, dil, sh, out, hp, wp }
     }
 
     /// The forward's input: `g.c × h × w` at (pt, pl).
@@ -59,8 +66,8 @@ impl Padded {
 
     /// Offset of tap (c, i, j) from an output's top-left padded position, in tap order (c, i, j):
     /// increasing, so the last is the largest.
-    fn offsets(&self, kernel: (usize, usize), dil: (usize, usize)) -> Vec<usize> {
-        let ((kh, kw), (dh, dw), (wp, plane)) = (kernel, dil, (self.wp, self.hp * self.wp));
+    pub fn offsets(&self) -> Vec<usize> {
+        let ((kh, kw), (dh, dw), (wp, plane)) = (self.kernel, self.dil, (self.wp, self.hp * self.wp));
         (0..self.in_shape.0).flat_map(|c| (0..kh).flat_map(move |i| (0..kw).map(move |j| c * plane + i * dh * wp + j * dw))).collect()
     }
 
@@ -103,29 +110,24 @@ pub struct Igemm {
     pa: Vec<f32>,
     off: Vec<usize>,
     pad: Padded,
-    sh: usize,
-    oh: usize,
-    ow: usize,
 }
 
 impl Igemm {
-    #[allow(clippy::too_many_arguments)]
-    fn new(a: &[f32], m: usize, in_shape: (usize, usize, usize), kernel: (usize, usize), dil: (usize, usize), sh: usize, out: (usize, usize), at: (usize, usize)) -> Self {
-        let k = in_shape.0 * kernel.0 * kernel.1;
+    fn new(a: &[f32], m: usize, pad: Padded) -> Self {
+        let k = pad.in_shape.0 * pad.kernel.0 * pad.kernel.1;
         assert_eq!(a.len(), m * k, "conv2d: weight length");
-        let pad = Padded::new(in_shape, kernel, dil, sh, out, at);
-        let off = pad.offsets(kernel, dil);
+        let off = pad.offsets();
         let (kb, panels) = (k_block(k), m.div_ceil(MR));
         let mut pa = vec![0.0f32; panels * MR * k];
         for pc in (0..k).step_by(kb) {
             pack_a(Mat::row_major(a, k), 0, m, pc, kb.min(k - pc), MR, &mut pa[pc * panels * MR..]);
         }
-        Self { m, k, kb, panels, pa, off, pad, sh, oh: out.0, ow: out.1 }
+        Self { m, k, kb, panels, pa, off, pad }
     }
 
     /// The forward's correlation: input `g.c × h × w` at (pt, pl), weights `o × C·KH·KW`.
     pub fn forward(g: &Window, o: usize, w: &[f32]) -> Self {
-        Self::new(w, o, (g.c, g.h, g.w), (g.kh, g.kw), (g.dh, g.dw), g.sh, (g.oh, g.ow), (g.pt, g.pl))
+        Self::new(w, o, Padded::forward(g))
     }
 
     /// The input gradient's correlation (unit strides): `dx[c][iy][ix] = Σ_{o,i,j} w[o][c][i][j] ·
@@ -145,26 +147,26 @@ impl Igemm {
             }
         }
         let at = ((kh - 1) * g.dh - g.pt, (kw - 1) * g.dw - g.pl);
-        Self::new(&wt, c, (o, g.oh, g.ow), (kh, kw), (g.dh, g.dw), 1, (g.h, g.w), at)
+        Self::new(&wt, c, Padded::new((o, g.oh, g.ow), (kh, kw), (g.dh, g.dw), 1, (g.h, g.w), at))
     }
 
     /// `y = bias + correlation(x)` for one sample (`y` overwritten), then `max(y, 0)` when `relu`.
     pub fn run(&self, x: &[f32], bias: Option<&[f32]>, relu: bool, y: &mut [f32]) {
-        let (m, k, kb, ow, wp) = (self.m, self.k, self.kb, self.ow, self.pad.wp);
-        let opl = self.oh * ow;
+        let (m, k, kb, wp, sh, (oh, ow)) = (self.m, self.k, self.kb, self.pad.wp, self.pad.sh, self.pad.out);
+        let opl = oh * ow;
         assert_eq!(y.len(), m * opl, "conv2d: output sample length");
         self.pad.with(x, |xp| {
             for pc in (0..k).step_by(kb) {
                 let kc = kb.min(k - pc);
                 let acc = bias.is_some() || pc > 0;
                 let ob = &self.off[pc..pc + kc];
-                for oy in 0..self.oh {
+                for oy in 0..oh {
                     if let (0, Some(b)) = (pc, bias) {
                         (0..m).for_each(|oc| fill_short(&mut y[oc * opl + oy * ow..][..ow], b[oc]));
                     }
                     for ox0 in (0..ow).step_by(NR) {
                         let nr = NR.min(ow - ox0);
-                        let base = oy * self.sh * wp + ox0;
+                        let base = oy * sh * wp + ox0;
                         // Every offset plus base plus 8 stays inside xp: the largest is
                         // (in_c-1)·plane + (hp-1)·wp + wp - 1 + 7 < len.
                         assert!(base + ob[kc - 1] + NR <= xp.len());
@@ -205,15 +207,9 @@ pub struct Cols<'a> {
 }
 
 impl<'a> Cols<'a> {
-    /// The forward's column matrix of a sample padded by `pad` (= `Padded::forward(g)`).
-    pub fn new(g: &Window, pad: &Padded, off: &'a [usize], xp: &'a [f32]) -> Self {
-        debug_assert!(forward_applies(g));
-        Self { xp, off, ow: g.ow, row_step: g.sh * pad.wp }
-    }
-
-    /// The forward's tap offsets for `pad`.
-    pub fn offsets(g: &Window, pad: &Padded) -> Vec<usize> {
-        pad.offsets((g.kh, g.kw), (g.dh, g.dw))
+    /// The column matrix of a sample padded by `pad` (`xp`), with `pad.offsets()` as `off`.
+    pub fn new(pad: &Padded, off: &'a [usize], xp: &'a [f32]) -> Self {
+        Self { xp, off, ow: pad.out.1, row_step: pad.sh * pad.wp }
     }
 }
 
