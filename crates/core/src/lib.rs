@@ -5,6 +5,7 @@
 //! adds `extern "C"` exports. SIMD comes from `simd::F32x4`, which is wasm SIMD128 on wasm32 and a portable
 //! array elsewhere.
 
+pub mod error;
 pub mod gemm;
 pub mod op;
 pub mod optim;
