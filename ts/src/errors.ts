@@ -53,11 +53,23 @@ export function checkKeys(where: string, obj: object, known: readonly string[]):
   }
 }
 
-/** Throws a RangeError naming the first non-finite element of `data`. */
+/**
+ * Throws a RangeError naming the first element of `data` that is not a finite float32: NaN, ±Infinity, a
+ * non-number, or a finite float64 beyond float32's range (|v| ≥ 3.4028235677973366e38 rounds to ±Infinity).
+ * Every value bound for wasm memory passes this check after conversion, not before.
+ */
 export function checkFinite(where: string, name: string, data: ArrayLike<number>): void {
+  if (data instanceof Float32Array) {
+    for (let i = 0; i < data.length; i++) {
+      if (!Number.isFinite(data[i])) throw new RangeError(`${where}: ${name} must be finite, element ${i} is ${data[i]}`);
+    }
+    return;
+  }
   for (let i = 0; i < data.length; i++) {
-    if (!Number.isFinite(data[i])) {
-      throw new RangeError(`${where}: ${name} must be finite, element ${i} is ${data[i]}`);
+    const v = data[i];
+    if (typeof v !== 'number' || !Number.isFinite(Math.fround(v))) {
+      const why = typeof v === 'number' && Number.isFinite(v) ? ' (beyond float32\'s range: it would be stored as Infinity)' : '';
+      throw new RangeError(`${where}: ${name} must be finite in float32, element ${i} is ${describe(v)}${why}`);
     }
   }
 }

@@ -3,7 +3,7 @@
 import { checkInt, checkNumber, describe } from '../errors.js';
 import type { Sequential } from '../nn/sequential.js';
 import type { Engine } from '../runtime/engine.js';
-import type { F32Buffer } from '../runtime/memory.js';
+import { WasmBuffer, type F32Buffer } from '../runtime/memory.js';
 import type { OptimizerConfig, OptimizerName } from './index.js';
 import { checkTarget, gapsOf, makeRuns, resolveLayout, type LayoutEntry, type OptimizerTarget, type ResolvedParamGroup, type Run } from './layout.js';
 
@@ -124,12 +124,21 @@ export abstract class Optimizer {
    */
   step(params: F32Buffer, grads: F32Buffer, delta: F32Buffer | null = null): void {
     this.#alive();
+    const where = `${this.name}.step`;
     const what: [string, F32Buffer | null][] = [['params', params], ['grads', grads], ['delta', delta]];
     for (const [w, b] of what) {
-      if (b !== null && b.length !== this.size) {
-        throw new RangeError(`${this.name}.step: ${w} has ${b.length} values, this optimizer was built for ${this.size}`);
+      if (b === null && w === 'delta') continue;
+      // Only this engine's own live buffers: a plain Float32Array has no address here (it would read as 0).
+      if (!(b instanceof WasmBuffer) || b.kind !== 'f32') {
+        throw new TypeError(`${where}: ${w} must be an f32 buffer of this engine (engine.alloc / engine.tensor), got ${describe(b)}`);
+      }
+      if (!b.ownedBy(this.engine.heap)) throw new TypeError(`${where}: ${w} belongs to another engine`);
+      if (b.disposed) throw new TypeError(`${where}: ${w} was disposed`);
+      if (b.length !== this.size) {
+        throw new RangeError(`${where}: ${w} has ${b.length} values, this optimizer was built for ${this.size}`);
       }
     }
+    if (params === grads || params === delta || grads === delta) throw new TypeError(`${where}: params, grads and delta must be distinct buffers`);
     const t = this.#steps + 1;
     if (delta) {
       const v = delta.view();

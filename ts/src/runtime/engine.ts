@@ -1,6 +1,7 @@
 // The engine: one instantiated wasm module, its heap, and the factories for everything that lives in it.
-import { checkInt } from '../errors.js';
+import { checkInt, describe } from '../errors.js';
 import type { WasmExports } from './exports.js';
+import { guardExports, Health } from './guard.js';
 import { Heap, Scope, WasmBuffer, type F32Buffer, type U32Buffer } from './memory.js';
 import type { BuildName, Loaded } from './load.js';
 import type { WorkerPool } from './workers-node.js';
@@ -28,9 +29,12 @@ export class Engine {
   #terminated = false;
 
   constructor(loaded: Loaded) {
-    this.#exports = loaded.exports;
+    const health = new Health();
+    this.#exports = guardExports(loaded.exports, health);
     this.#pool = loaded.pool;
-    this.heap = new Heap(loaded.exports);
+    this.heap = new Heap(this.#exports, loaded.maxBytes, health);
+    // A poisoned engine's workers may be stuck or dead: end them (the engine refuses use from then on).
+    health.onPoison(() => void this.terminate().catch(() => {}));
     this.#info = {
       build: loaded.build,
       threads: loaded.threads,
@@ -40,10 +44,24 @@ export class Engine {
     };
   }
 
-  /** The raw wasm exports; refuses use after `terminate()` (a kernel would wait forever for its pool). */
+  /**
+   * The wasm exports, each guarded: refused after `terminate()` (a kernel would wait forever for its pool)
+   * and after a trap (EngineTrapError: the heap can no longer be trusted).
+   */
   get exports(): WasmExports {
+    this.heap.health.check();
     if (this.#terminated) throw new Error('wasmcnn: this engine was terminated and cannot be used');
     return this.#exports;
+  }
+
+  /** True once a kernel trapped: every use throws EngineTrapError (create a new engine). */
+  get poisoned(): boolean {
+    return this.heap.health.poisoned;
+  }
+
+  /** @internal Poisons the engine from outside a trap (a kernel that reported a dead worker thread). */
+  _poison(where: string, cause: string): Error {
+    return this.heap.health.poison(where, cause);
   }
 
   /**
@@ -60,21 +78,37 @@ export class Engine {
     return { ...this.#info };
   }
 
-  /** A zeroed f32 buffer of `length` elements in wasm memory, owned by the caller (dispose it). */
+  /**
+   * A zeroed f32 buffer of `length` elements in wasm memory, owned by the caller (dispose it). A length
+   * beyond what one buffer of this build can hold is a RangeError naming the size and the limit.
+   */
   alloc(length: number, what = 'buffer'): F32Buffer {
-    checkInt('alloc', 'length', length, 0);
+    this.#checkLength('alloc', length);
     return new WasmBuffer(this.heap, 'f32', length, what);
   }
 
   allocU32(length: number, what = 'buffer'): U32Buffer {
-    checkInt('allocU32', 'length', length, 0);
+    this.#checkLength('allocU32', length);
     return new WasmBuffer(this.heap, 'u32', length, what);
   }
 
-  /** Copies `data` into a new wasm buffer owned by the caller. */
+  #checkLength(where: string, length: number): void {
+    checkInt(where, 'length', length, 0);
+    this.heap.checkElements(where, 'the buffer', length);
+  }
+
+  /** Copies `data` (finite float32 values) into a new wasm buffer owned by the caller. */
   tensor(data: ArrayLike<number>, what = 'tensor'): F32Buffer {
+    if (data === null || typeof data !== 'object' || typeof (data as { length?: unknown }).length !== 'number') {
+      throw new TypeError(`tensor: data must be an array or typed array of numbers, got ${describe(data)}`);
+    }
     const b = this.alloc(data.length, what);
-    b.write(data);
+    try {
+      b.write(data);
+    } catch (e) {
+      b.dispose();
+      throw e;
+    }
     return b;
   }
 

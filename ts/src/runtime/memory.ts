@@ -1,19 +1,45 @@
 // Ownership of wasm memory: every allocation belongs to exactly one handle, freed by dispose().
+import { checkFinite, describe } from '../errors.js';
 import type { WasmExports } from './exports.js';
+import { Health } from './guard.js';
+
+/** wasm32 addresses 4 GiB; the allocator keeps a page of it (the Rust side's `MAX_BUFFER_BYTES`). */
+export const MAX_BUFFER_BYTES_32 = 2 ** 32 - 2 ** 16;
+
+/** `n` bytes as a short human figure (1.5 GiB, 12 MiB, 640 B) for size errors. */
+export function formatBytes(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB', 'EiB'];
+  let i = 0;
+  while (n >= 1024 && i < units.length - 1) {
+    n /= 1024;
+    i++;
+  }
+  return `${Number(n.toPrecision(3))} ${units[i]}`;
+}
 
 /** Views over the wasm heap, re-made after memory growth (growth detaches the old ArrayBuffer). */
 export class Heap {
   #f32: Float32Array;
   #u32: Uint32Array;
-  constructor(readonly exports: WasmExports) {
+  /**
+   * @param maxBytes the most one buffer may span in this build (its memory maximum: 2 GiB for the
+   *   threaded builds' shared memory, 4 GiB less a page for the others).
+   */
+  constructor(
+    readonly exports: WasmExports,
+    readonly maxBytes: number = MAX_BUFFER_BYTES_32,
+    readonly health: Health = new Health(),
+  ) {
     this.#f32 = new Float32Array(exports.memory.buffer);
     this.#u32 = new Uint32Array(exports.memory.buffer);
   }
   get f32(): Float32Array {
+    this.health.check();
     if (this.#f32.buffer !== this.exports.memory.buffer) this.#refresh();
     return this.#f32;
   }
   get u32(): Uint32Array {
+    this.health.check();
     if (this.#u32.buffer !== this.exports.memory.buffer) this.#refresh();
     return this.#u32;
   }
@@ -21,11 +47,30 @@ export class Heap {
     this.#f32 = new Float32Array(this.exports.memory.buffer);
     this.#u32 = new Uint32Array(this.exports.memory.buffer);
   }
+  /**
+   * Throws a RangeError unless `elements` values of 4 bytes fit one buffer of this build: the check every
+   * size goes through before anything is allocated (a byte count handed to wasm as an i32 would wrap).
+   */
+  checkElements(where: string, what: string, elements: number): void {
+    if (!Number.isSafeInteger(elements) || elements < 0) {
+      throw new RangeError(`${where}: ${what} has ${describe(elements)} elements, expected a non-negative integer`);
+    }
+    if (elements * 4 > this.maxBytes) {
+      throw new RangeError(
+        `${where}: ${what} needs ${elements.toLocaleString('en-US')} floats (${formatBytes(elements * 4)}), ` +
+          `more than one buffer of this wasm32 build can hold (${formatBytes(this.maxBytes)})`,
+      );
+    }
+  }
   /** Allocates `bytes` (zeroed, 16-byte aligned); throws a RangeError when the heap cannot grow. */
   alloc(bytes: number, what: string): number {
-    const p = this.exports.wcnn_alloc(Math.max(bytes, 4));
+    if (!Number.isSafeInteger(bytes) || bytes < 0 || bytes > this.maxBytes) {
+      throw new RangeError(`wasmcnn: cannot allocate ${describe(bytes)} bytes for ${what}: the limit of one buffer is ${formatBytes(this.maxBytes)}`);
+    }
+    // Addresses at or above 2 GiB come back as negative i32: normalise to [0, 2^32).
+    const p = this.exports.wcnn_alloc(Math.max(bytes, 4)) >>> 0;
     if (p === 0) {
-      throw new RangeError(`wasmcnn: out of wasm memory allocating ${bytes} bytes for ${what}`);
+      throw new RangeError(`wasmcnn: out of wasm memory allocating ${formatBytes(bytes)} for ${what}`);
     }
     return p;
   }
@@ -53,6 +98,7 @@ export class WasmBuffer<E extends Elem = 'f32'> {
   readonly #token = {};
 
   constructor(heap: Heap, kind: E, length: number, what: string) {
+    heap.checkElements('wasmcnn', what, length);
     this.#heap = heap;
     this.kind = kind;
     this.length = length;
@@ -69,6 +115,10 @@ export class WasmBuffer<E extends Elem = 'f32'> {
   get disposed(): boolean {
     return this.#ptr === 0;
   }
+  /** True when this buffer lives in `heap` (an engine's), so its address means something there. */
+  ownedBy(heap: Heap): boolean {
+    return this.#heap === heap;
+  }
 
   /** A live view (valid until the next allocation may grow memory). Prefer read()/write() outside hot code. */
   view(): E extends 'f32' ? Float32Array : Uint32Array {
@@ -80,11 +130,16 @@ export class WasmBuffer<E extends Elem = 'f32'> {
   read(): E extends 'f32' ? Float32Array : Uint32Array {
     return this.view().slice() as E extends 'f32' ? Float32Array : Uint32Array;
   }
-  /** Copies `src` in at element `offset`. */
+  /** Copies `src` in at element `offset` (an integer); f32 buffers take only values finite in float32. */
   write(src: ArrayLike<number>, offset = 0): void {
-    if (offset < 0 || offset + src.length > this.length) {
-      throw new RangeError(`wasmcnn: writing ${src.length} values at ${offset} into ${this.#what} of length ${this.length}`);
+    const where = `${this.#what}.write`;
+    if (src === null || typeof src !== 'object' || typeof (src as { length?: unknown }).length !== 'number') {
+      throw new TypeError(`${where}: src must be an array or typed array of numbers, got ${describe(src)}`);
     }
+    if (!Number.isInteger(offset) || offset < 0 || offset + src.length > this.length) {
+      throw new RangeError(`${where}: writing ${src.length} values at offset ${describe(offset)} into a buffer of length ${this.length}`);
+    }
+    if (this.kind === 'f32') checkFinite(where, 'src', src);
     (this.view() as Float32Array | Uint32Array).set(src, offset);
   }
 
