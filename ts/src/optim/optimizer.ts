@@ -1,6 +1,6 @@
 // The optimizer base: state slots as flat f32 buffers parallel to the parameters, the model's tensor layout
 // resolved to parameter groups, and one fused wasm call per run of adjacent same-group tensors a step.
-import { checkInt, checkNumber, describe } from '../errors.js';
+import { checkFinite, checkInt, checkNumber, describe } from '../errors.js';
 import type { Sequential } from '../nn/sequential.js';
 import type { Engine } from '../runtime/engine.js';
 import { WasmBuffer, type F32Buffer } from '../runtime/memory.js';
@@ -61,6 +61,8 @@ export abstract class Optimizer {
   /** [start, end) ranges no run covers: padding and frozen tensors (their delta is zero). */
   readonly #gaps: [number, number][];
   readonly #slots = new Map<string, F32Buffer>();
+  /** Slots that hold sums of squares or maxima of |g| (never negative: a negative one would give NaN roots). */
+  readonly #nonNegative = new Set<string>();
   #steps = 0;
   #lr = 0;
   #disposed = false;
@@ -103,11 +105,16 @@ export abstract class Optimizer {
   /** The hyper-parameters as plain JSON, with the current `lr`: a valid config for `createOptimizer`. */
   abstract get config(): OptimizerConfig;
 
-  /** Allocates a named state slot of `length` floats (default: parallel to the parameters), filled with `init`. */
-  protected slot(name: string, init = 0, length = this.size): F32Buffer {
+  /**
+   * Allocates a named state slot of `length` floats (default: parallel to the parameters), filled with
+   * `init`. `nonNegative` marks second-moment slots (sums of squares, running maxima): loadState refuses
+   * negative values there.
+   */
+  protected slot(name: string, init = 0, length = this.size, { nonNegative = false } = {}): F32Buffer {
     const b = this.engine.alloc(length, `${this.name} state '${name}'`);
     if (init !== 0) b.view().fill(init);
     this.#slots.set(name, b);
+    if (nonNegative) this.#nonNegative.add(name);
     return b;
   }
 
@@ -213,6 +220,12 @@ export abstract class Optimizer {
       const v = s.slots[k];
       if (!(v instanceof Float32Array || Array.isArray(v)) || v.length !== b.length) {
         throw new RangeError(`${where}: slot '${k}' has ${(v as { length?: number })?.length} values, expected ${b.length}`);
+      }
+      // The values too: NaN or 1e39 would silently corrupt the parameters, a negative second moment freeze them.
+      checkFinite(where, `slot '${k}'`, v);
+      if (this.#nonNegative.has(k)) {
+        const i = Array.prototype.findIndex.call(v, (x: number) => x < 0);
+        if (i >= 0) throw new RangeError(`${where}: slot '${k}' holds squares and must be ≥ 0, element ${i} is ${v[i]}`);
       }
     }
   }
