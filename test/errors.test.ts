@@ -41,7 +41,7 @@ describe('fit / evaluate / predict reject bad data before touching the model', (
   const bad: [string, (m: { fit: Function }) => Promise<unknown>, RegExp][] = [
     ['x length not a multiple of the sample', (m) => m.fit(x.subarray(0, 99), y), /fit: x has 99 values, expected a positive multiple of 25/],
     ['x not Float32Array', (m) => m.fit(Array.from(x), y), /fit: x must be a Float32Array, got Array\(100\)/],
-    ['non-finite input', (m) => m.fit(x.map((v, i) => (i === 30 ? NaN : v)), y), /fit: x must be finite, element 30 is NaN/],
+    ['non-finite input', (m) => m.fit(x.map((v, i) => (i === 30 ? NaN : v)), y), /fit: x must be finite in float32, element 30 is NaN/],
     ['label out of range', (m) => m.fit(x, [0, 1, 3, 1]), /fit: label 2 is 3, expected an integer class in \[0, 2\]/],
     ['label count', (m) => m.fit(x, [0, 1]), /fit: labels has length 2, expected 4/],
     ['batch size 0', (m) => m.fit(x, y, { batchSize: 0 }), /fit: batchSize must be in \[1, ∞\], got 0/],

@@ -61,7 +61,7 @@ export function checkKeys(where: string, obj: object, known: readonly string[]):
 export function checkFinite(where: string, name: string, data: ArrayLike<number>): void {
   if (data instanceof Float32Array) {
     for (let i = 0; i < data.length; i++) {
-      if (!Number.isFinite(data[i])) throw new RangeError(`${where}: ${name} must be finite, element ${i} is ${data[i]}`);
+      if (!Number.isFinite(data[i])) throw new RangeError(`${where}: ${name} must be finite in float32, element ${i} is ${data[i]}`);
     }
     return;
   }
