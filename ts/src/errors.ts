@@ -4,6 +4,7 @@ export function describe(v: unknown): string {
   if (v === null) return 'null';
   if (Array.isArray(v)) return v.length <= 8 ? `[${v.map(describe).join(', ')}]` : `Array(${v.length})`;
   if (typeof v === 'string') return JSON.stringify(v);
+  if (typeof v === 'function') return 'a function';
   if (typeof v === 'object') return (v as object).constructor?.name ?? 'object';
   return String(v);
 }

@@ -107,6 +107,13 @@ export class Sequential {
     }
     this.layers = layers;
 
+    // Sizes before any allocation: each layer's parameters and per-sample output, then the whole arena.
+    const heap = engine.heap;
+    for (const l of layers) {
+      const at = `${l.type} '${l.name}'`;
+      heap.checkElements(at, 'its parameters', l.params.reduce((a, p) => a + numel(p.shape), 0));
+      heap.checkElements(at, 'its output (one sample)', numel(l.outShape));
+    }
     let offset = 0;
     let count = 0;
     layers.forEach((l, li) =>
@@ -117,6 +124,7 @@ export class Sequential {
         count += length;
       }),
     );
+    heap.checkElements(where, 'the parameter arena', offset);
     this.numParams = count;
     this.#layerSlots = layers.map((_, li) => this.#slots.filter((s) => s.layer === li));
     this.#engine = engine;

@@ -57,8 +57,8 @@ export class Heap {
     }
     if (elements * 4 > this.maxBytes) {
       throw new RangeError(
-        `${where}: ${what} needs ${elements.toLocaleString('en-US')} floats (${formatBytes(elements * 4)}), ` +
-          `more than one buffer of this wasm32 build can hold (${formatBytes(this.maxBytes)})`,
+        `${where}: ${what}: ${elements.toLocaleString('en-US')} floats (${formatBytes(elements * 4)}), ` +
+          `beyond the ${formatBytes(this.maxBytes)} one buffer of this wasm32 build can hold`,
       );
     }
   }

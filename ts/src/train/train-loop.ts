@@ -32,7 +32,7 @@ interface Resolved {
 }
 
 function resolve(where: string, model: Sequential, opts: FitOptions): Resolved {
-  const cb = opts.callbacks ?? {};
+  const cb = opts.callbacks === undefined ? {} : opts.callbacks;
   if (typeof cb !== 'object' || cb === null) throw new TypeError(`${where}: callbacks must be an object, got ${describe(cb)}`);
   checkKeys(`${where}: callbacks`, cb, ['onBatchEnd', 'onEpochEnd', 'onWarning']);
   for (const k of ['onBatchEnd', 'onEpochEnd', 'onWarning'] as const) {
