@@ -115,7 +115,7 @@ const CASES: Case[] = [
   ["setWeights(w, { strict: 'yes' })", (c) => c.m.setWeights(c.m.getWeights(), { strict: 'yes' as never }), TypeError, /setWeights: strict must be a boolean, got "yes"/],
 
   // ---- fit ----
-  ['fit(x) without labels', (c) => c.m.fit(X), TypeError, /fit: y \(the 6 class labels\) is required/],
+  ['fit(x) without labels', (c) => c.m.fit(X, undefined as never), TypeError, /fit: y \(the 6 class labels\) is required/],
   ['fit(x, y, null)', (c) => c.m.fit(X, Y, null as never), TypeError, /fit: options must be an object, got null/],
   ['fit: labels as a string', (c) => c.m.fit(X, 'abcdef' as never), TypeError, /fit: labels/],
   ['fit: label out of range', (c) => c.m.fit(X, [0, 1, 2, 3, 0, 0]), RangeError, /fit: label 3 is 3, expected an integer class in \[0, 2\]/],
@@ -140,7 +140,7 @@ const CASES: Case[] = [
 
   // ---- resume: the whole checkpoint is checked before anything is restored ----
   ['resume: schedule state with lr −1', (c) => c.m.fit(X, Y, { epochs: 3, optimizer: c.opt, schedule: { type: 'step', stepSize: 1 }, resume: { ...c.ck, schedule: { ...c.ck.schedule!, lr: -1 } } }), RangeError, /step schedule: loadState: lr must be in \[0, Infinity\], got -1/],
-  ['resume: corrupt bestWeights', (c) => c.m.fit(X, Y, { epochs: 3, optimizer: c.opt, schedule: { type: 'step', stepSize: 1 }, resume: { ...c.ck, bestWeights: { ...c.ck.model.weights as never, 'dense_4.bias': Float32Array.from([NaN, 0, 0]) } } }), RangeError, /fit: resume: bestWeights: 'dense_4.bias' must be finite in float32, element 0 is NaN/],
+  ['resume: corrupt bestWeights', (c) => c.m.fit(X, Y, { epochs: 3, optimizer: c.opt, schedule: { type: 'step', stepSize: 1 }, resume: { ...c.ck, bestWeights: { ...(c.ck.model.weights as Record<string, Float32Array>), 'dense_4.bias': Float32Array.from([NaN, 0, 0]) } } }), RangeError, /fit: resume: bestWeights: 'dense_4.bias' must be finite in float32, element 0 is NaN/],
   ['resume: bestWeights missing a tensor', (c) => c.m.fit(X, Y, { epochs: 3, optimizer: c.opt, schedule: { type: 'step', stepSize: 1 }, resume: { ...c.ck, bestWeights: { 'dense_4.bias': Float32Array.from([0, 0, 0]) } } }), RangeError, /fit: resume: bestWeights: missing parameters 'conv2d_0.weight'/],
   ['resume: weights missing a tensor', (c) => { const w = { ...c.ck.model.weights! }; delete w['conv2d_0.bias']; return c.m.fit(X, Y, { epochs: 3, optimizer: c.opt, schedule: { type: 'step', stepSize: 1 }, resume: { ...c.ck, model: { ...c.ck.model, weights: w } } }); }, RangeError, /fit: resume: weights: missing parameters 'conv2d_0.bias'/],
   ['resume: optimizer slot NaN', (c) => c.m.fit(X, Y, { epochs: 3, optimizer: c.opt, schedule: { type: 'step', stepSize: 1 }, resume: { ...c.ck, optimizer: slotsWith(c, 'exp_avg', 2, NaN) } }), RangeError, /fit: resume: optimizer: slot 'exp_avg' must be finite in float32, element 2 is NaN/],
@@ -149,7 +149,7 @@ const CASES: Case[] = [
   ['resume: another architecture', (c) => c.m.fit(X, Y, { resume: { ...c.ck, model: { ...c.ck.model, layers: LAYERS.slice(1) } } }), RangeError, /is not this model's architecture/],
 
   // ---- evaluate / predict / lossAndGradients ----
-  ['evaluate(x) without labels', (c) => c.m.evaluate(X), TypeError, /evaluate: y \(the 6 class labels\) is required/],
+  ['evaluate(x) without labels', (c) => c.m.evaluate(X, undefined as never), TypeError, /evaluate: y \(the 6 class labels\) is required/],
   ['evaluate(x, y, null)', (c) => c.m.evaluate(X, Y, null as never), TypeError, /evaluate: options must be an object, got null/],
   ['evaluate: batchSize 0', (c) => c.m.evaluate(X, Y, { batchSize: 0 }), RangeError, /evaluate: batchSize must be in \[1, ∞\], got 0/],
   ['predict(x, null)', (c) => c.m.predict(X, null as never), TypeError, /predict: options must be an object, got null/],
