@@ -74,6 +74,17 @@ export class Engine {
     await this.#pool?.terminate();
   }
 
+  /** `terminate()` without waiting: for `using engine = await init()`. */
+  dispose(): void {
+    void this.terminate();
+  }
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.terminate();
+  }
+
   info(): EngineInfo {
     return { ...this.#info };
   }
