@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadMnist } from '../examples/mnist-data.js';
 import { LENET } from '../examples/mnist-demo-model.js';
+import type { OptimizerConfig } from '../ts/src/index.js';
 import type { TrainingWarning } from '../ts/src/train/fit.js';
 import { engine } from './helpers.js';
 
@@ -87,7 +88,7 @@ describe('divergence warning', () => {
       using m = e.sequential(spec);
       const warnings: TrainingWarning[] = [];
       const h = await m.fit(d.trainImages, d.trainLabels, {
-        epochs: 3, batchSize: 16, optimizer: { type, lr: 1e6 }, onNonFinite: 'restore',
+        epochs: 3, batchSize: 16, optimizer: { type, lr: 1e6 } as OptimizerConfig, onNonFinite: 'restore',
         callbacks: { onWarning: (w) => void warnings.push(w) },
       });
       const div = warnings.filter((w) => w.kind === 'divergence');
