@@ -1,7 +1,7 @@
 // What every op of the registry provides: validation of its spec against its input shapes, and what it
 // declares (output shape, parameters, buffers). One file per op under nn/ops/; containers (sequential,
 // residual, concat, gate) are not ops: nn/graph.ts expands them into nodes of these.
-import type { InitSpec } from '../init.js';
+import type { InitRole, InitSpec } from '../init.js';
 
 /** A per-sample shape: [C, H, W] for images, [F] for vectors ([C, L] for 1-D sequences). */
 export type Shape = readonly number[];
@@ -15,6 +15,8 @@ export interface Decl {
   name: string;
   shape: number[];
   init: InitSpec;
+  /** What 'default' means for it (PyTorch's default for this kind of tensor). */
+  role: InitRole;
   /** Fan-in and fan-out for the He/Glorot/PyTorch-default initialisers. */
   fanIn: number;
   fanOut: number;
@@ -52,3 +54,6 @@ export function fmt(shape: Shape): string {
 export function expectRank(where: string, shape: Shape, ranks: readonly number[], what: string): void {
   if (!ranks.includes(shape.length)) throw new RangeError(`${where}: expects ${what}, got ${fmt(shape)}`);
 }
+
+/** Container types a spec may name beside the ops (expanded by nn/graph.ts). */
+export const CONTAINERS = ['sequential', 'residual', 'concat', 'gate'] as const;
