@@ -26,9 +26,9 @@ impl Error {
 
 pub type Result<T = ()> = core::result::Result<T, Error>;
 
-/// The most bytes one buffer may span: what a 32-bit `usize` can index, minus a page (wasm32's linear
-/// memory is at most 4 GiB, and the allocator needs room for its own bookkeeping).
-pub const MAX_BUFFER_BYTES: usize = (u32::MAX as usize) - (1 << 16) + 1;
+/// The most bytes one buffer may span: Rust's allocator takes at most `isize::MAX` bytes, 2 GiB − 1 on
+/// wasm32, rounded down to the 16-byte alignment of every buffer.
+pub const MAX_BUFFER_BYTES: usize = (1 << 31) - 16;
 
 /// The product of `dims` as an element count whose byte size (`× 4`) fits `MAX_BUFFER_BYTES`.
 pub fn numel(dims: &[usize]) -> Result<usize> {
@@ -73,7 +73,8 @@ mod tests {
         assert_eq!(numel(&[1 << 30]), Err(Error::TooLarge)); // 4 GiB of f32
         assert_eq!(numel(&[usize::MAX, 2]), Err(Error::TooLarge));
         assert_eq!(numel(&[65536, 16384]), Err(Error::TooLarge));
-        assert_eq!(numel(&[(1 << 30) - (1 << 14)]), Ok((1 << 30) - (1 << 14)));
+        assert_eq!(numel(&[(1 << 29) - 4]), Ok((1 << 29) - 4));
+        assert_eq!(numel(&[1 << 29]), Err(Error::TooLarge));
     }
 
     #[test]
