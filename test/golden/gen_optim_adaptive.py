@@ -1,0 +1,196 @@
+#!/work/venv/bin/python
+"""Golden trajectories for the optimizers of issue 14, from their reference implementations on PyPI.
+
+Writes optim_adaptive.json next to this script, read by crates/core/tests/golden_optim_adaptive.rs and
+test/optim-adaptive-golden.test.ts. Run from the repository root with the venv of requirements.txt:
+
+    /work/venv/bin/python test/golden/gen_optim_adaptive.py
+
+Case format (compact: the inputs are generated, not stored):
+  name, optimizer (our config type), reference ("package version"), options (our camelCase config),
+  tensors: [{name, shape, exclude?}] laid out back to back from offset 0 (n floats in all),
+  steps, seed; grads and initial parameters come from the xorshift generator below (the same one as
+  test/helpers.ts `noise`, and float32 arithmetic only, so every language gets the same bits):
+      params0      = noise(n, seed + 1000)
+      grad at step t = f32(0.5·noise(n, seed) + noise(n, seed + t))
+  checkpoints: step numbers; sample: element indices compared (null: all); params: the parameters at
+  each checkpoint (sampled); optionally evalParams (Schedule-Free: after optimizer.eval()), d (the
+  reference's d after each checkpoint step: Prodigy, D-Adaptation), trust (LAMB: per-tensor trust
+  ratios of the last step), lr (SWATS: the group rate after each checkpoint).
+Every stored float is the shortest decimal that round-trips its float32 value.
+"""
+import json
+import math
+import os
+import sys
+
+import numpy as np
+import torch
+
+
+def _foreach_lerp_(xs, ys, weight):  # schedulefree needs it; torch 1.13 has no _foreach_lerp_
+    for x, y in zip(xs, ys):
+        x.lerp_(y, weight)
+
+
+torch._foreach_lerp_ = _foreach_lerp_
+
+import dadaptation  # noqa: E402
+import lion_pytorch  # noqa: E402
+import prodigyopt  # noqa: E402
+import schedulefree  # noqa: E402
+import torch_optimizer  # noqa: E402
+
+OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "optim_adaptive.json")
+TORCH = f"torch {torch.__version__.split('a')[0].split('+')[0]}"
+VERSIONS = {
+    "torch": TORCH,
+    "torch-optimizer": "torch-optimizer 0.3.0",
+    "lion-pytorch": "lion-pytorch 0.2.5",
+    "prodigyopt": "prodigyopt 1.1.2",
+    "dadaptation": "dadaptation 3.2",
+    "schedulefree": "schedulefree 1.4.1",
+}
+
+
+def noise(n, seed):
+    """test/helpers.ts `noise`: xorshift32, (s / 2^32)·2 − 1 in float64, rounded to float32."""
+    s = (seed * 2654435761 + 1) & 0xFFFFFFFF
+    out = np.empty(n, dtype=np.float32)
+    for i in range(n):
+        s ^= (s << 13) & 0xFFFFFFFF
+        s ^= s >> 17
+        s ^= (s << 5) & 0xFFFFFFFF
+        out[i] = np.float32((s / 2**32) * 2 - 1)
+    return out
+
+
+def grads(n, seed, steps):
+    h = noise(n, seed) * np.float32(0.5)
+    return [(h + noise(n, seed + t)).astype(np.float32) for t in range(1, steps + 1)]
+
+
+class F32(float):
+    """A float written as the shortest decimal that round-trips its float32 value."""
+
+    def __repr__(self):
+        return np.format_float_positional(np.float32(self), unique=True, trim="-") if abs(self) >= 1e-4 or self == 0 else np.format_float_scientific(np.float32(self), unique=True, trim="-")
+
+
+def enc(a):
+    out = [F32(float(x)) for x in np.asarray(a, dtype=np.float32)]
+    for x in out:  # JSON.parse + Math.fround (and serde's f64 → f32) must give back the float32 value
+        assert np.float32(float(repr(x))) == np.float32(x), repr(x)
+    return out
+
+
+def dumps(o):
+    if isinstance(o, F32):
+        return repr(o)
+    if isinstance(o, float):
+        return json.dumps(o)
+    if isinstance(o, dict):
+        return "{" + ",".join(json.dumps(k) + ":" + dumps(v) for k, v in o.items()) + "}"
+    if isinstance(o, (list, tuple)):
+        return "[" + ",".join(dumps(v) for v in o) + "]"
+    return json.dumps(o)
+
+
+# --- the references ---------------------------------------------------------------------------------
+
+def make(kind, o, groups):
+    """The reference optimizer for our config `o`; `groups` are [{'params': [...], 'exclude': bool}]."""
+    b = tuple(o.get("betas", ()))
+    plain = [{"params": g["params"]} for g in groups]
+    if kind == "radam":
+        return [torch.optim.RAdam(plain, lr=o["lr"], betas=b, eps=o["eps"], weight_decay=o["weightDecay"], foreach=False)]
+    if kind == "nadam":
+        return [torch.optim.NAdam(plain, lr=o["lr"], betas=b, eps=o["eps"], weight_decay=o["weightDecay"],
+                                  momentum_decay=o["momentumDecay"], foreach=False)]
+    if kind == "adabelief":
+        return [torch_optimizer.AdaBelief(plain, lr=o["lr"], betas=b, eps=o["eps"], weight_decay=o["weightDecay"],
+                                          amsgrad=o["amsgrad"], weight_decouple=o["weightDecouple"],
+                                          fixed_decay=o["fixedDecay"], rectify=o["rectify"])]
+    if kind == "lion":
+        return [lion_pytorch.Lion(plain, lr=o["lr"], betas=b, weight_decay=o["weightDecay"],
+                                  decoupled_weight_decay=o["decoupledWeightDecay"])]
+    raise KeyError(kind)
+
+
+def case(name, kind, pkg, o, shapes=None, steps=60, seed=1, exclude=(), sample=None, extra=None):
+    """Runs the reference and records the trajectory. `shapes`: the tensors' shapes (default one [11])."""
+    shapes = shapes or [[11]]
+    names = [f"t{i}" for i in range(len(shapes))]
+    sizes = [int(np.prod(s)) for s in shapes]
+    n = sum(sizes)
+    p0 = noise(n, seed + 1000)
+    gs = grads(n, seed, steps)
+    offs = np.cumsum([0] + sizes)
+    params = [torch.nn.Parameter(torch.tensor(p0[offs[i]:offs[i + 1]]).reshape(shapes[i])) for i in range(len(shapes))]
+    excl = [i for i in range(len(shapes)) if names[i] in exclude]
+    groups = [{"params": [params[i] for i in range(len(shapes)) if i not in excl], "exclude": False}]
+    if excl:
+        groups.append({"params": [params[i] for i in excl], "exclude": True})
+    opts = make(kind, o, groups)
+    checkpoints = sorted(set([1, 2, 3, 5] + list(range(10, steps + 1, 10)) + [steps]))
+    out = {"params": [], **({k: [] for k in extra} if extra else {})}
+    for t in range(1, steps + 1):
+        for i, p in enumerate(params):
+            p.grad = torch.tensor(gs[t - 1][offs[i]:offs[i + 1]]).reshape(shapes[i]).clone()
+        for opt in opts:
+            opt.step()
+        if t in checkpoints:
+            flat = torch.cat([p.detach().reshape(-1) for p in params]).numpy().copy()
+            out["params"].append(enc(flat if sample is None else flat[sample]))
+            for k, f in (extra or {}).items():
+                out[k].append(f(opts, params))
+    tensors = [{"name": names[i], "shape": list(shapes[i]), **({"exclude": True} if i in excl else {})} for i in range(len(shapes))]
+    return {"name": name, "optimizer": kind, "reference": VERSIONS[pkg], "options": o, "tensors": tensors, "n": n,
+            "steps": steps, "seed": seed, "checkpoints": checkpoints, "sample": sample, **out}
+
+
+LONG = [5003]  # several reduction chunks (4096) and a ragged SIMD tail
+LONG_SAMPLE = sorted(set(list(range(0, 5003, 97)) + [4095, 4096, 4097, 5000, 5001, 5002]))
+
+
+def build():
+    cases = []
+    radam = {"lr": 1e-3, "betas": [0.9, 0.999], "eps": 1e-8, "weightDecay": 0}
+    cases += [
+        case("radam_defaults", "radam", "torch", radam),
+        case("radam_fast_beta2_wd", "radam", "torch", {**radam, "lr": 0.01, "betas": [0.8, 0.9], "weightDecay": 0.1}, seed=2),
+        case("radam_long", "radam", "torch", {**radam, "lr": 0.01, "betas": [0.9, 0.99]}, shapes=[LONG], seed=3, sample=LONG_SAMPLE),
+    ]
+    nadam = {"lr": 2e-3, "betas": [0.9, 0.999], "eps": 1e-8, "weightDecay": 0, "momentumDecay": 4e-3}
+    cases += [
+        case("nadam_defaults", "nadam", "torch", nadam),
+        case("nadam_wd_momentum_decay", "nadam", "torch", {**nadam, "lr": 0.01, "betas": [0.8, 0.95], "weightDecay": 0.05, "momentumDecay": 0.02}, seed=4),
+        case("nadam_long", "nadam", "torch", nadam, shapes=[LONG], seed=5, sample=LONG_SAMPLE),
+    ]
+    ab = {"lr": 1e-3, "betas": [0.9, 0.999], "eps": 1e-8, "weightDecay": 0, "amsgrad": False, "weightDecouple": False,
+          "fixedDecay": False, "rectify": False}
+    cases += [
+        case("adabelief_defaults", "adabelief", "torch-optimizer", ab),
+        case("adabelief_amsgrad_wd", "adabelief", "torch-optimizer", {**ab, "lr": 0.01, "amsgrad": True, "weightDecay": 0.1}, seed=6),
+        case("adabelief_decoupled_rectify", "adabelief", "torch-optimizer", {**ab, "lr": 0.01, "weightDecay": 0.1, "weightDecouple": True, "rectify": True, "betas": [0.9, 0.9]}, seed=7),
+        case("adabelief_fixed_decay", "adabelief", "torch-optimizer", {**ab, "lr": 0.01, "weightDecay": 0.01, "weightDecouple": True, "fixedDecay": True, "eps": 1e-6}, seed=8),
+        case("adabelief_long", "adabelief", "torch-optimizer", {**ab, "lr": 0.01, "rectify": True}, shapes=[LONG], seed=9, sample=LONG_SAMPLE),
+    ]
+    lion = {"lr": 1e-4, "betas": [0.9, 0.99], "weightDecay": 0, "decoupledWeightDecay": False}
+    cases += [
+        case("lion_defaults", "lion", "lion-pytorch", lion),
+        case("lion_wd", "lion", "lion-pytorch", {**lion, "lr": 3e-3, "betas": [0.95, 0.98], "weightDecay": 0.5}, seed=10),
+        case("lion_decoupled_wd", "lion", "lion-pytorch", {**lion, "lr": 3e-3, "weightDecay": 1e-3, "decoupledWeightDecay": True}, seed=11),
+        case("lion_long", "lion", "lion-pytorch", {**lion, "lr": 1e-3}, shapes=[LONG], seed=12, sample=LONG_SAMPLE),
+    ]
+    return cases
+
+
+if __name__ == "__main__":
+    torch.set_num_threads(1)
+    cases = build()
+    text = dumps({"generator": "test/golden/gen_optim_adaptive.py", "cases": cases}) + "\n"
+    json.loads(text)
+    with open(OUT, "w") as fh:
+        fh.write(text)
+    print(f"wrote {OUT} ({len(text)} bytes, {len(cases)} cases)")
