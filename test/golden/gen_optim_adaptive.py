@@ -114,6 +114,21 @@ def make(kind, o, groups):
     if kind == "lion":
         return [lion_pytorch.Lion(plain, lr=o["lr"], betas=b, weight_decay=o["weightDecay"],
                                   decoupled_weight_decay=o["decoupledWeightDecay"])]
+    if kind == "lamb":
+        # torch-optimizer's Lamb has no per-group exclusion: the excluded tensors get a second instance with
+        # trust ratio 1 (adam=True) and no weight decay, which is what excluding them means (per-tensor
+        # steps are independent, so two instances equal one with per-group flags).
+        kw = dict(lr=o["lr"], betas=b, eps=o["eps"], clamp_value=o["clampValue"], debias=o["debias"])
+        out = [torch_optimizer.Lamb(groups[0]["params"], weight_decay=o["weightDecay"], adam=o["adam"], **kw)]
+        if len(groups) > 1:
+            out.append(torch_optimizer.Lamb(groups[1]["params"], weight_decay=0, adam=True, **kw))
+        return out
+    if kind == "lars":
+        # torch-optimizer's own exclusion: a parameter group with weight_decay 0 skips the trust ratio.
+        pg = [{"params": groups[0]["params"]}] + [{"params": g["params"], "weight_decay": 0} for g in groups[1:]]
+        return [torch_optimizer.LARS(pg, lr=o["lr"], momentum=o["momentum"], dampening=o["dampening"],
+                                     weight_decay=o["weightDecay"], nesterov=o["nesterov"],
+                                     trust_coefficient=o["trustCoefficient"], eps=o["eps"])]
     raise KeyError(kind)
 
 
@@ -183,7 +198,39 @@ def build():
         case("lion_decoupled_wd", "lion", "lion-pytorch", {**lion, "lr": 3e-3, "weightDecay": 1e-3, "decoupledWeightDecay": True}, seed=11),
         case("lion_long", "lion", "lion-pytorch", {**lion, "lr": 1e-3}, shapes=[LONG], seed=12, sample=LONG_SAMPLE),
     ]
+    layers = [[5, 7], [5], [3, 5], [3]]  # weights and biases; the biases (1-D) are excluded
+    lamb = {"lr": 1e-3, "betas": [0.9, 0.999], "eps": 1e-6, "weightDecay": 0, "clampValue": 10, "adam": False, "debias": False}
+    trust = {"trust": lamb_trust}
+    cases += [
+        case("lamb_defaults", "lamb", "torch-optimizer", lamb, shapes=layers, exclude=["t1", "t3"], extra=trust, seed=13),
+        case("lamb_wd_debias", "lamb", "torch-optimizer", {**lamb, "lr": 0.01, "weightDecay": 0.01, "debias": True, "betas": [0.8, 0.99]},
+             shapes=layers, exclude=["t1", "t3"], extra=trust, seed=14),
+        case("lamb_clamp_no_exclusion", "lamb", "torch-optimizer", {**lamb, "lr": 0.01, "clampValue": 1.0, "weightDecay": 0.1},
+             shapes=layers, extra=trust, seed=15),
+        case("lamb_adam", "lamb", "torch-optimizer", {**lamb, "lr": 0.01, "adam": True, "eps": 1e-8}, shapes=layers, exclude=["t1", "t3"], seed=16),
+        case("lamb_long", "lamb", "torch-optimizer", {**lamb, "lr": 0.01, "weightDecay": 0.01}, shapes=[[61, 83], [61]], exclude=["t1"],
+             extra=trust, seed=17, sample=LONG_SAMPLE),
+    ]
+    lars = {"lr": 1e-2, "momentum": 0, "dampening": 0, "weightDecay": 0, "nesterov": False, "trustCoefficient": 0.01, "eps": 1e-8}
+    cases += [
+        case("lars_defaults", "lars", "torch-optimizer", lars, shapes=layers, exclude=["t1", "t3"], seed=18),
+        case("lars_wd_momentum", "lars", "torch-optimizer", {**lars, "lr": 0.1, "weightDecay": 0.01, "momentum": 0.9, "dampening": 0.1},
+             shapes=layers, exclude=["t1", "t3"], seed=19),
+        case("lars_nesterov_trust", "lars", "torch-optimizer", {**lars, "lr": 0.5, "weightDecay": 5e-4, "momentum": 0.9, "nesterov": True,
+             "trustCoefficient": 0.001, "eps": 1e-6}, shapes=layers, seed=20),
+        case("lars_long", "lars", "torch-optimizer", {**lars, "lr": 0.1, "weightDecay": 1e-3, "momentum": 0.9}, shapes=[[61, 83], [61]],
+             exclude=["t1"], seed=21, sample=LONG_SAMPLE),
+    ]
     return cases
+
+
+def lamb_trust(opts, params):
+    """The trust ratio each tensor's last step applied (1 for the excluded ones)."""
+    out = []
+    for p in params:
+        st = opts[0].state.get(p)
+        out.append(F32(float(st["trust_ratio"])) if st is not None and "trust_ratio" in st and not opts[0].adam else F32(1.0))
+    return out
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@
 
 use serde_json::Value;
 use wasmcnn_core::optim::table::{Run, OUT_FIELDS};
-use wasmcnn_core::optim::{adabelief, lion, nadam, radam};
+use wasmcnn_core::optim::{adabelief, lamb, lars, lion, nadam, radam};
 
 /// test/helpers.ts `noise`: xorshift32, (s / 2³²)·2 − 1 in f64, rounded to f32.
 fn noise(n: usize, seed: u64) -> Vec<f32> {
@@ -88,6 +88,34 @@ fn stepper(kind: &str, o: &Value, n: usize, runs: Vec<Run>, _p0: &[f32]) -> Step
             let mut m = z();
             Box::new(move |_, p, g, out| lion::lion_step(&cfg, &runs, p, g, &mut m, None, Some(out)))
         }
+        "lamb" => {
+            let (beta1, beta2) = o.betas();
+            let cfg = lamb::Lamb {
+                lr: o.f("lr"),
+                beta1,
+                beta2,
+                eps: o.f("eps"),
+                weight_decay: o.f("weightDecay"),
+                clamp_value: o.f("clampValue"),
+                adam: o.b("adam"),
+                debias: o.b("debias"),
+            };
+            let (mut m, mut v) = (z(), z());
+            Box::new(move |t, p, g, out| lamb::lamb_step(&cfg, t, &runs, p, g, &mut m, &mut v, None, Some(out)))
+        }
+        "lars" => {
+            let cfg = lars::Lars {
+                lr: o.f("lr"),
+                momentum: o.f("momentum"),
+                dampening: o.f("dampening"),
+                weight_decay: o.f("weightDecay"),
+                nesterov: o.b("nesterov"),
+                trust_coefficient: o.f("trustCoefficient"),
+                eps: o.f("eps"),
+            };
+            let mut b = z();
+            Box::new(move |t, p, g, out| lars::lars_step(&cfg, t, &runs, p, g, (cfg.momentum != 0.0).then_some(&mut b[..]), None, Some(out)))
+        }
         other => panic!("unknown optimizer {other}"),
     }
 }
@@ -140,6 +168,11 @@ fn adaptive_optimizers_follow_their_reference_trajectories() {
             step(t, &mut p, &grad(n, seed, t), &mut out);
             if checkpoints.get(k) == Some(&t) {
                 check(&format!("{name} step {t}"), &pick(&p), &floats(&c["params"][k]), &floor, &mut worst);
+                if let Some(trust) = c.get("trust") {
+                    // The per-tensor trust ratios our telemetry reports, against the reference's state.
+                    let ours: Vec<f32> = out.chunks(OUT_FIELDS).map(|o| o[1] as f32).collect();
+                    check(&format!("{name} trust ratios step {t}"), &ours, &floats(&trust[k]), &vec![0.0; ours.len()], &mut worst);
+                }
                 k += 1;
             }
         }

@@ -20,6 +20,8 @@ pub mod adagrad;
 pub mod adam;
 pub mod adamax;
 pub mod grad;
+pub mod lamb;
+pub mod lars;
 pub mod lion;
 pub mod lookahead;
 pub mod nadam;

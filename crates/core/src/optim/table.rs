@@ -103,3 +103,70 @@ pub fn check_out(what: &str, runs: &[Run], out: &Option<&mut [f64]>) {
         check_len(&format!("{what}: telemetry out"), runs.len() * OUT_FIELDS, o.len());
     }
 }
+
+/// Lane values into four f64 accumulators (lane k to accumulator k; a scalar tail element to
+/// accumulator 0): how the first pass of a two-pass step sums what its lanes computed, in an order fixed
+/// by the chunking alone.
+pub trait LaneSum: crate::simd::Lane {
+    fn each(self, f: impl FnMut(usize, f32));
+}
+
+impl LaneSum for f32 {
+    #[inline(always)]
+    fn each(self, mut f: impl FnMut(usize, f32)) {
+        f(0, self)
+    }
+}
+
+impl LaneSum for crate::simd::F32x4 {
+    #[inline(always)]
+    fn each(self, mut f: impl FnMut(usize, f32)) {
+        for (k, v) in self.lanes().into_iter().enumerate() {
+            f(k, v)
+        }
+    }
+}
+
+/// `K` sums over `0..len` (a run), chunk by chunk (`reduce::chunked`): `chunk(lo, hi, acc)` adds a chunk's
+/// terms into `acc[j]` (four accumulators per sum, see `LaneSum`), folded as ((a0 + a1) + (a2 + a3)) per
+/// chunk and the chunks in order. Bitwise the same on any thread count.
+pub fn run_sums<const K: usize>(len: usize, chunk: impl Fn(usize, usize, &mut [[f64; 4]; K]) + Sync + Send) -> [f64; K]
+where
+    [f64; K]: Default,
+{
+    super::reduce::chunked(
+        len,
+        [0.0; K],
+        |lo, hi| {
+            let mut acc = [[0.0f64; 4]; K];
+            chunk(lo, hi, &mut acc);
+            acc.map(|a| (a[0] + a[1]) + (a[2] + a[3]))
+        },
+        |mut a, b| {
+            for (x, y) in a.iter_mut().zip(b) {
+                *x += y;
+            }
+            a
+        },
+    )
+}
+
+/// Adds `x²` of each lane into `acc`.
+#[inline(always)]
+pub fn add_sq<L: LaneSum>(acc: &mut [f64; 4], x: L) {
+    x.each(|k, v| acc[k] += v as f64 * v as f64)
+}
+
+/// Adds `x·y` of each lane into `acc`.
+#[inline(always)]
+pub fn add_dot<L: LaneSum>(acc: &mut [f64; 4], x: L, y: L) {
+    let mut ys = [0.0f32; 4];
+    y.each(|k, v| ys[k] = v);
+    x.each(|k, v| acc[k] += v as f64 * ys[k] as f64)
+}
+
+/// Adds `|x|` of each lane into `acc`.
+#[inline(always)]
+pub fn add_abs<L: LaneSum>(acc: &mut [f64; 4], x: L) {
+    x.each(|k, v| acc[k] += v.abs() as f64)
+}
