@@ -129,6 +129,19 @@ def make(kind, o, groups):
         return [torch_optimizer.LARS(pg, lr=o["lr"], momentum=o["momentum"], dampening=o["dampening"],
                                      weight_decay=o["weightDecay"], nesterov=o["nesterov"],
                                      trust_coefficient=o["trustCoefficient"], eps=o["eps"])]
+    if kind == "prodigy":
+        return [prodigyopt.Prodigy(plain, lr=o["lr"], betas=b, beta3=o["beta3"], eps=o["eps"], weight_decay=o["weightDecay"],
+                                   decouple=o["decouple"], use_bias_correction=o["useBiasCorrection"],
+                                   safeguard_warmup=o["safeguardWarmup"], d0=o["d0"], d_coef=o["dCoef"], growth_rate=o["growthRate"])]
+    if kind == "dadapt_adam":
+        return [dadaptation.DAdaptAdam(plain, lr=o["lr"], betas=b, eps=o["eps"], weight_decay=o["weightDecay"], decouple=o["decouple"],
+                                       use_bias_correction=o["useBiasCorrection"], d0=o["d0"], growth_rate=o["growthRate"])]
+    if kind == "dadapt_sgd":
+        return [dadaptation.DAdaptSGD(plain, lr=o["lr"], momentum=o["momentum"], weight_decay=o["weightDecay"], d0=o["d0"],
+                                      growth_rate=o["growthRate"])]
+    if kind == "dadapt_adagrad":
+        return [dadaptation.DAdaptAdaGrad(plain, lr=o["lr"], momentum=o["momentum"], weight_decay=o["weightDecay"], eps=o["eps"],
+                                          d0=o["d0"], growth_rate=o["growthRate"])]
     raise KeyError(kind)
 
 
@@ -160,7 +173,9 @@ def case(name, kind, pkg, o, shapes=None, steps=60, seed=1, exclude=(), sample=N
             for k, f in (extra or {}).items():
                 out[k].append(f(opts, params))
     tensors = [{"name": names[i], "shape": list(shapes[i]), **({"exclude": True} if i in excl else {})} for i in range(len(shapes))]
-    return {"name": name, "optimizer": kind, "reference": VERSIONS[pkg], "options": o, "tensors": tensors, "n": n,
+    # JSON has no ∞: an infinite option (growthRate) is left out, meaning our default ∞.
+    stored = {k: v for k, v in o.items() if v != float("inf")}
+    return {"name": name, "optimizer": kind, "reference": VERSIONS[pkg], "options": stored, "tensors": tensors, "n": n,
             "steps": steps, "seed": seed, "checkpoints": checkpoints, "sample": sample, **out}
 
 
@@ -220,6 +235,47 @@ def build():
              "trustCoefficient": 0.001, "eps": 1e-6}, shapes=layers, seed=20),
         case("lars_long", "lars", "torch-optimizer", {**lars, "lr": 0.1, "weightDecay": 1e-3, "momentum": 0.9}, shapes=[[61, 83], [61]],
              exclude=["t1"], seed=21, sample=LONG_SAMPLE),
+    ]
+    d = {"d": lambda opts, params: float(opts[0].param_groups[0]["d"])}
+    inf = float("inf")
+    prodigy = {"lr": 1.0, "betas": [0.9, 0.999], "beta3": None, "eps": 1e-8, "weightDecay": 0, "decouple": True,
+               "useBiasCorrection": False, "safeguardWarmup": False, "d0": 1e-6, "dCoef": 1.0, "growthRate": inf}
+    cases += [
+        case("prodigy_defaults", "prodigy", "prodigyopt", prodigy, extra=d, seed=22),
+        case("prodigy_bias_correction_safeguard", "prodigy", "prodigyopt", {**prodigy, "useBiasCorrection": True, "safeguardWarmup": True,
+             "beta3": 0.99, "dCoef": 0.5, "d0": 1e-3}, extra=d, seed=23),
+        case("prodigy_coupled_wd_growth", "prodigy", "prodigyopt", {**prodigy, "decouple": False, "weightDecay": 0.1, "growthRate": 1.02,
+             "d0": 1e-4, "betas": [0.0, 0.99]}, extra=d, seed=24),
+        case("prodigy_decoupled_wd", "prodigy", "prodigyopt", {**prodigy, "weightDecay": 0.01, "lr": 0.5, "eps": 1e-6}, shapes=[[5, 7], [5]],
+             extra=d, seed=25),
+        # The long cases bound d's growth: with growth_rate ∞ this drift problem (gradients that never shrink) grows d to ~600
+        # by step 40, where the reference's own float32 and float64 runs differ by 1.1e-4 (its float32 dot and
+        # sum feed d): not a float32-stable trajectory to hold anyone to 1e-5.
+        case("prodigy_long", "prodigy", "prodigyopt", {**prodigy, "growthRate": 1.05, "d0": 1e-2}, shapes=[LONG], extra=d, seed=26, sample=LONG_SAMPLE),
+    ]
+    da = {"lr": 1.0, "betas": [0.9, 0.999], "eps": 1e-8, "weightDecay": 0, "decouple": False, "useBiasCorrection": False, "d0": 1e-6,
+          "growthRate": inf}
+    cases += [
+        case("dadapt_adam_defaults", "dadapt_adam", "dadaptation", da, extra=d, seed=27),
+        case("dadapt_adam_decoupled_bias_correction", "dadapt_adam", "dadaptation", {**da, "decouple": True, "weightDecay": 0.01,
+             "useBiasCorrection": True, "growthRate": 1.1, "d0": 1e-3}, shapes=[[5, 7], [5]], extra=d, seed=28),
+        case("dadapt_adam_coupled_wd", "dadapt_adam", "dadaptation", {**da, "weightDecay": 0.1, "lr": 0.5, "d0": 1e-5, "betas": [0.8, 0.99]},
+             extra=d, seed=29),
+        case("dadapt_adam_long", "dadapt_adam", "dadaptation", {**da, "growthRate": 1.05, "d0": 1e-2}, shapes=[LONG], extra=d, seed=30, sample=LONG_SAMPLE),
+    ]
+    ds = {"lr": 1.0, "momentum": 0.0, "weightDecay": 0, "d0": 1e-6, "growthRate": inf}
+    cases += [
+        case("dadapt_sgd_defaults", "dadapt_sgd", "dadaptation", ds, extra=d, seed=31),
+        case("dadapt_sgd_momentum_wd", "dadapt_sgd", "dadaptation", {**ds, "momentum": 0.9, "weightDecay": 0.01, "growthRate": 1.1},
+             shapes=[[5, 7], [5]], extra=d, seed=32),
+        case("dadapt_sgd_long", "dadapt_sgd", "dadaptation", {**ds, "momentum": 0.5, "growthRate": 1.05, "d0": 1e-2}, shapes=[LONG], extra=d, seed=33, sample=LONG_SAMPLE),
+    ]
+    dg = {"lr": 1.0, "momentum": 0.0, "weightDecay": 0, "eps": 1e-6, "d0": 1e-6, "growthRate": inf}
+    cases += [
+        case("dadapt_adagrad_defaults", "dadapt_adagrad", "dadaptation", dg, extra=d, seed=34),
+        case("dadapt_adagrad_momentum_wd", "dadapt_adagrad", "dadaptation", {**dg, "momentum": 0.9, "weightDecay": 0.01, "eps": 1e-4,
+             "growthRate": 1.1, "d0": 1e-3}, shapes=[[5, 7], [5]], extra=d, seed=35),
+        case("dadapt_adagrad_long", "dadapt_adagrad", "dadaptation", {**dg, "growthRate": 1.05, "d0": 1e-2}, shapes=[LONG], extra=d, seed=36, sample=LONG_SAMPLE),
     ]
     return cases
 

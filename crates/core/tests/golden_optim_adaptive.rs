@@ -7,6 +7,8 @@
 
 use serde_json::Value;
 use wasmcnn_core::optim::table::{Run, OUT_FIELDS};
+use wasmcnn_core::optim::dadapt::{self, DAdapt};
+use wasmcnn_core::optim::prodigy::{self, ProdigySlots};
 use wasmcnn_core::optim::{adabelief, lamb, lars, lion, nadam, radam};
 
 /// test/helpers.ts `noise`: xorshift32, (s / 2³²)·2 − 1 in f64, rounded to f32.
@@ -39,14 +41,22 @@ impl Opts<'_> {
     fn b(&self, k: &str) -> bool {
         self.0[k].as_bool().unwrap_or_else(|| panic!("option {k}"))
     }
+    /// growthRate, absent (JSON has no ∞) meaning ∞.
+    fn growth(&self) -> f64 {
+        self.0["growthRate"].as_f64().unwrap_or(f64::INFINITY)
+    }
+    fn dadapt(&self) -> DAdapt {
+        DAdapt { lr: self.f("lr"), weight_decay: self.f("weightDecay"), d0: self.f("d0"), growth_rate: self.growth() }
+    }
     fn betas(&self) -> (f64, f64) {
         let b = self.0["betas"].as_array().unwrap();
         (b[0].as_f64().unwrap(), b[1].as_f64().unwrap())
     }
 }
 
-/// One optimizer with its state: `step(t, p, g, out)`; `out` receives OUT_FIELDS values per run.
-type Stepper = Box<dyn FnMut(u64, &mut [f32], &[f32], &mut [f64])>;
+/// One optimizer with its state: `step(t, p, g, out)`; `out` receives OUT_FIELDS values per run; returns
+/// d after the step for the methods that estimate one.
+type Stepper = Box<dyn FnMut(u64, &mut [f32], &[f32], &mut [f64]) -> Option<f64>>;
 
 fn stepper(kind: &str, o: &Value, n: usize, runs: Vec<Run>, _p0: &[f32]) -> Stepper {
     let o = Opts(o);
@@ -56,13 +66,19 @@ fn stepper(kind: &str, o: &Value, n: usize, runs: Vec<Run>, _p0: &[f32]) -> Step
             let (beta1, beta2) = o.betas();
             let cfg = radam::RAdam { lr: o.f("lr"), beta1, beta2, eps: o.f("eps"), weight_decay: o.f("weightDecay") };
             let (mut m, mut v) = (z(), z());
-            Box::new(move |t, p, g, out| radam::radam_step(&cfg, t, &runs, p, g, &mut m, &mut v, None, Some(out)))
+            Box::new(move |t, p, g, out| {
+                radam::radam_step(&cfg, t, &runs, p, g, &mut m, &mut v, None, Some(out));
+                None
+            })
         }
         "nadam" => {
             let (beta1, beta2) = o.betas();
             let cfg = nadam::NAdam { lr: o.f("lr"), beta1, beta2, eps: o.f("eps"), weight_decay: o.f("weightDecay"), momentum_decay: o.f("momentumDecay") };
             let (mut m, mut v, mut mp) = (z(), z(), 1.0);
-            Box::new(move |t, p, g, out| nadam::nadam_step(&cfg, t, &mut mp, &runs, p, g, &mut m, &mut v, None, Some(out)))
+            Box::new(move |t, p, g, out| {
+                nadam::nadam_step(&cfg, t, &mut mp, &runs, p, g, &mut m, &mut v, None, Some(out));
+                None
+            })
         }
         "adabelief" => {
             let (beta1, beta2) = o.betas();
@@ -79,14 +95,18 @@ fn stepper(kind: &str, o: &Value, n: usize, runs: Vec<Run>, _p0: &[f32]) -> Step
             };
             let (mut m, mut s, mut x) = (z(), z(), z());
             Box::new(move |t, p, g, out| {
-                adabelief::adabelief_step(&cfg, t, &runs, p, g, &mut m, &mut s, cfg.amsgrad.then_some(&mut x[..]), None, Some(out))
+                adabelief::adabelief_step(&cfg, t, &runs, p, g, &mut m, &mut s, cfg.amsgrad.then_some(&mut x[..]), None, Some(out));
+                None
             })
         }
         "lion" => {
             let (beta1, beta2) = o.betas();
             let cfg = lion::Lion { lr: o.f("lr"), beta1, beta2, weight_decay: o.f("weightDecay"), decoupled_from: o.b("decoupledWeightDecay").then(|| o.f("lr")) };
             let mut m = z();
-            Box::new(move |_, p, g, out| lion::lion_step(&cfg, &runs, p, g, &mut m, None, Some(out)))
+            Box::new(move |_, p, g, out| {
+                lion::lion_step(&cfg, &runs, p, g, &mut m, None, Some(out));
+                None
+            })
         }
         "lamb" => {
             let (beta1, beta2) = o.betas();
@@ -101,7 +121,10 @@ fn stepper(kind: &str, o: &Value, n: usize, runs: Vec<Run>, _p0: &[f32]) -> Step
                 debias: o.b("debias"),
             };
             let (mut m, mut v) = (z(), z());
-            Box::new(move |t, p, g, out| lamb::lamb_step(&cfg, t, &runs, p, g, &mut m, &mut v, None, Some(out)))
+            Box::new(move |t, p, g, out| {
+                lamb::lamb_step(&cfg, t, &runs, p, g, &mut m, &mut v, None, Some(out));
+                None
+            })
         }
         "lars" => {
             let cfg = lars::Lars {
@@ -114,7 +137,62 @@ fn stepper(kind: &str, o: &Value, n: usize, runs: Vec<Run>, _p0: &[f32]) -> Step
                 eps: o.f("eps"),
             };
             let mut b = z();
-            Box::new(move |t, p, g, out| lars::lars_step(&cfg, t, &runs, p, g, (cfg.momentum != 0.0).then_some(&mut b[..]), None, Some(out)))
+            Box::new(move |t, p, g, out| {
+                lars::lars_step(&cfg, t, &runs, p, g, (cfg.momentum != 0.0).then_some(&mut b[..]), None, Some(out));
+                None
+            })
+        }
+        "prodigy" => {
+            let (beta1, beta2) = o.betas();
+            let cfg = prodigy::Prodigy {
+                lr: o.f("lr"),
+                beta1,
+                beta2,
+                beta3: o.0["beta3"].as_f64(),
+                eps: o.f("eps"),
+                weight_decay: o.f("weightDecay"),
+                decouple: o.b("decouple"),
+                use_bias_correction: o.b("useBiasCorrection"),
+                safeguard_warmup: o.b("safeguardWarmup"),
+                d0: o.f("d0"),
+                d_coef: o.f("dCoef"),
+                growth_rate: o.growth(),
+            };
+            let (mut p0, mut s, mut m, mut v) = (z(), z(), z(), z());
+            let mut sc = cfg.initial_scalars();
+            Box::new(move |t, p, g, out| {
+                let slots = ProdigySlots { p0: &mut p0, s: &mut s, exp_avg: (cfg.beta1 > 0.0).then_some(&mut m[..]), exp_avg_sq: &mut v };
+                prodigy::prodigy_step(&cfg, t, &mut sc, &runs, p, g, slots, None, Some(out));
+                Some(sc[0])
+            })
+        }
+        "dadapt_adam" => {
+            let (beta1, beta2) = o.betas();
+            let cfg = dadapt::DAdaptAdam { base: o.dadapt(), beta1, beta2, eps: o.f("eps"), decouple: o.b("decouple"), use_bias_correction: o.b("useBiasCorrection") };
+            let (mut s, mut m, mut v) = (z(), z(), z());
+            let mut sc = [cfg.base.d0, 0.0, 0.0];
+            Box::new(move |_, p, g, out| {
+                dadapt::dadapt_adam_step(&cfg, &mut sc, &runs, p, g, &mut s, &mut m, &mut v, None, Some(out));
+                Some(sc[0])
+            })
+        }
+        "dadapt_sgd" => {
+            let cfg = dadapt::DAdaptSgd { base: o.dadapt(), momentum: o.f("momentum") };
+            let (mut s, mut x0) = (z(), z());
+            let mut sc = [cfg.base.d0, 0.0, 0.0, 0.0];
+            Box::new(move |t, p, g, out| {
+                dadapt::dadapt_sgd_step(&cfg, t, &mut sc, &runs, p, g, &mut s, &mut x0, None, Some(out));
+                Some(sc[0])
+            })
+        }
+        "dadapt_adagrad" => {
+            let cfg = dadapt::DAdaptAdagrad { base: o.dadapt(), momentum: o.f("momentum"), eps: o.f("eps") };
+            let (mut al, mut s, mut x0) = (vec![1e-6f32; n], z(), z());
+            let mut sc = [cfg.base.d0, 0.0, 0.0, 0.0, 0.0];
+            Box::new(move |t, p, g, out| {
+                dadapt::dadapt_adagrad_step(&cfg, t, &mut sc, &runs, p, g, &mut al, &mut s, &mut x0, None, Some(out));
+                Some(sc[0])
+            })
         }
         other => panic!("unknown optimizer {other}"),
     }
@@ -162,12 +240,18 @@ fn adaptive_optimizers_follow_their_reference_trajectories() {
         let mut p = p0.clone();
         let mut out = vec![0.0f64; runs.len() * OUT_FIELDS];
         let checkpoints: Vec<u64> = c["checkpoints"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap()).collect();
-        let mut worst = 0.0f32;
+        let (mut worst, mut worst_d) = (0.0f32, 0.0f32);
         let mut k = 0;
         for t in 1..=steps {
-            step(t, &mut p, &grad(n, seed, t), &mut out);
+            let d = step(t, &mut p, &grad(n, seed, t), &mut out);
             if checkpoints.get(k) == Some(&t) {
                 check(&format!("{name} step {t}"), &pick(&p), &floats(&c["params"][k]), &floor, &mut worst);
+                if let Some(want) = c.get("d") {
+                    let (ours, want) = (d.unwrap(), want[k].as_f64().unwrap());
+                    let err = ((ours - want) / want).abs() as f32;
+                    assert!(err <= 1e-5, "{name} d at step {t}: {ours} vs reference {want} (rel {err:e})");
+                    worst_d = worst_d.max(err);
+                }
                 if let Some(trust) = c.get("trust") {
                     // The per-tensor trust ratios our telemetry reports, against the reference's state.
                     let ours: Vec<f32> = out.chunks(OUT_FIELDS).map(|o| o[1] as f32).collect();
@@ -177,7 +261,8 @@ fn adaptive_optimizers_follow_their_reference_trajectories() {
             }
         }
         assert_eq!(k, checkpoints.len());
-        println!("{name} ({}, {steps} steps, n {n}): max relative error {worst:e}", c["reference"].as_str().unwrap());
+        let dnote = if c.get("d").is_some() { format!(", d {worst_d:e}") } else { String::new() };
+        println!("{name} ({}, {steps} steps, n {n}): max relative error {worst:e}{dnote}", c["reference"].as_str().unwrap());
     }
     assert!(cases.len() >= 15);
 }
