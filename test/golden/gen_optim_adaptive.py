@@ -142,6 +142,16 @@ def make(kind, o, groups):
     if kind == "dadapt_adagrad":
         return [dadaptation.DAdaptAdaGrad(plain, lr=o["lr"], momentum=o["momentum"], weight_decay=o["weightDecay"], eps=o["eps"],
                                           d0=o["d0"], growth_rate=o["growthRate"])]
+    if kind == "schedulefree_adamw":
+        o_ = schedulefree.AdamWScheduleFree(plain, lr=o["lr"], betas=b, eps=o["eps"], weight_decay=o["weightDecay"],
+                                            warmup_steps=o["warmupSteps"], r=o["r"], weight_lr_power=o["weightLrPower"])
+        o_.train()
+        return [o_]
+    if kind == "schedulefree_sgd":
+        o_ = schedulefree.SGDScheduleFree(plain, lr=o["lr"], momentum=o["momentum"], weight_decay=o["weightDecay"],
+                                          warmup_steps=o["warmupSteps"], r=o["r"], weight_lr_power=o["weightLrPower"])
+        o_.train()
+        return [o_]
     raise KeyError(kind)
 
 
@@ -171,7 +181,8 @@ def case(name, kind, pkg, o, shapes=None, steps=60, seed=1, exclude=(), sample=N
             flat = torch.cat([p.detach().reshape(-1) for p in params]).numpy().copy()
             out["params"].append(enc(flat if sample is None else flat[sample]))
             for k, f in (extra or {}).items():
-                out[k].append(f(opts, params))
+                v = f(opts, params)
+                out[k].append(enc(v if sample is None else v[sample]) if isinstance(v, np.ndarray) else v)
     tensors = [{"name": names[i], "shape": list(shapes[i]), **({"exclude": True} if i in excl else {})} for i in range(len(shapes))]
     # JSON has no ∞: an infinite option (growthRate) is left out, meaning our default ∞.
     stored = {k: v for k, v in o.items() if v != float("inf")}
@@ -277,7 +288,34 @@ def build():
              "growthRate": 1.1, "d0": 1e-3}, shapes=[[5, 7], [5]], extra=d, seed=35),
         case("dadapt_adagrad_long", "dadapt_adagrad", "dadaptation", {**dg, "growthRate": 1.05, "d0": 1e-2}, shapes=[LONG], extra=d, seed=36, sample=LONG_SAMPLE),
     ]
+    # Schedule-Free: at every checkpoint the reference's optimizer.eval() gives evalParams (x), then
+    # optimizer.train() swaps back before the next step; the replay does the same through eval()/train().
+    ev = {"evalParams": eval_params}
+    sfa = {"lr": 0.0025, "betas": [0.9, 0.999], "eps": 1e-8, "weightDecay": 0, "warmupSteps": 0, "r": 0.0, "weightLrPower": 2.0}
+    cases += [
+        case("schedulefree_adamw_defaults", "schedulefree_adamw", "schedulefree", sfa, extra=ev, seed=37),
+        case("schedulefree_adamw_warmup_wd_r", "schedulefree_adamw", "schedulefree", {**sfa, "lr": 0.01, "warmupSteps": 10, "weightDecay": 0.1,
+             "r": 1.0, "weightLrPower": 1.0, "betas": [0.95, 0.99]}, shapes=[[5, 7], [5]], extra=ev, seed=38),
+        case("schedulefree_adamw_long", "schedulefree_adamw", "schedulefree", {**sfa, "lr": 0.01}, shapes=[LONG], extra=ev, seed=39,
+             sample=LONG_SAMPLE),
+    ]
+    sfs = {"lr": 1.0, "momentum": 0.9, "weightDecay": 0, "warmupSteps": 0, "r": 0.0, "weightLrPower": 2.0}
+    cases += [
+        case("schedulefree_sgd_defaults", "schedulefree_sgd", "schedulefree", {**sfs, "lr": 0.1}, extra=ev, seed=40),
+        case("schedulefree_sgd_warmup_wd", "schedulefree_sgd", "schedulefree", {**sfs, "lr": 0.05, "momentum": 0.8, "warmupSteps": 5,
+             "weightDecay": 0.01, "r": 0.5}, shapes=[[5, 7], [5]], extra=ev, seed=41),
+        case("schedulefree_sgd_long", "schedulefree_sgd", "schedulefree", {**sfs, "lr": 0.05}, shapes=[LONG], extra=ev, seed=42,
+             sample=LONG_SAMPLE),
+    ]
     return cases
+
+
+def eval_params(opts, params):
+    """The reference's optimizer.eval() weights (x), then optimizer.train() back to y."""
+    opts[0].eval()
+    x = torch.cat([p.detach().reshape(-1) for p in params]).numpy().copy()
+    opts[0].train()
+    return x
 
 
 def lamb_trust(opts, params):

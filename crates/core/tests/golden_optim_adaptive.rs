@@ -9,7 +9,10 @@ use serde_json::Value;
 use wasmcnn_core::optim::table::{Run, OUT_FIELDS};
 use wasmcnn_core::optim::dadapt::{self, DAdapt};
 use wasmcnn_core::optim::prodigy::{self, ProdigySlots};
+use wasmcnn_core::optim::schedulefree::{self, ScheduleFree};
 use wasmcnn_core::optim::{adabelief, lamb, lars, lion, nadam, radam};
+use std::cell::RefCell;
+use std::rc::Rc;
 
 /// test/helpers.ts `noise`: xorshift32, (s / 2³²)·2 − 1 in f64, rounded to f32.
 fn noise(n: usize, seed: u64) -> Vec<f32> {
@@ -58,7 +61,10 @@ impl Opts<'_> {
 /// d after the step for the methods that estimate one.
 type Stepper = Box<dyn FnMut(u64, &mut [f32], &[f32], &mut [f64]) -> Option<f64>>;
 
-fn stepper(kind: &str, o: &Value, n: usize, runs: Vec<Run>, _p0: &[f32]) -> Stepper {
+/// Schedule-Free's z (shared with the replay, which swaps to x and back at checkpoints) and β.
+type Swap = Option<(Rc<RefCell<Vec<f32>>>, f64)>;
+
+fn stepper(kind: &str, o: &Value, n: usize, runs: Vec<Run>, swap: &mut Swap) -> Stepper {
     let o = Opts(o);
     let z = || vec![0.0f32; n];
     match kind {
@@ -194,6 +200,28 @@ fn stepper(kind: &str, o: &Value, n: usize, runs: Vec<Run>, _p0: &[f32]) -> Step
                 Some(sc[0])
             })
         }
+        "schedulefree_adamw" | "schedulefree_sgd" => {
+            let adamw = kind == "schedulefree_adamw";
+            let (beta1, beta2) = if adamw { let (a, b) = o.betas(); (a, Some(b)) } else { (o.f("momentum"), None) };
+            let cfg = ScheduleFree {
+                lr: o.f("lr"),
+                beta1,
+                beta2,
+                eps: if adamw { o.f("eps") } else { 0.0 },
+                weight_decay: o.f("weightDecay"),
+                warmup_steps: o.0["warmupSteps"].as_u64().unwrap(),
+                r: o.f("r"),
+                weight_lr_power: o.f("weightLrPower"),
+            };
+            let z = Rc::new(RefCell::new(z()));
+            *swap = Some((z.clone(), beta1));
+            let (mut v, mut sc) = (vec![0.0f32; n], ScheduleFree::initial_scalars());
+            Box::new(move |_, p, g, out| {
+                let mut z = z.borrow_mut();
+                schedulefree::schedulefree_step(&cfg, &mut sc, &runs, p, g, &mut z, adamw.then_some(&mut v[..]), None, Some(out));
+                None
+            })
+        }
         other => panic!("unknown optimizer {other}"),
     }
 }
@@ -236,7 +264,8 @@ fn adaptive_optimizers_follow_their_reference_trajectories() {
         let sample: Option<Vec<usize>> = c["sample"].as_array().map(|s| s.iter().map(|i| i.as_u64().unwrap() as usize).collect());
         let pick = |v: &[f32]| -> Vec<f32> { sample.as_ref().map_or_else(|| v.to_vec(), |s| s.iter().map(|&i| v[i]).collect()) };
         let floor: Vec<f32> = pick(&p0).iter().map(|v| v.abs().max(1e-2)).collect();
-        let mut step = stepper(kind, &c["options"], n, runs.clone(), &p0);
+        let mut swap: Swap = None;
+        let mut step = stepper(kind, &c["options"], n, runs.clone(), &mut swap);
         let mut p = p0.clone();
         let mut out = vec![0.0f64; runs.len() * OUT_FIELDS];
         let checkpoints: Vec<u64> = c["checkpoints"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap()).collect();
@@ -246,6 +275,12 @@ fn adaptive_optimizers_follow_their_reference_trajectories() {
             let d = step(t, &mut p, &grad(n, seed, t), &mut out);
             if checkpoints.get(k) == Some(&t) {
                 check(&format!("{name} step {t}"), &pick(&p), &floats(&c["params"][k]), &floor, &mut worst);
+                if let (Some(want), Some((z, beta))) = (c.get("evalParams"), &swap) {
+                    // optimizer.eval() (y → x), compared, then optimizer.train() back, as the reference did.
+                    schedulefree::schedulefree_swap(&runs, &mut p, &z.borrow(), 1.0 - 1.0 / beta);
+                    check(&format!("{name} eval weights step {t}"), &pick(&p), &floats(&want[k]), &floor, &mut worst);
+                    schedulefree::schedulefree_swap(&runs, &mut p, &z.borrow(), 1.0 - beta);
+                }
                 if let Some(want) = c.get("d") {
                     let (ours, want) = (d.unwrap(), want[k].as_f64().unwrap());
                     let err = ((ours - want) / want).abs() as f32;

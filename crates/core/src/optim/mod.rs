@@ -30,6 +30,7 @@ pub mod prodigy;
 pub mod radam;
 pub mod reduce;
 pub mod rmsprop;
+pub mod schedulefree;
 pub mod sgd;
 pub mod stats;
 pub mod table;
