@@ -25,10 +25,12 @@ interface Case {
   evalParams?: number[][];
   d?: number[];
   trust?: number[][];
+  /** A looser tolerance where the trajectory is not float32-stable, with its reason. */
+  rtol?: number;
+  rtolReason?: string;
 }
 
 const { cases } = golden<{ cases: Case[] }>('optim_adaptive.json');
-const RTOL = 1e-5;
 
 function grad(n: number, seed: number, t: number): Float32Array {
   const h = noise(n, seed);
@@ -73,6 +75,7 @@ describe('issue 14 optimizers match their reference trajectories', () => {
         using g = e.alloc(c.n, 'grads');
         const pick = (v: Float32Array) => (c.sample ? Float32Array.from(c.sample, (i) => v[i]) : v);
         const floor = Array.from(pick(p0), (v) => Math.max(Math.abs(v), 1e-2));
+        const RTOL = c.rtol ?? 1e-5;
         let [worst, k] = [0, 0];
         for (let t = 1; t <= c.steps; t++) {
           g.write(grad(c.n, c.seed, t));
@@ -88,9 +91,9 @@ describe('issue 14 optimizers match their reference trajectories', () => {
           }
           if (c.d) {
             const d = (opt as unknown as { d: number }).d;
-            expect(Math.abs(d - c.d[k]) / c.d[k], `${c.name} d at step ${t}`).toBeLessThanOrEqual(RTOL);
+            expect(Math.abs(d - c.d[k]) / c.d[k], `${c.name} d at step ${t}`).toBeLessThanOrEqual(1e-5);
           }
-          if (c.trust) expectClose(opt.lastStep().trustRatios!, c.trust[k], RTOL, 0, `${c.name} trust ratios step ${t}`);
+          if (c.trust) expectClose(opt.lastStep().trustRatios!, c.trust[k], 1e-5, 0, `${c.name} trust ratios step ${t}`);
           k++;
         }
         expect(k).toBe(c.checkpoints.length);

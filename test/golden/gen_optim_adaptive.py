@@ -257,8 +257,10 @@ def build():
              "beta3": 0.99, "dCoef": 0.5, "d0": 1e-3}, extra=d, seed=23),
         case("prodigy_coupled_wd_growth", "prodigy", "prodigyopt", {**prodigy, "decouple": False, "weightDecay": 0.1, "growthRate": 1.02,
              "d0": 1e-4, "betas": [0.0, 0.99]}, extra=d, seed=24),
-        case("prodigy_decoupled_wd", "prodigy", "prodigyopt", {**prodigy, "weightDecay": 0.01, "lr": 0.5, "eps": 1e-6}, shapes=[[5, 7], [5]],
-             extra=d, seed=25),
+        {**case("prodigy_decoupled_wd", "prodigy", "prodigyopt", {**prodigy, "weightDecay": 0.01, "lr": 0.5, "eps": 1e-6}, shapes=[[5, 7], [5]],
+                extra=d, seed=25),
+         # Not float32-stable: the reference's own float32 and float64 runs differ by 5.6e-4 by step 50 here.
+         "rtol": 1e-4, "rtolReason": "prodigyopt's own float32 and float64 runs differ by 5.6e-4 (d feeds back)"},
         # The long cases bound d's growth: with growth_rate ∞ this drift problem (gradients that never shrink) grows d to ~600
         # by step 40, where the reference's own float32 and float64 runs differ by 1.1e-4 (its float32 dot and
         # sum feed d): not a float32-stable trajectory to hold anyone to 1e-5.

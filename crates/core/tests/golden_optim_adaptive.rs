@@ -242,11 +242,11 @@ fn runs_of(c: &Value) -> Vec<Run> {
         .collect()
 }
 
-fn check(what: &str, got: &[f32], want: &[f32], floor: &[f32], worst: &mut f32) {
+fn check(what: &str, got: &[f32], want: &[f32], floor: &[f32], rtol: f32, worst: &mut f32) {
     assert_eq!(got.len(), want.len(), "{what}");
     for (i, ((g, w), f)) in got.iter().zip(want).zip(floor).enumerate() {
         let err = (g - w).abs() / w.abs().max(*f);
-        assert!(err <= 1e-5, "{what} element {i}: {g} vs reference {w} (rel {err:e})");
+        assert!(err <= rtol, "{what} element {i}: {g} vs reference {w} (rel {err:e})");
         *worst = worst.max(err);
     }
 }
@@ -260,6 +260,8 @@ fn adaptive_optimizers_follow_their_reference_trajectories() {
         let (name, kind) = (c["name"].as_str().unwrap(), c["optimizer"].as_str().unwrap());
         let (n, seed, steps) = (c["n"].as_u64().unwrap() as usize, c["seed"].as_u64().unwrap(), c["steps"].as_u64().unwrap());
         let runs = runs_of(c);
+        // 1e-5 unless the case states a looser tolerance and its reason (a trajectory that is not float32-stable).
+        let rtol = c.get("rtol").and_then(Value::as_f64).unwrap_or(1e-5) as f32;
         let p0 = noise(n, seed + 1000);
         let sample: Option<Vec<usize>> = c["sample"].as_array().map(|s| s.iter().map(|i| i.as_u64().unwrap() as usize).collect());
         let pick = |v: &[f32]| -> Vec<f32> { sample.as_ref().map_or_else(|| v.to_vec(), |s| s.iter().map(|&i| v[i]).collect()) };
@@ -274,11 +276,11 @@ fn adaptive_optimizers_follow_their_reference_trajectories() {
         for t in 1..=steps {
             let d = step(t, &mut p, &grad(n, seed, t), &mut out);
             if checkpoints.get(k) == Some(&t) {
-                check(&format!("{name} step {t}"), &pick(&p), &floats(&c["params"][k]), &floor, &mut worst);
+                check(&format!("{name} step {t}"), &pick(&p), &floats(&c["params"][k]), &floor, rtol, &mut worst);
                 if let (Some(want), Some((z, beta))) = (c.get("evalParams"), &swap) {
                     // optimizer.eval() (y → x), compared, then optimizer.train() back, as the reference did.
                     schedulefree::schedulefree_swap(&runs, &mut p, &z.borrow(), 1.0 - 1.0 / beta);
-                    check(&format!("{name} eval weights step {t}"), &pick(&p), &floats(&want[k]), &floor, &mut worst);
+                    check(&format!("{name} eval weights step {t}"), &pick(&p), &floats(&want[k]), &floor, rtol, &mut worst);
                     schedulefree::schedulefree_swap(&runs, &mut p, &z.borrow(), 1.0 - beta);
                 }
                 if let Some(want) = c.get("d") {
@@ -290,7 +292,7 @@ fn adaptive_optimizers_follow_their_reference_trajectories() {
                 if let Some(trust) = c.get("trust") {
                     // The per-tensor trust ratios our telemetry reports, against the reference's state.
                     let ours: Vec<f32> = out.chunks(OUT_FIELDS).map(|o| o[1] as f32).collect();
-                    check(&format!("{name} trust ratios step {t}"), &ours, &floats(&trust[k]), &vec![0.0; ours.len()], &mut worst);
+                    check(&format!("{name} trust ratios step {t}"), &ours, &floats(&trust[k]), &vec![0.0; ours.len()], rtol, &mut worst);
                 }
                 k += 1;
             }
