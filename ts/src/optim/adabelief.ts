@@ -71,8 +71,8 @@ export class AdaBelief extends TableOptimizer {
     this.options = o;
     this.lr = o.lr;
     this.slot('exp_avg');
-    this.slot('exp_avg_var');
-    if (o.amsgrad) this.slot('max_exp_avg_var');
+    this.slot('exp_avg_var', 0, this.size, { nonNegative: true });
+    if (o.amsgrad) this.slot('max_exp_avg_var', 0, this.size, { nonNegative: true });
   }
   protected call(p: number, g: number, d: number, t: number): void {
     const o = this.options;

@@ -101,7 +101,7 @@ export class DAdaptAdam extends DAdaptBase<ResolvedDAdaptAdamConfig> {
     super(engine, target, 'dadapt_adam', 'DAdaptAdam', resolveDAdaptAdam(cfg), 3);
     this.slot('s');
     this.slot('exp_avg');
-    this.slot('exp_avg_sq');
+    this.slot('exp_avg_sq', 0, this.size, { nonNegative: true });
   }
   protected call(p: number, g: number, d: number): void {
     const o = this.options;
@@ -136,7 +136,7 @@ export class DAdaptSGD extends DAdaptBase<ResolvedDAdaptSGDConfig> {
 export class DAdaptAdagrad extends DAdaptBase<ResolvedDAdaptAdagradConfig> {
   constructor(engine: Engine, target: OptimizerTargetLike, cfg?: DAdaptAdagradConfig) {
     super(engine, target, 'dadapt_adagrad', 'DAdaptAdagrad', resolveDAdaptAdagrad(cfg), 5);
-    this.slot('alpha_k', 1e-6);
+    this.slot('alpha_k', 1e-6, this.size, { nonNegative: true });
     this.slot('s');
     this.slot('x0');
   }

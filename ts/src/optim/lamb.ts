@@ -77,7 +77,7 @@ export class Lamb extends TableOptimizer {
     this.options = o;
     this.lr = o.lr;
     this.slot('exp_avg');
-    this.slot('exp_avg_sq');
+    this.slot('exp_avg_sq', 0, this.size, { nonNegative: true });
   }
   protected override get reportsTrust(): boolean {
     return true;

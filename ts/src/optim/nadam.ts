@@ -57,7 +57,7 @@ export class NAdam extends TableOptimizer {
     this.options = o;
     this.lr = o.lr;
     this.slot('exp_avg');
-    this.slot('exp_avg_sq');
+    this.slot('exp_avg_sq', 0, this.size, { nonNegative: true });
   }
   protected call(p: number, g: number, d: number, t: number): void {
     const o = this.options;

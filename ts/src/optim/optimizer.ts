@@ -200,8 +200,8 @@ export abstract class Optimizer {
   protected checkScalars(s: OptimizerState, where: string): void {
     const mine = this.saveScalars();
     const theirs = s.scalars;
-    if ((mine === undefined) !== (theirs === undefined) || (mine && (!Array.isArray(theirs) || theirs.length !== mine.length || !theirs.every((v) => typeof v === 'number')))) {
-      throw new TypeError(`${where}: scalars must be ${mine ? `${mine.length} numbers` : 'absent'}, got ${describe(theirs)}`);
+    if ((mine === undefined) !== (theirs === undefined) || (mine && (!Array.isArray(theirs) || theirs.length !== mine.length || !theirs.every((v) => typeof v === 'number' && Number.isFinite(v))))) {
+      throw new TypeError(`${where}: scalars must be ${mine ? `${mine.length} finite numbers` : 'absent'}, got ${describe(theirs)}`);
     }
   }
 

@@ -96,7 +96,7 @@ export class Prodigy extends TableOptimizer {
     this.slot('p0');
     this.slot('s');
     if (o.betas[0] > 0) this.slot('exp_avg');
-    this.slot('exp_avg_sq');
+    this.slot('exp_avg_sq', 0, this.size, { nonNegative: true });
   }
   /** The current distance estimate d. */
   get d(): number {
