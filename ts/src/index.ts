@@ -16,8 +16,19 @@ export { EngineTrapError } from './runtime/guard.js';
 export { spawn, RemoteEngine, RemoteModel, RemoteOptimizer, type SpawnOptions, type RemoteFitOptions } from './remote/engine.js';
 export type { InitOptions, BuildName } from './runtime/load.js';
 export { WasmBuffer, type F32Buffer, type U32Buffer } from './runtime/memory.js';
-export { Sequential, type ModelSpec, type ModelJSON, type SummaryRow } from './nn/sequential.js';
-export type { LayerSpec, Conv2dSpec, DenseSpec, MaxPool2dSpec, ReluSpec, FlattenSpec } from './nn/layers/index.js';
+export { Model, Model as Sequential, type ModelJSON, type SummaryRow } from './nn/model.js';
+export type { ModelSpec } from './nn/model-spec.js';
+export type {
+  LayerSpec, ContainerSpec, SequentialSpec, ResidualSpec, ConcatSpec, GateSpec, Conv2dSpec, ConvTranspose2dSpec, DenseSpec,
+  MaxPool2dSpec, AvgPool2dSpec, AdaptiveAvgPool2dSpec, GlobalAvgPool2dSpec, BatchNormSpec, LayerNormSpec, GroupNormSpec,
+  DropoutSpec, ReluSpec, ActivationSpec, FlattenSpec,
+} from './nn/layer-spec.js';
+export type { InitSpec } from './nn/init.js';
+export * as models from './nn/presets/index.js';
+export type { LossSpec, LossName, Reduction } from './train/loss.js';
+export type { EvaluateOptions, PredictOptions, TrainingWarning } from './train/fit.js';
+export type { NonFinitePolicy, NonFiniteEvent } from './train/non-finite.js';
+export type { DivergenceConfig, DivergenceWarning } from './train/divergence.js';
 export type { InitScheme } from './nn/init.js';
 export {
   Optimizer, SGD, Adagrad, RMSprop, Adadelta, Adam, AdamW, Adamax, Adafactor, Lookahead, OPTIMIZERS, resolveOptimizerConfig,

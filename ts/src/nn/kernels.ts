@@ -35,7 +35,7 @@ export interface Bound {
   /** Writes the io block(s) once: `addr` gives each role's address. */
   bind(addr: (r: Role) => number): void;
   forward(batch: number, train: boolean): void;
-  backward(batch: number, accumulate: boolean): void;
+  backward(batch: number, accumulate: boolean, train: boolean): void;
   dispose(): void;
 }
 
@@ -104,7 +104,7 @@ function opBound(engine: Engine, kind: number, ints: number[], floats: number[],
     saved,
     bind: (addr) => op.setSlots(slots.map(addr)),
     forward: (batch, train) => op.forward(batch, train ? FLAG.train : 0),
-    backward: (batch, accumulate) => op.backward(batch, FLAG.train | (accumulate ? FLAG.accumulate : 0)),
+    backward: (batch, accumulate, train) => op.backward(batch, (train ? FLAG.train : 0) | (accumulate ? FLAG.accumulate : 0)),
     dispose: () => op.dispose(),
   };
 }
