@@ -9,8 +9,8 @@ Run with /work/venv/bin/python (torch 1.13.1, safetensors 0.8.0). Writes to test
                         byte for byte; Rust's HashMap orders several keys at random).
   metadata.safetensors  several `__metadata__` entries (unicode, quotes, newlines, an empty value) and tensor
                         names with dots, spaces, unicode and integer-like names ("0", "2", "10").
-  optim_model.safetensors, optim_adam.safetensors, optim_rmsprop.safetensors
-                        a 2-layer MLP's weights and torch.optim state after 3 steps, saved with wasmcnn's
+  optim_adam.safetensors, optim_rmsprop.safetensors
+                        torch.optim state of a 2-layer MLP after 3 steps, saved with wasmcnn's
                         naming (`state.<i>.<slot>`, `param_groups` as JSON in `__metadata__`, each group
                         carrying `param_names` as torch >= 2.6 does for named parameters).
   expected.json         the values torch holds for every fixture tensor (float dtypes as the float32 bits
@@ -145,7 +145,6 @@ def optimizer_fixtures():
     model = MLP()
     cases = {}
     start = {k: v.clone() for k, v in model.state_dict().items()}
-    save_file(start, os.path.join(OUT, 'optim_model.safetensors'))
     makers = {
         'adam': lambda p: torch.optim.Adam([{'params': [p[0], p[2]], 'weight_decay': 0.01}, {'params': [p[1], p[3]], 'lr': 0.01}],
                                            lr=1e-3, amsgrad=True, foreach=False),
