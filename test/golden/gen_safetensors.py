@@ -227,7 +227,7 @@ def state_dict_cases():
         ('head renamed (fc -> classifier)', Net(10, 'classifier'), dict(base)),
         ('extra and missing keys, with the quirks', Net(), edit(drop=['bn.num_batches_tracked'], add={
             'fc.weight.extra': torch.zeros(1), 'relu.weight': torch.zeros(1), 'fc': torch.zeros(1),
-            'layer9.x': torch.zeros(2), 'fc.': torch.zeros(1), 'bn._extra_state': torch.zeros(1)})),
+            'layer9.x': torch.zeros(2), 'fc.': torch.zeros(1), 'bn.foo': torch.zeros(1), 'bn._extra_state': torch.zeros(1)})),
         ('1-d checkpoint entries for 0-d buffers', Net(), edit(add={'bn.num_batches_tracked': torch.tensor([5])})),
         ('1-d of 3 for a 0-d buffer', Net(), edit(add={'bn.num_batches_tracked': torch.tensor([5, 6, 7])})),
         ('mismatch, missing and unexpected together', Net(), edit(drop=['fc.bias'], add={
