@@ -34,8 +34,13 @@ describe.skipIf(PYTHON === undefined)('files written here load in Python (safete
       { name: 'mask', dtype: 'BOOL', shape: [2], data: [true, false] },
       { name: 'nothing', dtype: 'F32', shape: [0, 3], data: [] },
       { name: 'scalar', dtype: 'F32', shape: [], data: [2.5] },
+      // Escapes and order: JSON escaping as serde_json's, names sorted by UTF-8 bytes as Rust's String.
+      { name: 'a "quoted"\\name\n\u0001\u007f', dtype: 'U8', shape: [1], data: [1] },
+      { name: '😀', dtype: 'U8', shape: [1], data: [2] },
+      { name: '～', dtype: 'U8', shape: [1], data: [3] },
     ];
-    const metadata = { format: 'pt' };
+    // One metadata key, so the official writer's header is deterministic and can be compared byte for byte.
+    const metadata = { 'note ✓': 'é "q" \\ \n\t\u0001\u001f\u007f\u2028' };
     const bytes = serializeSafetensors(entries, metadata);
     writeFileSync(join(dir, 'ours.safetensors'), bytes);
     const parsed = parseSafetensors(bytes);

@@ -112,20 +112,26 @@ describe('F16 and BF16 widen to F32 exactly, all 65536 patterns each', () => {
   const all = new Uint16Array(65536).map((_, i) => i);
   const bytes = new Uint8Array(all.buffer);
 
-  it('F16: every value equals 2^(e-15)·(1 + m/1024) (subnormals m·2^-24, ±0, ±inf, NaN); bits as numpy\'s', () => {
-    const out = new SafeTensor('h', 'F16', [65536], bytes).toFloat32();
-    let checked = 0;
+  /**
+   * The value of 16-bit pattern h with `e` exponent bits (F16: 5, BF16: 8) and 15 − e mantissa bits, in
+   * float64: (−1)^s · 2^(E − bias) · (1 + M/2^m), subnormals (−1)^s · 2^(1 − bias) · M/2^m; checked exactly.
+   */
+  function checkEvery(dtype: 'F16' | 'BF16', e: number): Float32Array {
+    const out = new SafeTensor('h', dtype, [65536], bytes).toFloat32();
+    const m = 15 - e;
+    const bias = 2 ** (e - 1) - 1;
     for (let h = 0; h < 65536; h++) {
       const s = h & 0x8000 ? -1 : 1;
-      const e = (h >> 10) & 0x1f;
-      const m = h & 0x3ff;
-      const ref = e === 31 ? (m ? NaN : s * Infinity) : e === 0 ? s * m * 2 ** -24 : s * (1024 + m) * 2 ** (e - 25);
-      if (Number.isNaN(ref)) expect(Number.isNaN(out[h])).toBe(true);
-      else if (!Object.is(out[h], ref)) throw new Error(`F16 0x${h.toString(16)}: got ${out[h]}, expected ${ref}`);
-      checked++;
+      const E = (h >> m) & (2 ** e - 1);
+      const M = h & (2 ** m - 1);
+      const ref = E === 2 ** e - 1 ? (M ? NaN : s * Infinity) : E === 0 ? s * M * 2 ** (1 - bias - m) : s * (2 ** m + M) * 2 ** (E - bias - m);
+      if (Number.isNaN(ref) ? !Number.isNaN(out[h]) : !Object.is(out[h], ref)) throw new Error(`${dtype} 0x${h.toString(16)}: got ${out[h]}, expected ${ref}`);
     }
-    expect(checked).toBe(65536);
-    const u = new Uint32Array(out.buffer);
+    return out;
+  }
+
+  it('F16: every value equals 2^(e-15)·(1 + m/1024) (subnormals m·2^-24, ±0, ±inf, NaN); bits as numpy\'s', () => {
+    const u = new Uint32Array(checkEvery('F16', 5).buffer);
     expect(sha256(u)).toBe(expected.half.f16_numpy_sha256);
     // torch differs only by setting the quiet bit of the signalling NaNs; so does this, after the same change.
     const quieted = u.map((b, h) => ((h & 0x7c00) === 0x7c00 && (h & 0x3ff) !== 0 ? b | 0x00400000 : b));
@@ -133,24 +139,15 @@ describe('F16 and BF16 widen to F32 exactly, all 65536 patterns each', () => {
     expect(sha256(quieted)).toBe(expected.half.f16_torch_sha256);
   });
 
+  it('BF16: every value equals 2^(e-127)·(1 + m/128) (subnormals m·2^-133); bits as torch\'s', () => {
+    expect(sha256(new Uint32Array(checkEvery('BF16', 8).buffer))).toBe(expected.half.bf16_torch_sha256);
+  });
+
   it('F16 landmarks', () => {
     const f = (h: number) => new Float32Array(new Uint32Array([f16BitsToF32Bits(h)]).buffer)[0];
     expect([0x3c00, 0x0001, 0x03ff, 0x0400, 0x7bff, 0xc000, 0x7c00, 0xfc00].map(f)).toEqual([1, 2 ** -24, 1023 * 2 ** -24, 2 ** -14, 65504, -2, Infinity, -Infinity]);
     expect(Object.is(f(0x8000), -0)).toBe(true);
     expect(Number.isNaN(f(0x7e00))).toBe(true);
-  });
-
-  it('BF16: every value equals 2^(e-127)·(1 + m/128) (subnormals m·2^-133); bits as torch\'s', () => {
-    const out = new SafeTensor('b', 'BF16', [65536], bytes).toFloat32();
-    for (let h = 0; h < 65536; h++) {
-      const s = h & 0x8000 ? -1 : 1;
-      const e = (h >> 7) & 0xff;
-      const m = h & 0x7f;
-      const ref = e === 255 ? (m ? NaN : s * Infinity) : e === 0 ? s * m * 2 ** -133 : s * (128 + m) * 2 ** (e - 134);
-      if (Number.isNaN(ref)) expect(Number.isNaN(out[h])).toBe(true);
-      else if (!Object.is(out[h], ref)) throw new Error(`BF16 0x${h.toString(16)}: got ${out[h]}, expected ${ref}`);
-    }
-    expect(sha256(new Uint32Array(out.buffer))).toBe(expected.half.bf16_torch_sha256);
   });
 
   it('F16 data at an odd offset in the file widens the same', () => {

@@ -263,7 +263,7 @@ export interface TensorEntry {
    * for I64, …) or any array-like of numbers (bigints also for I64/U64, booleans for BOOL), converted with
    * checks: integers in range, F32 values within float32's range (NaN and ±Infinity are kept).
    */
-  data?: ArrayLike<number> | ArrayLike<bigint> | ArrayLike<boolean>;
+  data?: ArrayLike<number | bigint | boolean>;
   /** Or the raw little-endian bytes (any dtype; how F16, BF16 and F8 are written). A parsed SafeTensor has these. */
   bytes?: Uint8Array;
 }
@@ -287,7 +287,7 @@ const BIG_RANGE = { I64: [-(2n ** 63n), 2n ** 63n - 1n], U64: [0n, 2n ** 64n - 1
  * order is a HashMap's); the compact JSON header padded with spaces to a multiple of 8 bytes, so every
  * tensor's data is aligned to its element size. Everything is checked before anything is written.
  */
-export function serializeSafetensors(tensors: TensorEntries, metadata?: Readonly<Record<string, string>> | null, opts: SerializeOptions = {}): Uint8Array {
+export function serializeSafetensors(tensors: TensorEntries, metadata?: Readonly<Record<string, string>> | null, opts: SerializeOptions = {}): Uint8Array<ArrayBuffer> {
   const where = opts.where ?? 'serializeSafetensors';
   const named = entriesOf(where, tensors).map(([name, t]) => {
     const at = `tensor '${name}'`;
@@ -313,7 +313,7 @@ export function serializeSafetensors(tensors: TensorEntries, metadata?: Readonly
   const json = ENCODER.encode(`{${parts.join(',')}}`);
   const n = Math.ceil(json.length / 8) * 8;
   if (n > MAX_HEADER_BYTES) throw new RangeError(`${where}: the header would be ${n} bytes, over the format's limit of ${MAX_HEADER_BYTES}`);
-  let out: Uint8Array;
+  let out: Uint8Array<ArrayBuffer>;
   try {
     out = new Uint8Array(8 + n + offset);
   } catch {
