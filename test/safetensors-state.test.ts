@@ -6,7 +6,7 @@ import {
   optimizerStateFromSafetensors, optimizerStateToSafetensors, stateByName, torchOptimizerState, type TorchOptimizerState, type TorchParamGroup,
 } from '../ts/src/io/optim-state.js';
 import { parseSafetensors, serializeSafetensors } from '../ts/src/io/safetensors.js';
-import { checkStateDict, matchStateDict, stateDictErrors, type ExpectedTensor } from '../ts/src/io/state-dict.js';
+import { checkStateDict, matchStateDict, matchedFloat32, stateDictErrors, type ExpectedTensor } from '../ts/src/io/state-dict.js';
 import { bits, fixture, fixtureJson } from './safetensors-helpers.js';
 
 type Named = { name: string; shape: number[] };
@@ -84,6 +84,24 @@ describe('matchStateDict against torch.nn.Module.load_state_dict (torch 1.13)', 
     expect(r).toMatchObject({ matched: ['conv.weight'], missing: ['head.weight', 'head.bias'], unexpected: ['fc.bias', 'fc.weight'], mismatched: [] });
     expect(() => checkStateDict(r, { strict: false })).not.toThrow();
     expect(stateDictErrors(r)).toEqual(['Missing key(s) in state_dict: "head.weight", "head.bias". ', 'Unexpected key(s) in state_dict: "fc.bias", "fc.weight". ']);
+  });
+
+  it('matchedFloat32 converts every matched tensor first: BN\'s I64 counter, F16 weights, element 0 of a 1-d entry', () => {
+    const file = parseSafetensors(serializeSafetensors({
+      'bn.num_batches_tracked': { dtype: 'I64', shape: [1], data: [7] },
+      'conv.weight': { dtype: 'F16', shape: [2], bytes: new Uint8Array([0x00, 0x3c, 0x00, 0xc0]) },
+      'fc.bias': { dtype: 'F64', shape: [2], data: [0.1, 2] },
+      'extra': { dtype: 'F64', shape: [1], data: [1e300] },
+    }));
+    const model = [{ name: 'bn.num_batches_tracked', shape: [] }, { name: 'conv.weight', shape: [2] }, { name: 'fc.bias', shape: [2] }];
+    const m = matchStateDict(model, file.tensors);
+    expect(m.firstElement).toEqual(['bn.num_batches_tracked']);
+    expect([...matchedFloat32(file.tensors, m)].map(([k, v]) => [k, [...v]])).toEqual([
+      ['bn.num_batches_tracked', [7]], ['conv.weight', [1, -2]], ['fc.bias', [Math.fround(0.1), 2]],
+    ]);
+    // A value that does not convert is refused before anything is returned.
+    const bad = matchStateDict([...model, { name: 'extra', shape: [1] }], file.tensors);
+    expect(() => matchedFloat32(file.tensors, bad)).toThrow(/tensor 'extra' \(F64\) element 0 is 1e\+300, beyond float32's range/);
   });
 
   it('bad input is refused by name', () => {

@@ -42,7 +42,9 @@ export {
   type SafetensorsFile, type TensorEntry, type NamedTensorEntry, type TensorEntries, type ParseOptions, type SerializeOptions,
 } from './io/safetensors.js';
 export { DTYPES, type Dtype } from './io/dtype.js';
-export { matchStateDict, stateDictErrors, checkStateDict, type ExpectedTensor, type FoundTensor, type StateDictMatch, type MatchOptions } from './io/state-dict.js';
+export {
+  matchStateDict, stateDictErrors, checkStateDict, matchedFloat32, type ExpectedTensor, type FoundTensor, type StateDictMatch, type MatchOptions,
+} from './io/state-dict.js';
 export {
   torchOptimizerState, optimizerStateToSafetensors, optimizerStateFromSafetensors, stateByName,
   type TorchOptimizerState, type TorchParamGroup, type OptimizerSlot, type JsonValue,

@@ -15,6 +15,7 @@
 // BatchNorm fills a missing num_batches_tracked with 0 when the checkpoint has no version metadata (a
 // safetensors file never has), and torch does not report it: mark such expected tensors `optional`.
 import { describe } from '../errors.js';
+import type { SafeTensor } from './safetensors.js';
 
 export interface ExpectedTensor {
   name: string;
@@ -168,4 +169,17 @@ export function stateDictErrors(m: StateDictMatch, { strict = true } = {}): stri
 export function checkStateDict(m: StateDictMatch, { strict = true, model = 'model' } = {}): void {
   const lines = stateDictErrors(m, { strict });
   if (lines.length > 0) throw new TypeError(`Error(s) in loading state_dict for ${model}:\n\t${lines.join('\n\t')}`);
+}
+
+/**
+ * The matched tensors' values as float32, every conversion done before anything is returned (an F64 value
+ * beyond float32's range or an inexact integer throws here, while the model is untouched); a 0-dim tensor
+ * loaded from a 1-dim entry gets its element 0, as torch does.
+ */
+export function matchedFloat32(found: ReadonlyMap<string, SafeTensor>, m: StateDictMatch): Map<string, Float32Array> {
+  const first = new Set(m.firstElement);
+  return new Map(m.matched.map((name) => {
+    const values = found.get(name)!.toFloat32();
+    return [name, first.has(name) ? values.slice(0, 1) : values];
+  }));
 }
