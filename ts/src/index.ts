@@ -48,3 +48,15 @@ export type {
 export { EarlyStopping, type EarlyStoppingConfig, type EarlyStoppingState } from './train/early-stopping.js';
 export type { Padding, Pair } from './ops/geometry.js';
 export * as ops from './ops/index.js';
+export {
+  parseSafetensors, serializeSafetensors, loadSafetensors, SafeTensor, MAX_HEADER_BYTES,
+  type SafetensorsFile, type TensorEntry, type NamedTensorEntry, type TensorEntries, type ParseOptions, type SerializeOptions,
+} from './io/safetensors.js';
+export { DTYPES, type Dtype } from './io/dtype.js';
+export {
+  matchStateDict, stateDictErrors, checkStateDict, matchedFloat32, type ExpectedTensor, type FoundTensor, type StateDictMatch, type MatchOptions,
+} from './io/state-dict.js';
+export {
+  torchOptimizerState, optimizerStateToSafetensors, optimizerStateFromSafetensors, stateByName,
+  type TorchOptimizerState, type TorchParamGroup, type OptimizerSlot, type JsonValue,
+} from './io/optim-state.js';
