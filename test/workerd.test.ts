@@ -21,7 +21,7 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-/** A workerd config whose modules are the worker, the simd build and every file of ts/dist (embed paths
+/** A workerd config whose modules are the worker, the simd build, wasm/builds.js and every file of ts/dist (embed paths
  *  are relative to the config's own directory). */
 function writeConfig(dir: string, port: number): string {
   const files: string[] = [];
@@ -37,6 +37,7 @@ function writeConfig(dir: string, port: number): string {
   const mods = [
     `(name = "test/workerd/worker.js", esModule = embed "${embed('test/workerd/worker.js')}")`,
     `(name = "wasm/wasmcnn-simd.wasm", wasm = embed "${embed('wasm/wasmcnn-simd.wasm')}")`,
+    `(name = "wasm/builds.js", esModule = embed "${embed('wasm/builds.js')}")`,
     ...files.map((f) => `(name = "${f}", esModule = embed "${embed(f)}")`),
   ];
   const path = join(dir, 'config.capnp');
