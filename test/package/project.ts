@@ -50,6 +50,6 @@ export async function project(dir: string, tarball: Tarball, files: Record<strin
     if (typeof src === 'string') writeFileSync(join(dir, path), src);
     else cpSync(src.copy, join(dir, path), { recursive: true });
   }
-  await run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', tarball.file], { cwd: dir });
+  await run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error', tarball.file], { cwd: dir });
   return dir;
 }
