@@ -20,7 +20,6 @@ type Result = { ok?: boolean; error?: string; info: Info; loss: number; hex: str
 const APP = join(ROOT, 'test/package/app');
 const FIXTURE = { copy: join(ROOT, 'test/browser/train-fixture.js') };
 const appFiles = { ...Object.fromEntries(readdirSync(APP).map((f) => [f, { copy: join(APP, f) }])), 'train-fixture.js': FIXTURE };
-const COI_HEADERS = { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' };
 const RELAXED_FLAG = '--experimental-wasm-relaxed-simd';
 
 /** Every file under `dir`, relative. */
@@ -29,6 +28,11 @@ function walk(dir: string, base = dir): string[] {
     const p = join(dir, f);
     return statSync(p).isDirectory() ? walk(p, base) : [p.slice(base.length + 1)];
   });
+}
+
+/** The code blocks of a markdown file whose info string is `lang`. */
+function codeBlocks(markdown: string, lang: string): string[] {
+  return [...markdown.matchAll(new RegExp('^```' + lang + '\\n([\\s\\S]*?)^```$', 'gm'))].map((m) => m[1]);
 }
 
 /** Vite's dev server as a child process; resolves with its URL once it listens. */
@@ -54,6 +58,8 @@ describe('the packed package, installed into fresh projects', () => {
   /** Node's results from the tarball: plain SIMD builds, and relaxed (Node 20 needs the flag). */
   let nodePlain: Result;
   let nodeRelaxed: Result;
+  /** The README as shipped in the tarball. */
+  let readme: string;
 
   beforeAll(async () => {
     tmp = mkdtempSync(join(tmpdir(), 'wasmcnn-package-'));
@@ -65,6 +71,7 @@ describe('the packed package, installed into fresh projects', () => {
       'consumer.ts': { copy: join(ROOT, 'test/package/ts/consumer.ts') },
       'train-fixture.js': FIXTURE,
     });
+    readme = readFileSync(join(nodeDir, 'node_modules/wasmcnn/README.md'), 'utf8');
     nodePlain = await runJSON<Result>(process.execPath, ['train.mjs', 'init', '2', 'plain'], { cwd: nodeDir });
     nodeRelaxed = await runJSON<Result>(process.execPath, [RELAXED_FLAG, 'train.mjs', 'init', '2', 'auto'], { cwd: nodeDir });
   }, 180_000);
@@ -130,16 +137,26 @@ describe('the packed package, installed into fresh projects', () => {
     ['Node only (no DOM lib)', ['ES2022'], 'nodenext', ['node']],
     ['DOM, bundler resolution', ['ESNext', 'DOM', 'DOM.Iterable'], 'bundler', []],
   ] as const) {
-    it(`TypeScript, strict, skipLibCheck off: ${name}`, async () => {
+    it(`TypeScript, strict, skipLibCheck off: ${name}${types.length ? ' (with the README samples)' : ''}`, async () => {
+      const samples = types.length ? codeBlocks(readme, 'ts').map((code, i) => (writeFileSync(join(nodeDir, `readme-${i}.ts`), code), `readme-${i}.ts`)) : [];
       const resolution = module === 'bundler' ? { module: 'ESNext', moduleResolution: 'bundler' } : { module, moduleResolution: module };
       const cfg = `tsconfig.${module}.json`;
       writeFileSync(join(nodeDir, cfg), JSON.stringify({
         compilerOptions: { target: 'ES2022', lib, ...resolution, strict: true, skipLibCheck: false, noEmit: true, types, typeRoots: [join(ROOT, 'node_modules/@types')] },
-        files: ['consumer.ts'],
+        files: ['consumer.ts', ...samples],
       }));
       await run(bin('tsc'), ['-p', cfg], { cwd: nodeDir });
     });
   }
+
+  it("every TypeScript sample of the shipped README runs as written against the tarball", async () => {
+    const samples = codeBlocks(readme, 'ts');
+    expect(samples.length).toBeGreaterThanOrEqual(5);
+    for (const [i, code] of samples.entries()) {
+      writeFileSync(join(nodeDir, `readme-${i}.ts`), code);
+      await run(bin('tsx'), [`readme-${i}.ts`], { cwd: nodeDir });
+    }
+  });
 
   it('the public .d.ts has no internal members', () => {
     const pkgDir = join(nodeDir, 'node_modules/wasmcnn');
@@ -177,10 +194,10 @@ describe('the packed package, installed into fresh projects', () => {
     beforeAll(async () => {
       const bundles = await project(join(tmp, 'bundles'), tarball, appFiles);
       const vitePlain = project(join(tmp, 'vite-dev'), tarball, appFiles);
-      const viteIsolated = project(join(tmp, 'vite-dev-coi'), tarball, {
-        ...appFiles,
-        'vite.config.js': `export default { server: { headers: ${JSON.stringify(COI_HEADERS)} } };\n`,
-      });
+      // The README's own vite.config.js: the COOP/COEP headers, nothing else.
+      const viteConfig = codeBlocks(readme, 'js').find((b) => b.startsWith('// vite.config.js'));
+      expect(viteConfig).toBeDefined();
+      const viteIsolated = project(join(tmp, 'vite-dev-coi'), tarball, { ...appFiles, 'vite.config.js': viteConfig! });
       const pkgDir = join(bundles, 'node_modules/wasmcnn');
       const builds = {
         // No config: what `vite build` does with an index.html.
