@@ -68,6 +68,7 @@ describe('the packed package, installed into fresh projects', () => {
     nodeDir = await project(join(tmp, 'node'), tarball, {
       'train.mjs': { copy: join(ROOT, 'test/package/node/train.mjs') },
       'require.cjs': { copy: join(ROOT, 'test/package/node/require.cjs') },
+      'subpath.mjs': { copy: join(ROOT, 'test/package/node/subpath.mjs') },
       'consumer.ts': { copy: join(ROOT, 'test/package/ts/consumer.ts') },
       'train-fixture.js': FIXTURE,
     });
@@ -116,11 +117,14 @@ describe('the packed package, installed into fresh projects', () => {
     expect(links.filter((l) => !existsSync(join(pkgDir, l)))).toEqual([]);
   });
 
-  it('Node ESM: init() and spawn() from the tarball; the relaxed builds with the flag', async () => {
+  it('Node ESM: init() and spawn() from the tarball; the relaxed builds with the flag; the wasm subpath exports', async () => {
     expect(nodePlain.info).toMatchObject({ build: 'simd-threads', threads: 2 });
     expect(nodeRelaxed.info).toMatchObject({ build: 'relaxed-simd-threads', threads: 2 });
     const s = await runJSON<Result>(process.execPath, ['train.mjs', 'spawn', '2', 'plain'], { cwd: nodeDir });
     expect(s).toMatchObject({ where: 'worker', batches: 3, info: { build: 'simd-threads', threads: 2 }, loss: nodePlain.loss, hex: nodePlain.hex });
+    const sub = await runJSON<{ path: string; info: Info }>(process.execPath, ['subpath.mjs'], { cwd: nodeDir });
+    expect(sub.path).toBe(join(nodeDir, 'node_modules/wasmcnn/wasm/wasmcnn-simd.wasm'));
+    expect(sub.info).toMatchObject({ build: 'simd', threads: 1 });
   });
 
   it("Node CommonJS: require('wasmcnn'); where require() cannot load ES modules, a message naming the Node versions", async () => {
