@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium } from './browser/chromium.js';
 import { serve } from './browser/server.js';
 import { bin, pack, project, ROOT, run, runJSON, type Tarball } from './package/project.js';
+import { serveWorkerd } from './workerd/serve.js';
 
 type Info = { build: string; threads: number; reason: string };
 type Result = { ok?: boolean; error?: string; info: Info; loss: number; hex: string; where?: string; batches?: number };
@@ -168,6 +169,23 @@ describe('the packed package, installed into fresh projects', () => {
     for (const [i, code] of samples.entries()) {
       writeFileSync(join(nodeDir, `readme-${i}.ts`), code);
       await run(bin('tsx'), [`readme-${i}.ts`], { cwd: nodeDir });
+    }
+  });
+
+  it("the README's workerd sample, bundled the way wrangler does (esbuild with its conditions, the .wasm import a module), runs in workerd", async () => {
+    const sample = codeBlocks(readme, 'js').find((b) => b.includes("from 'wasmcnn/wasm/wasmcnn-simd.wasm'"));
+    expect(sample).toBeDefined();
+    writeFileSync(join(nodeDir, 'workerd-sample.js'), sample!);
+    await run(bin('esbuild'), ['workerd-sample.js', '--bundle', '--format=esm', '--platform=browser', '--conditions=workerd,worker',
+      '--external:wasmcnn/wasm/*', '--outfile=out/workerd/worker.js'], { cwd: nodeDir });
+    const { url, close } = await serveWorkerd([
+      { name: 'worker.js', kind: 'esModule', file: join(nodeDir, 'out/workerd/worker.js') },
+      { name: 'wasmcnn/wasm/wasmcnn-simd.wasm', kind: 'wasm', file: join(nodeDir, 'node_modules/wasmcnn/wasm/wasmcnn-simd.wasm') },
+    ]);
+    try {
+      expect(await (await fetch(url)).json()).toMatchObject({ build: 'simd', threads: 1, simd: true });
+    } finally {
+      close();
     }
   });
 
