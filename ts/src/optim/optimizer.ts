@@ -11,7 +11,7 @@ import { checkTarget, gapsOf, makeRuns, resolveLayout, type LayoutEntry, type Op
  * What an optimizer steps over: a model (its tensors, by name), an explicit layout, or a bare size (one
  * tensor named 'params' of shape [size]).
  */
-export type OptimizerTargetLike = number | OptimizerTarget | Pick<Model, '_paramLayout' | '_buffers'>;
+export type OptimizerTargetLike = number | OptimizerTarget | Model;
 
 /** An optimizer's complete state as plain data (structured-clone-able), from `saveState()`. */
 export interface OptimizerState {

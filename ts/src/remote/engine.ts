@@ -5,6 +5,7 @@ import { describe } from '../errors.js';
 import type { EngineInfo } from '../runtime/engine.js';
 import { canBlock } from '../runtime/features.js';
 import type { InitOptions } from '../runtime/load.js';
+import type { Platform } from '../runtime/platform.js';
 import type { ModelJSON, SummaryRow } from '../nn/model.js';
 import type { ModelSpec } from '../nn/model-spec.js';
 import { Optimizer } from '../optim/optimizer.js';
@@ -22,14 +23,15 @@ export interface SpawnOptions extends InitOptions {
   where?: 'auto' | 'worker' | 'local';
 }
 
-/** Starts an engine (see SpawnOptions.where) and resolves when its build is loaded and its threads run. */
-export async function spawn(opts: SpawnOptions = {}): Promise<RemoteEngine> {
+/** spawn() on a platform (each package entry passes its own). */
+export async function spawnOn(platform: Platform, opts: SpawnOptions = {}): Promise<RemoteEngine> {
+  if (typeof opts !== 'object' || opts === null) throw new TypeError(`spawn: options must be an object, got ${describe(opts)}`);
   const { where = 'auto', ...initOpts } = opts;
   if (!['auto', 'worker', 'local'].includes(where)) {
     throw new RangeError(`spawn: where must be 'auto', 'worker' or 'local', got ${describe(where)}`);
   }
   const inWorker = where === 'worker' || (where === 'auto' && !canBlock());
-  const transport = inWorker ? await WorkerTransport.start() : new LocalTransport();
+  const transport = inWorker ? await WorkerTransport.start(platform) : new LocalTransport(platform);
   // A URL object does not survive postMessage; its string does.
   const wire: InitOptions = initOpts.wasm instanceof URL ? { ...initOpts, wasm: initOpts.wasm.href } : initOpts;
   try {
@@ -62,7 +64,7 @@ export class RemoteEngine {
     return { ...this.#info };
   }
 
-  /** A Sequential model with seeded initial weights. */
+  /** A model with seeded initial weights (as `Engine.model`). */
   async sequential(spec: ModelSpec): Promise<RemoteModel> {
     return new RemoteModel(this.#t, (await this.#t.call('sequential', undefined, [spec])) as ModelHandleInfo);
   }
@@ -83,13 +85,12 @@ export class RemoteEngine {
     return (await this.#t.call('liveBytes', undefined, [])) as number;
   }
 
-  /** Ends the engine, its worker (if any) and its thread pool; everything made by it is unusable afterwards. */
+  /**
+   * Ends the engine, its worker (if any) and its thread pool; everything made by it is unusable afterwards.
+   * Every pending call rejects at once. An idle worker gets a second to end its thread pool itself; a busy or
+   * unresponsive one is killed.
+   */
   async terminate(): Promise<void> {
-    try {
-      await this.#t.call('terminate', undefined, []);
-    } catch {
-      // Already terminated, or the worker died: closing below is all that is left to do.
-    }
     await this.#t.close();
   }
 
@@ -130,7 +131,7 @@ export class RemoteModel {
     return this.#info.parameterShapes.map((p) => ({ name: p.name, shape: [...p.shape] }));
   }
 
-  /** Trains on (x, y) as `Sequential.fit`; callbacks run in this thread, each before the next batch starts. */
+  /** Trains on (x, y) as `Model.fit`; callbacks run in this thread, each before the next batch starts. */
   async fit(x: Float32Array, y: ArrayLike<number>, opts: RemoteFitOptions = {}): Promise<History> {
     if (typeof opts !== 'object' || opts === null) throw new TypeError(`fit: options must be an object, got ${describe(opts)}`);
     const { callbacks, optimizer, checkpoint, ...rest } = opts;
