@@ -38,8 +38,6 @@ export type {
 export { EarlyStopping, type EarlyStoppingConfig, type EarlyStoppingState } from './train/early-stopping.js';
 export type { Padding, Pair } from './ops/geometry.js';
 export * as ops from './ops/index.js';
-export type { Padding, Pair } from './ops/geometry.js';
-export * as ops from './ops/index.js';
 export {
   parseSafetensors, serializeSafetensors, loadSafetensors, SafeTensor, MAX_HEADER_BYTES,
   type SafetensorsFile, type TensorEntry, type NamedTensorEntry, type TensorEntries, type ParseOptions, type SerializeOptions,
