@@ -22,12 +22,15 @@ export type { InitScheme } from './nn/init.js';
 export {
   Optimizer, SGD, Adagrad, RMSprop, Adadelta, Adam, AdamW, Adamax, Adafactor, Lookahead, OPTIMIZERS, resolveOptimizerConfig,
 } from './optim/index.js';
+export { SWATS, type SWATSConfig, type SWATSGroupPhase, type LastStep, type PhaseSwitch } from './optim/index.js';
 export type {
   OptimizerConfig, OptimizerName, OptimizerState, SGDConfig, AdagradConfig, RMSpropConfig, AdadeltaConfig, AdamConfig, AdamWConfig,
   AdamaxConfig, AdafactorConfig, LookaheadConfig, ParamGroup, ParamTensor, LayoutEntry, OptimizerTarget, EpsMode, Preset,
 } from './optim/index.js';
 export type { FitOptions, History, BatchInfo, EpochInfo, Callbacks, EvalResult } from './train/fit.js';
 export type { LayerTelemetry } from './train/telemetry.js';
+export { Advisor, FINDING_KINDS, resolveAdvisorOptions } from './train/advisor.js';
+export type { AdvisorOptions, Finding, FindingKind, StepRecord, ResolvedAdvisorOptions } from './train/advisor.js';
 export { checkpointToJSON, checkpointFromJSON, type Checkpoint } from './train/checkpoint.js';
 export { createSchedule, SCHEDULES } from './train/schedules.js';
 export type {
