@@ -31,6 +31,10 @@ export type { FitOptions, History, BatchInfo, EpochInfo, Callbacks, EvalResult }
 export type { LayerTelemetry } from './train/telemetry.js';
 export { Advisor, FINDING_KINDS, resolveAdvisorOptions } from './train/advisor.js';
 export type { AdvisorOptions, Finding, FindingKind, StepRecord, ResolvedAdvisorOptions } from './train/advisor.js';
+export { search } from './train/search.js';
+export type {
+  BuiltInTrainer, Dimension, SearchOptions, SearchResult, SearchSpace, Strategy, TrainFunction, TrialContext, TrialResult, TrialRow,
+} from './train/search.js';
 export { checkpointToJSON, checkpointFromJSON, type Checkpoint } from './train/checkpoint.js';
 export { createSchedule, SCHEDULES } from './train/schedules.js';
 export type {
