@@ -39,7 +39,7 @@
 //! rate lr in the Adam phase (lr·lrScale), the SGD rate after the switch.
 
 use super::table::{add_dot, add_sq, check_out, report, run_sums, slot, slot_at, Flat, LaneSum, Run};
-use super::{bias_correction, opt_ptr, store_param};
+use super::{bias_correction, load_param_grad, opt_ptr, store_param};
 use crate::par::{self, SyncPtr};
 use crate::simd::Lane;
 use crate::{for_each_lane, unswitch};
@@ -164,11 +164,7 @@ unsafe fn adam_element<L: LaneSum>(
     k: [f32; 7], acc: &mut [[f64; 4]; 2],
 ) {
     let [wd, b1, omb1, b2, omb2, eps, neg_step] = k;
-    let pv = L::load(pp.get().add(i));
-    let mut gv = L::load(gp.get().add(i));
-    if wd != 0.0 {
-        gv = gv.add(L::splat(wd).mul(pv));
-    }
+    let (pv, gv) = load_param_grad::<L>(pp.get(), gp.get(), i, wd, 1.0);
     let mv = L::load(mp.get().add(i)).mul(L::splat(b1)).add(L::splat(omb1).mul(gv));
     mv.store(mp.get().add(i));
     let mut vv = L::load(vp.get().add(i)).mul(L::splat(b2)).add(L::splat(omb2).mul(gv).mul(gv));
@@ -192,11 +188,7 @@ unsafe fn adam_element<L: LaneSum>(
 #[inline(always)]
 unsafe fn sgd_element<L: Lane>(pp: SyncPtr<f32>, gp: SyncPtr<f32>, bp: SyncPtr<f32>, dp: Option<SyncPtr<f32>>, i: usize, k: [f32; 4], first: bool, nesterov: bool) {
     let [wd, b1, omb1, neg_rate] = k;
-    let pv = L::load(pp.get().add(i));
-    let mut gv = L::load(gp.get().add(i));
-    if wd != 0.0 {
-        gv = gv.add(L::splat(wd).mul(pv));
-    }
+    let (pv, gv) = load_param_grad::<L>(pp.get(), gp.get(), i, wd, 1.0);
     let d = if first {
         gv.store(bp.get().add(i));
         let d = gv.mul(L::splat(omb1));
