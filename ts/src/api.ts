@@ -22,13 +22,20 @@ export type { DivergenceConfig, DivergenceWarning } from './train/divergence.js'
 export type { InitScheme } from './nn/init.js';
 export {
   Optimizer, SGD, Adagrad, RMSprop, Adadelta, Adam, AdamW, Adamax, Adafactor, Lookahead, OPTIMIZERS, resolveOptimizerConfig,
+  RAdam, NAdam, AdaBelief, Lion, Lamb, LARS, Prodigy, DAdaptAdam, DAdaptSGD, DAdaptAdagrad, ScheduleFreeAdamW, ScheduleFreeSGD, SWATS,
 } from './optim/index.js';
+export type { SWATSConfig, SWATSGroupPhase, LastStep, PhaseSwitch } from './optim/index.js';
 export type {
   OptimizerConfig, OptimizerName, OptimizerState, SGDConfig, AdagradConfig, RMSpropConfig, AdadeltaConfig, AdamConfig, AdamWConfig,
   AdamaxConfig, AdafactorConfig, LookaheadConfig, ParamGroup, ParamTensor, LayoutEntry, OptimizerTarget, EpsMode, Preset,
 } from './optim/index.js';
 export type { FitOptions, History, BatchInfo, EpochInfo, Callbacks, EvalResult } from './train/fit.js';
 export type { LayerTelemetry } from './train/telemetry.js';
+export { Advisor, FINDING_KINDS, resolveAdvisorOptions } from './train/advisor.js';
+export type { AdvisorOptions, Finding, FindingKind, StepRecord, ResolvedAdvisorOptions } from './train/advisor.js';
+export type {
+  BuiltInTrainer, Dimension, SearchOptions, SearchResult, SearchSpace, Strategy, TrainFunction, TrialContext, TrialResult, TrialRow,
+} from './train/search.js';
 export { checkpointToJSON, checkpointFromJSON, type Checkpoint } from './train/checkpoint.js';
 export { createSchedule, SCHEDULES } from './train/schedules.js';
 export type {

@@ -8,6 +8,7 @@ import { Engine } from './runtime/engine.js';
 import { load, type InitOptions } from './runtime/load.js';
 import { nodePlatform } from './runtime/platform-node.js';
 import { spawnOn, type RemoteEngine, type SpawnOptions } from './remote/engine.js';
+import { searchWith, type SearchOptions, type SearchResult } from './train/search.js';
 
 /** Loads and instantiates the wasm core; every model, optimizer and buffer lives in the returned engine. */
 export async function init(opts: InitOptions = {}): Promise<Engine> {
@@ -20,6 +21,11 @@ export async function init(opts: InitOptions = {}): Promise<Engine> {
  */
 export function spawn(opts: SpawnOptions = {}): Promise<RemoteEngine> {
   return spawnOn(nodePlatform, opts);
+}
+
+/** Hyperparameter search over engines started with this entry's `spawn` (see SearchOptions). */
+export function search(opts: SearchOptions): Promise<SearchResult> {
+  return searchWith(spawn, opts);
 }
 
 export * from './api.js';

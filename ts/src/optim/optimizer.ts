@@ -47,6 +47,17 @@ export interface LastStep {
   lr: number;
   tensorLr: Float64Array;
   trustRatios?: Float64Array;
+  /** The phase switches this step made (SWATS: a parameter group from Adam to SGD); absent when none. */
+  switched?: PhaseSwitch[];
+}
+
+/** A phase switch: `group` indexes paramGroups (null: the tensors no group matches); `rate` the rate carried. */
+export interface PhaseSwitch {
+  group: number | null;
+  step: number;
+  from: string;
+  to: string;
+  rate: number;
 }
 
 /** The layout a target describes (a bare size is one tensor named 'params'). */
