@@ -43,3 +43,25 @@ pub extern "C" fn wcnn_pool_build(threads: usize) -> i32 {
 pub extern "C" fn wcnn_pool_threads() -> usize {
     rayon_core::current_num_threads()
 }
+
+/// Called by a worker's JS when `wcnn_worker_entry` trapped: marks the pool dead, which wakes a caller
+/// waiting for the trapped task with `PoolDead` (rather than leaving it blocked forever) and makes every
+/// later parallel loop refuse. Takes no lock.
+#[no_mangle]
+pub extern "C" fn wcnn_worker_trapped() {
+    wasmcnn_core::par::mark_pool_dead();
+}
+
+/// Test hook: runs two tasks on the pool, and the second traps (`unreachable`) on the worker that runs
+/// it. Returns what the waiting caller saw (`PoolDead`'s code). The engine is unusable afterwards, by
+/// design; nothing calls this but the test of that path.
+#[no_mangle]
+pub extern "C" fn wcnn_debug_trap_in_worker() -> i32 {
+    let r = wasmcnn_core::par::try_for_each(2, |i| {
+        if i == 1 {
+            core::arch::wasm32::unreachable();
+        }
+        Ok(())
+    });
+    crate::exports::status(r)
+}
