@@ -52,16 +52,13 @@ pub extern "C" fn wcnn_worker_trapped() {
     wasmcnn_core::par::mark_pool_dead();
 }
 
-/// Test hook: runs two tasks on the pool, and the second traps (`unreachable`) on the worker that runs
-/// it. Returns what the waiting caller saw (`PoolDead`'s code). The engine is unusable afterwards, by
-/// design; nothing calls this but the test of that path.
-#[no_mangle]
-pub extern "C" fn wcnn_debug_trap_in_worker() -> i32 {
-    let r = wasmcnn_core::par::try_for_each(2, |i| {
+/// `wcnn_debug_trap(1)`: two tasks on the pool, the second trapping on the worker that runs it; the
+/// caller's status (`PoolDead` once the worker's JS reported the trap).
+pub(crate) fn trap_in_worker() -> i32 {
+    crate::exports::status(wasmcnn_core::par::try_for_each(2, |i| {
         if i == 1 {
-            core::arch::wasm32::unreachable();
+            panic!("wcnn_debug_trap"); // panics abort: a trap
         }
         Ok(())
-    });
-    crate::exports::status(r)
+    }))
 }

@@ -1,6 +1,8 @@
 // What every layer provides to the Sequential model. Layers compute nothing themselves: they hold
-// validated geometry and call the wasm kernels on buffers the model owns.
+// validated geometry and an operator (crates/core/src/operator) they run on buffers the model owns.
 import type { WasmExports } from '../runtime/exports.js';
+import { Heap } from '../runtime/memory.js';
+import { exportsHost, MAX_BUFFER_BYTES, WasmOp, type OpDef, type OpHost } from '../runtime/op.js';
 
 /** A layer's parameter: where it sits in the model's flat parameter buffer, and how to initialise it. */
 export interface ParamInfo {
@@ -25,6 +27,7 @@ export interface Layer {
   readonly type: string;
   readonly name: string;
   readonly inShape: readonly number[];
+  /** Per sample; the model checks `batch ×` its size (and `scratchPerSample`) before allocating. */
   readonly outShape: readonly number[];
   readonly params: readonly ParamInfo[];
   /** True when the output is the input, reinterpreted (flatten, a fused ReLU): no buffer, no work. */
@@ -42,8 +45,72 @@ export interface Layer {
   forward(ex: WasmExports, io: LayerIO, scratch: number): void;
   /** `dx` is 0 when no input gradient is needed (first layer). `accumulate` adds into the grads. */
   backward(ex: WasmExports, io: LayerIO, scratch: number, dy: number, dx: number, accumulate: boolean): void;
+  /** Frees the layer's operator (the model calls it when disposed); a FinalizationRegistry is the net. */
+  dispose?(): void;
 }
 
 export function numel(shape: readonly number[]): number {
   return shape.reduce((a, b) => a * b, 1);
+}
+
+/** What a layer checks its per-sample sizes with (an engine's heap). */
+export type SizeCheck = Pick<Heap, 'checkElements'>;
+
+let unbound: SizeCheck | null = null;
+/**
+ * The sizes a layer built without its engine checks against: one buffer of any wasm32 build, a heap of no
+ * memory whose limit is Rust's (`isize::MAX`, less the alignment; crates/core/src/error.rs).
+ */
+export function layerSizes(host: LayerHost | undefined): SizeCheck {
+  if (host) return host.heap;
+  unbound ??= new Heap({ memory: new WebAssembly.Memory({ initial: 0 }) } as unknown as WasmExports, MAX_BUFFER_BYTES);
+  return unbound;
+}
+
+/** A layer's engine: its exports, heap and poisoning (an Engine is one). */
+export interface LayerHost extends OpHost {
+  readonly heap: SizeCheck;
+}
+
+/** The LayerOp of an operator definition (its attribute and slot names typed). */
+export type LayerOpOf<D extends OpDef> = LayerOp<keyof D['ints'] & string, D['slots'][number]>;
+
+/**
+ * A layer's operator. With its engine known at build time it is created (and validated) at once;
+ * otherwise at the first call, from the exports it is given. A descriptor change (a fused ReLU)
+ * re-creates it.
+ */
+export class LayerOp<F extends string, S extends string> {
+  #op: WasmOp<F, S> | null = null;
+  #host: OpHost | null;
+
+  constructor(
+    readonly def: OpDef<F, S>,
+    readonly where: string,
+    readonly attrs: () => Readonly<Record<NoInfer<F>, number>>,
+    host?: OpHost,
+  ) {
+    this.#host = host ?? null;
+    if (host) this.#op = new WasmOp(host, def, where, attrs());
+  }
+
+  /** The attributes changed: the operator is made again (now, if the engine is known). */
+  reset(): void {
+    this.dispose();
+    if (this.#host) this.#op = new WasmOp(this.#host, this.def, this.where, this.attrs());
+  }
+
+  /** The operator, created from `ex` if the layer was built without its engine. */
+  get(ex: WasmExports): WasmOp<F, S> {
+    if (this.#op === null) {
+      this.#host ??= exportsHost(ex);
+      this.#op = new WasmOp(this.#host, this.def, this.where, this.attrs());
+    }
+    return this.#op;
+  }
+
+  dispose(): void {
+    this.#op?.dispose();
+    this.#op = null;
+  }
 }

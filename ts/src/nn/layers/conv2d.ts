@@ -1,8 +1,10 @@
 // Conv2d layer: OIHW weight, optional bias, stride/padding/dilation as in PyTorch's nn.Conv2d.
 import { checkBool, checkInt } from '../../errors.js';
-import { pair, resolveWindow, type Padding, type Pair, type Window } from '../../ops/geometry.js';
+import { pair, resolveWindow, type Padding, type Pair } from '../../ops/geometry.js';
 import type { WasmExports } from '../../runtime/exports.js';
-import type { Layer, LayerIO, ParamInfo } from '../layer.js';
+import { CONV2D } from '../../runtime/op-defs.js';
+import { Activation, OpFlags } from '../../runtime/op.js';
+import { layerSizes, LayerOp, type Layer, type LayerOpOf, type LayerHost, type LayerIO, type ParamInfo } from '../layer.js';
 
 export interface Conv2dSpec {
   type: 'conv2d';
@@ -25,12 +27,11 @@ export class Conv2d implements Layer {
   readonly scratchPerSample = 0;
   readonly outShape: number[];
   readonly params: ParamInfo[];
-  readonly #g: Window;
-  readonly #o: number;
   readonly #spec: Conv2dSpec;
+  readonly #op: LayerOpOf<typeof CONV2D>;
   #relu = false;
 
-  constructor(readonly name: string, spec: Conv2dSpec, readonly inShape: readonly number[]) {
+  constructor(readonly name: string, spec: Conv2dSpec, readonly inShape: readonly number[], host?: LayerHost) {
     const where = `conv2d '${name}'`;
     if (inShape.length !== 3) {
       throw new RangeError(`${where}: expects a [channels, height, width] input, got [${inShape.join(', ')}]`);
@@ -38,41 +39,46 @@ export class Conv2d implements Layer {
     const o = checkInt(where, 'filters', spec.filters, 1);
     const kernel = pair(where, 'kernelSize', spec.kernelSize, 1, 1);
     const [c, h, w] = inShape;
-    this.#g = resolveWindow(where, 1, c, h, w, {
+    const g = resolveWindow(where, 1, c, h, w, {
       kernel,
       stride: pair(where, 'stride', spec.stride, 1, 1),
       padding: spec.padding ?? 'valid',
       dilation: pair(where, 'dilation', spec.dilation, 1, 1),
     });
     const useBias = checkBool(where, 'useBias', spec.useBias ?? true);
-    this.#o = o;
     this.#spec = { ...spec, name, useBias };
-    this.outShape = [o, this.#g.oh, this.#g.ow];
+    this.outShape = [o, g.oh, g.ow];
+    const wShape = [o, c, kernel[0], kernel[1]];
+    const sizes = layerSizes(host);
+    sizes.checkElements(where, `an output sample [${this.outShape.join(', ')}]`, o * g.oh * g.ow);
+    sizes.checkElements(where, `the weight [${wShape.join(', ')}]`, o * c * kernel[0] * kernel[1]);
     const fanIn = c * kernel[0] * kernel[1];
     const fanOut = o * kernel[0] * kernel[1];
-    this.params = [{ name: `${name}.weight`, kind: 'weight', shape: [o, c, kernel[0], kernel[1]], fanIn, fanOut }];
+    this.params = [{ name: `${name}.weight`, kind: 'weight', shape: wShape, fanIn, fanOut }];
     if (useBias) this.params.push({ name: `${name}.bias`, kind: 'bias', shape: [o], fanIn, fanOut });
+    this.#op = new LayerOp(CONV2D, where, () => ({ ...g, o, activation: this.#relu ? Activation.relu : Activation.none }), host);
   }
 
   toSpec(): Record<string, unknown> {
     return { ...this.#spec };
   }
 
-  #args(batch: number) {
-    const g = this.#g;
-    return [batch, g.c, g.h, g.w, this.#o, g.kh, g.kw, g.sh, g.sw, g.pt, g.pl, g.dh, g.dw, g.oh, g.ow] as const;
-  }
-
   fuseRelu(): void {
     this.#relu = true;
+    this.#op.reset();
   }
 
   forward(ex: WasmExports, io: LayerIO): void {
-    ex.wcnn_conv2d_forward(...this.#args(io.batch), io.x, io.params[0], io.params[1] ?? 0, this.#relu ? 1 : 0, io.y);
+    this.#op.get(ex).forward(io.batch, { x: io.x, weight: io.params[0], bias: io.params[1], y: io.y });
   }
 
   backward(ex: WasmExports, io: LayerIO, _s: number, dy: number, dx: number, accumulate: boolean): void {
-    const reluY = this.#relu ? io.y : 0;
-    ex.wcnn_conv2d_backward(...this.#args(io.batch), io.x, io.params[0], reluY, dy, dx, io.grads[0], io.grads[1] ?? 0, accumulate ? 1 : 0);
+    const [weight, dweight, dbias] = [io.params[0], io.grads[0], io.grads[1]];
+    // y is read only with a fused ReLU (its mask).
+    this.#op.get(ex).backward(io.batch, { x: io.x, weight, y: io.y, dy, dx, dweight, dbias }, accumulate ? OpFlags.ACCUMULATE : 0);
+  }
+
+  dispose(): void {
+    this.#op.dispose();
   }
 }

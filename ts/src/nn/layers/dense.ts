@@ -1,7 +1,9 @@
 // Dense layer (PyTorch's nn.Linear: weight out × in, y = x·Wᵀ + b) on a flat input.
 import { checkBool, checkInt } from '../../errors.js';
 import type { WasmExports } from '../../runtime/exports.js';
-import type { Layer, LayerIO, ParamInfo } from '../layer.js';
+import { DENSE } from '../../runtime/op-defs.js';
+import { Activation, OpFlags } from '../../runtime/op.js';
+import { layerSizes, LayerOp, type Layer, type LayerOpOf, type LayerHost, type LayerIO, type ParamInfo } from '../layer.js';
 
 export interface DenseSpec {
   type: 'dense';
@@ -18,23 +20,24 @@ export class Dense implements Layer {
   readonly scratchPerSample = 0;
   readonly outShape: number[];
   readonly params: ParamInfo[];
-  readonly #in: number;
-  readonly #out: number;
   readonly #spec: DenseSpec;
+  readonly #op: LayerOpOf<typeof DENSE>;
   #relu = false;
 
-  constructor(readonly name: string, spec: DenseSpec, readonly inShape: readonly number[]) {
+  constructor(readonly name: string, spec: DenseSpec, readonly inShape: readonly number[], host?: LayerHost) {
     const where = `dense '${name}'`;
     if (inShape.length !== 1) {
       throw new RangeError(`${where}: expects a flat input, got [${inShape.join(', ')}]; add { type: 'flatten' } before it`);
     }
-    this.#in = inShape[0];
-    this.#out = checkInt(where, 'units', spec.units, 1);
+    const inp = inShape[0];
+    const out = checkInt(where, 'units', spec.units, 1);
     const useBias = checkBool(where, 'useBias', spec.useBias ?? true);
     this.#spec = { ...spec, name, useBias };
-    this.outShape = [this.#out];
-    this.params = [{ name: `${name}.weight`, kind: 'weight', shape: [this.#out, this.#in], fanIn: this.#in, fanOut: this.#out }];
-    if (useBias) this.params.push({ name: `${name}.bias`, kind: 'bias', shape: [this.#out], fanIn: this.#in, fanOut: this.#out });
+    this.outShape = [out];
+    layerSizes(host).checkElements(where, `the weight [${out}, ${inp}]`, out * inp);
+    this.params = [{ name: `${name}.weight`, kind: 'weight', shape: [out, inp], fanIn: inp, fanOut: out }];
+    if (useBias) this.params.push({ name: `${name}.bias`, kind: 'bias', shape: [out], fanIn: inp, fanOut: out });
+    this.#op = new LayerOp(DENSE, where, () => ({ in: inp, out, activation: this.#relu ? Activation.relu : Activation.none }), host);
   }
 
   toSpec(): Record<string, unknown> {
@@ -43,14 +46,19 @@ export class Dense implements Layer {
 
   fuseRelu(): void {
     this.#relu = true;
+    this.#op.reset();
   }
 
   forward(ex: WasmExports, io: LayerIO): void {
-    ex.wcnn_dense_forward(io.batch, this.#in, this.#out, io.x, io.params[0], io.params[1] ?? 0, this.#relu ? 1 : 0, io.y);
+    this.#op.get(ex).forward(io.batch, { x: io.x, weight: io.params[0], bias: io.params[1], y: io.y });
   }
 
   backward(ex: WasmExports, io: LayerIO, _s: number, dy: number, dx: number, accumulate: boolean): void {
-    const reluY = this.#relu ? io.y : 0;
-    ex.wcnn_dense_backward(io.batch, this.#in, this.#out, io.x, io.params[0], reluY, dy, dx, io.grads[0], io.grads[1] ?? 0, accumulate ? 1 : 0);
+    const [weight, dweight, dbias] = [io.params[0], io.grads[0], io.grads[1]];
+    this.#op.get(ex).backward(io.batch, { x: io.x, weight, y: io.y, dy, dx, dweight, dbias }, accumulate ? OpFlags.ACCUMULATE : 0);
+  }
+
+  dispose(): void {
+    this.#op.dispose();
   }
 }

@@ -1,6 +1,6 @@
 // Layer specs (plain JSON) and the factory that validates one against its input shape.
 import { checkKeys, describe } from '../../errors.js';
-import type { Layer } from '../layer.js';
+import type { Layer, LayerHost } from '../layer.js';
 import { Conv2d, CONV2D_KEYS, type Conv2dSpec } from './conv2d.js';
 import { Dense, DENSE_KEYS, type DenseSpec } from './dense.js';
 import { MaxPool2d, MAXPOOL2D_KEYS, type MaxPool2dSpec } from './maxpool2d.js';
@@ -10,8 +10,13 @@ export type LayerSpec = Conv2dSpec | MaxPool2dSpec | DenseSpec | ReluSpec | Flat
 export type LayerType = LayerSpec['type'];
 export const LAYER_TYPES: readonly LayerType[] = ['conv2d', 'maxPool2d', 'dense', 'relu', 'flatten'];
 
-/** Builds layer `index` from its spec; every error names the layer and what was expected. */
-export function buildLayer(index: number, spec: unknown, inShape: readonly number[], taken: Set<string>): Layer {
+/**
+ * Builds layer `index` from its spec; every error names the layer and what was expected. With `host` (the
+ * model's engine) the layer checks its sizes against the engine's heap and creates its operator at once
+ * (Rust validates the rest: scratch, geometry); without, against wasm32's one-buffer limit, and the
+ * operator is created at its first call.
+ */
+export function buildLayer(index: number, spec: unknown, inShape: readonly number[], taken: Set<string>, host?: LayerHost): Layer {
   if (typeof spec !== 'object' || spec === null || Array.isArray(spec)) {
     throw new TypeError(`layer ${index}: expected a layer spec object, got ${describe(spec)}`);
   }
@@ -30,16 +35,16 @@ export function buildLayer(index: number, spec: unknown, inShape: readonly numbe
   switch (l.type) {
     case 'conv2d':
       checkKeys(where, l, CONV2D_KEYS);
-      return new Conv2d(name, l, inShape);
+      return new Conv2d(name, l, inShape, host);
     case 'maxPool2d':
       checkKeys(where, l, MAXPOOL2D_KEYS);
-      return new MaxPool2d(name, l, inShape);
+      return new MaxPool2d(name, l, inShape, host);
     case 'dense':
       checkKeys(where, l, DENSE_KEYS);
-      return new Dense(name, l, inShape);
+      return new Dense(name, l, inShape, host);
     case 'relu':
       checkKeys(where, l, SIMPLE_KEYS);
-      return new Relu(name, inShape);
+      return new Relu(name, inShape, host);
     case 'flatten':
       checkKeys(where, l, SIMPLE_KEYS);
       return new Flatten(name, inShape);

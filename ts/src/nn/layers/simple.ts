@@ -1,6 +1,7 @@
 // Parameter-free layers: ReLU and Flatten.
 import type { WasmExports } from '../../runtime/exports.js';
-import { numel, type Layer, type LayerIO } from '../layer.js';
+import { RELU } from '../../runtime/op-defs.js';
+import { LayerOp, numel, type Layer, type LayerOpOf, type LayerHost, type LayerIO } from '../layer.js';
 
 export interface ReluSpec {
   type: 'relu';
@@ -19,23 +20,29 @@ export class Relu implements Layer {
   readonly scratchPerSample = 0;
   readonly params = [];
   readonly outShape: readonly number[];
-  constructor(readonly name: string, readonly inShape: readonly number[]) {
+  readonly #op: LayerOpOf<typeof RELU>;
+  constructor(readonly name: string, readonly inShape: readonly number[], host?: LayerHost) {
     this.outShape = inShape;
+    this.#op = new LayerOp(RELU, `relu '${name}'`, () => ({ n: numel(inShape) }), host);
   }
   get aliasesInput(): boolean {
     return this.#fused;
   }
   fuse(): void {
     this.#fused = true;
+    this.#op.dispose();
   }
   toSpec(): Record<string, unknown> {
     return { type: 'relu', name: this.name };
   }
   forward(ex: WasmExports, io: LayerIO): void {
-    if (!this.#fused) ex.wcnn_relu_forward(io.x, io.y, io.batch * numel(this.inShape));
+    if (!this.#fused) this.#op.get(ex).forward(io.batch, { x: io.x, y: io.y });
   }
   backward(ex: WasmExports, io: LayerIO, _s: number, dy: number, dx: number): void {
-    if (!this.#fused && dx !== 0) ex.wcnn_relu_backward(io.y, dy, dx, io.batch * numel(this.inShape));
+    if (!this.#fused && dx !== 0) this.#op.get(ex).backward(io.batch, { y: io.y, dy, dx });
+  }
+  dispose(): void {
+    this.#op.dispose();
   }
 }
 
