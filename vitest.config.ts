@@ -8,6 +8,7 @@ export default defineConfig({
     pool: 'forks',
     // Node 20 has relaxed SIMD behind a flag (Node ≥ 22 by default): with it, the suites also cover the
     // relaxed builds, as Chromium and Deno would pick them.
-    poolOptions: { forks: { execArgv: ['--experimental-wasm-relaxed-simd'] } },
+    // --expose-gc: the long-run suite measures the JS heap after collecting garbage.
+    poolOptions: { forks: { execArgv: ['--experimental-wasm-relaxed-simd', '--expose-gc'] } },
   },
 });

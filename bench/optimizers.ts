@@ -1,8 +1,9 @@
 // Optimizer step throughput at 10M parameters, per optimizer (issue #5): the public API's fused step over
 // one flat buffer, on the single-threaded and the threaded build, interleaved, best round kept.
 import type { Engine, OptimizerConfig } from '../ts/src/index.js';
+import { createOptimizer } from '../ts/src/optim/index.js';
 
-export const OPTIMIZER_BENCH: { label: string; cfg: OptimizerConfig }[] = [
+export const OPTIMIZER_BENCH: { label: string; cfg: OptimizerConfig; matrix?: boolean }[] = [
   { label: 'sgd (momentum 0.9)', cfg: { type: 'sgd', lr: 0.01, momentum: 0.9 } },
   { label: 'adagrad', cfg: { type: 'adagrad' } },
   { label: 'rmsprop', cfg: { type: 'rmsprop' } },
@@ -14,6 +15,20 @@ export const OPTIMIZER_BENCH: { label: string; cfg: OptimizerConfig }[] = [
   { label: 'adadelta', cfg: { type: 'adadelta' } },
   { label: 'adafactor (unfactored)', cfg: { type: 'adafactor' } },
   { label: 'lookahead(adam)', cfg: { type: 'lookahead', inner: { type: 'adam' } } },
+  // Issue 14. LAMB and LARS step a 2-D tensor (a 1-D one is excluded from adaptation by default); LARS with
+  // weight decay, without which it has no trust ratio.
+  { label: 'radam', cfg: { type: 'radam' } },
+  { label: 'nadam', cfg: { type: 'nadam' } },
+  { label: 'adabelief', cfg: { type: 'adabelief' } },
+  { label: 'lion', cfg: { type: 'lion' } },
+  { label: 'lamb', cfg: { type: 'lamb' }, matrix: true },
+  { label: 'lars (momentum 0.9, wd 1e-4)', cfg: { type: 'lars', momentum: 0.9, weightDecay: 1e-4 }, matrix: true },
+  { label: 'prodigy', cfg: { type: 'prodigy' } },
+  { label: 'dadapt_adam', cfg: { type: 'dadapt_adam' } },
+  { label: 'dadapt_sgd', cfg: { type: 'dadapt_sgd' } },
+  { label: 'dadapt_adagrad', cfg: { type: 'dadapt_adagrad' } },
+  { label: 'schedulefree_adamw', cfg: { type: 'schedulefree_adamw' } },
+  { label: 'schedulefree_sgd', cfg: { type: 'schedulefree_sgd' } },
 ];
 
 export interface OptimizerRow {
@@ -35,8 +50,9 @@ export function optimizerSteps(engine: Engine): OptimizerRow[] {
   using g = engine.alloc(N, 'bench grads');
   g.view().fill(0.01);
   const rows: OptimizerRow[] = [];
-  for (const { label, cfg } of OPTIMIZER_BENCH) {
-    using opt = engine.optimizer(cfg, N);
+  const matrix = { size: N, tensors: [{ name: 'w', offset: 0, length: N, shape: [N / 1000, 1000] }] };
+  for (const { label, cfg, matrix: m } of OPTIMIZER_BENCH) {
+    using opt = createOptimizer(engine, cfg, m ? matrix : N);
     opt.step(p, g);
     const t0 = performance.now();
     opt.step(p, g);

@@ -156,7 +156,7 @@ describe('fit: training controls', () => {
     // A non-finite weight is refused before the caller's optimizer is restored from the checkpoint.
     using opt = e.optimizer('adam', a);
     const nan = { ...ck!, model: { ...ck!.model, weights: { ...ck!.model.weights!, 'dense_6.bias': [NaN, 0, 0] } } };
-    await expect(a.fit(X, Y, { optimizer: opt, resume: nan })).rejects.toThrow(/fit: resume: 'dense_6.bias' element 0 is NaN/);
+    await expect(a.fit(X, Y, { optimizer: opt, resume: nan })).rejects.toThrow(/fit: resume: weights: 'dense_6.bias' must be finite in float32, element 0 is NaN/);
     expect(opt.steps).toBe(0);
   });
 

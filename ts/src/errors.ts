@@ -4,6 +4,7 @@ export function describe(v: unknown): string {
   if (v === null) return 'null';
   if (Array.isArray(v)) return v.length <= 8 ? `[${v.map(describe).join(', ')}]` : `Array(${v.length})`;
   if (typeof v === 'string') return JSON.stringify(v);
+  if (typeof v === 'function') return 'a function';
   if (typeof v === 'object') return (v as object).constructor?.name ?? 'object';
   return String(v);
 }
@@ -61,7 +62,7 @@ export function checkKeys(where: string, obj: object, known: readonly string[]):
 export function checkFinite(where: string, name: string, data: ArrayLike<number>): void {
   if (data instanceof Float32Array) {
     for (let i = 0; i < data.length; i++) {
-      if (!Number.isFinite(data[i])) throw new RangeError(`${where}: ${name} must be finite, element ${i} is ${data[i]}`);
+      if (!Number.isFinite(data[i])) throw new RangeError(`${where}: ${name} must be finite in float32, element ${i} is ${data[i]}`);
     }
     return;
   }

@@ -12,6 +12,7 @@ export async function init(opts: InitOptions = {}): Promise<Engine> {
 }
 
 export { Engine, type EngineInfo } from './runtime/engine.js';
+export { EngineTrapError } from './runtime/guard.js';
 export { spawn, RemoteEngine, RemoteModel, RemoteOptimizer, type SpawnOptions, type RemoteFitOptions } from './remote/engine.js';
 export type { InitOptions, BuildName } from './runtime/load.js';
 export { WasmBuffer, type F32Buffer, type U32Buffer } from './runtime/memory.js';

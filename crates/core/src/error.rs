@@ -50,9 +50,9 @@ impl Error {
 
 pub type Result<T = ()> = core::result::Result<T, Error>;
 
-/// The most bytes one buffer may span: `isize::MAX` of wasm32, less the allocator's 16-byte alignment.
-/// Rust allows no allocation (`Layout`) and no slice beyond `isize::MAX` bytes, so on wasm32 this is the
-/// limit whatever the memory's size. The same figure natively, so native tests see wasm32's refusals.
+/// The most bytes one buffer may span: Rust allows no allocation (`Layout`) and no slice beyond
+/// `isize::MAX` bytes, 2 GiB − 1 on wasm32, rounded down to the 16-byte alignment of every buffer. The same
+/// figure natively, so native tests see wasm32's refusals.
 pub const MAX_BUFFER_BYTES: usize = (1 << 31) - 16;
 
 /// The product of `dims` as an element count whose byte size (`× 4`) fits `MAX_BUFFER_BYTES`.

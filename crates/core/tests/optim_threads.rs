@@ -120,3 +120,63 @@ fn reductions_are_bitwise_equal_on_1_to_4_threads() {
     same_on_every_pool("sum_squares", || grad::sum_squares(&g).to_bits());
     same_on_every_pool("range_stats", || stats::range_stats(N, Some(&g), Some(&p), Some(&d)).to_array().map(f64::to_bits));
 }
+
+/// The run-table optimizers of issue 14 (per-run and global reductions between two passes) over three
+/// runs of a buffer long enough to be split; returns every buffer and scalar they wrote.
+fn table_optimizers() -> Vec<Vec<f32>> {
+    use wasmcnn_core::optim::table::{Run, OUT_FIELDS};
+    use wasmcnn_core::optim::{dadapt, lamb, lars, prodigy, schedulefree};
+    let n = N;
+    let runs = [
+        Run { offset: 0, len: 70_001, lr_scale: 1.0, wd_scale: 1.0, adapt: true },
+        Run { offset: 70_001, len: 3, lr_scale: 0.5, wd_scale: 0.0, adapt: false },
+        Run { offset: 70_004, len: n - 70_004, lr_scale: 1.0, wd_scale: 1.0, adapt: true },
+    ];
+    let p0 = data(n, 7);
+    let grads: Vec<Vec<f32>> = (0..3).map(|t| data(n, 30 + t)).collect();
+    let z = || vec![0.0f32; n];
+    let mut out = Vec::new();
+    let mut tel = vec![0.0f64; runs.len() * OUT_FIELDS];
+    let f64s = |v: &[f64]| v.iter().map(|&x| x as f32).collect::<Vec<f32>>();
+    let cfg = prodigy::Prodigy { weight_decay: 0.01, ..Default::default() };
+    let (mut p, mut p0s, mut s, mut m, mut v, mut d) = (p0.clone(), z(), z(), z(), z(), z());
+    let mut sc = cfg.initial_scalars();
+    for (t, g) in grads.iter().enumerate() {
+        let slots = prodigy::ProdigySlots { p0: &mut p0s, s: &mut s, exp_avg: Some(&mut m), exp_avg_sq: &mut v };
+        prodigy::prodigy_step(&cfg, t as u64 + 1, &mut sc, &runs, &mut p, g, slots, Some(&mut d), Some(&mut tel));
+    }
+    out.extend([p, s, m, v, d, f64s(&sc), f64s(&tel)]);
+    let cfg = lamb::Lamb { weight_decay: 0.01, debias: true, ..Default::default() };
+    let (mut p, mut m, mut v) = (p0.clone(), z(), z());
+    for (t, g) in grads.iter().enumerate() {
+        lamb::lamb_step(&cfg, t as u64 + 1, &runs, &mut p, g, &mut m, &mut v, None, Some(&mut tel));
+    }
+    out.extend([p, m, v, f64s(&tel)]);
+    let cfg = lars::Lars { weight_decay: 0.01, momentum: 0.9, ..Default::default() };
+    let (mut p, mut b) = (p0.clone(), z());
+    for (t, g) in grads.iter().enumerate() {
+        lars::lars_step(&cfg, t as u64 + 1, &runs, &mut p, g, Some(&mut b), None, Some(&mut tel));
+    }
+    out.extend([p, b, f64s(&tel)]);
+    let cfg = dadapt::DAdaptAdagrad { momentum: 0.5, ..Default::default() };
+    let (mut p, mut al, mut s, mut x0) = (p0.clone(), vec![1e-6f32; n], z(), z());
+    let mut sc = [1e-6, 0.0, 0.0, 0.0, 0.0];
+    for (t, g) in grads.iter().enumerate() {
+        dadapt::dadapt_adagrad_step(&cfg, t as u64 + 1, &mut sc, &runs, &mut p, g, &mut al, &mut s, &mut x0, None, None);
+    }
+    out.extend([p, al, s, f64s(&sc)]);
+    let cfg = schedulefree::ScheduleFree { weight_decay: 0.01, ..schedulefree::ScheduleFree::adamw() };
+    let (mut p, mut zz, mut v) = (p0.clone(), z(), z());
+    let mut sc = schedulefree::ScheduleFree::initial_scalars();
+    for g in &grads {
+        schedulefree::schedulefree_step(&cfg, &mut sc, &runs, &mut p, g, &mut zz, Some(&mut v), None, None);
+    }
+    schedulefree::schedulefree_swap(&runs, &mut p, &zz, 1.0 - 1.0 / 0.9);
+    out.extend([p, zz, v]);
+    out
+}
+
+#[test]
+fn table_optimizers_are_bitwise_equal_on_1_to_4_threads() {
+    same_on_every_pool("table optimizers", || bits(&table_optimizers()));
+}

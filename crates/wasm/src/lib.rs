@@ -8,5 +8,6 @@
 pub mod exports;
 pub mod op_exports;
 pub mod optim_exports;
+pub mod optim_table_exports;
 #[cfg(all(feature = "threads", target_arch = "wasm32"))]
 pub mod threads;

@@ -1,8 +1,7 @@
 // What every layer provides to the Sequential model. Layers compute nothing themselves: they hold
 // validated geometry and an operator (crates/core/src/operator) they run on buffers the model owns.
 import type { WasmExports } from '../runtime/exports.js';
-import { Heap } from '../runtime/memory.js';
-import { exportsHost, MAX_BUFFER_BYTES, WasmOp, type OpDef, type OpHost } from '../runtime/op.js';
+import { exportsHost, WasmOp, type OpDef, type OpHost } from '../runtime/op.js';
 
 /** A layer's parameter: where it sits in the model's flat parameter buffer, and how to initialise it. */
 export interface ParamInfo {
@@ -27,7 +26,7 @@ export interface Layer {
   readonly type: string;
   readonly name: string;
   readonly inShape: readonly number[];
-  /** Per sample; the model checks `batch ×` its size (and `scratchPerSample`) before allocating. */
+  /** Per sample; the model checks its size, and `batch ×` it (and `scratchPerSample`), before allocating. */
   readonly outShape: readonly number[];
   readonly params: readonly ParamInfo[];
   /** True when the output is the input, reinterpreted (flatten, a fused ReLU): no buffer, no work. */
@@ -51,25 +50,6 @@ export interface Layer {
 
 export function numel(shape: readonly number[]): number {
   return shape.reduce((a, b) => a * b, 1);
-}
-
-/** What a layer checks its per-sample sizes with (an engine's heap). */
-export type SizeCheck = Pick<Heap, 'checkElements'>;
-
-let unbound: SizeCheck | null = null;
-/**
- * The sizes a layer built without its engine checks against: one buffer of any wasm32 build, a heap of no
- * memory whose limit is Rust's (`isize::MAX`, less the alignment; crates/core/src/error.rs).
- */
-export function layerSizes(host: LayerHost | undefined): SizeCheck {
-  if (host) return host.heap;
-  unbound ??= new Heap({ memory: new WebAssembly.Memory({ initial: 0 }) } as unknown as WasmExports, MAX_BUFFER_BYTES);
-  return unbound;
-}
-
-/** A layer's engine: its exports, heap and poisoning (an Engine is one). */
-export interface LayerHost extends OpHost {
-  readonly heap: SizeCheck;
 }
 
 /** The LayerOp of an operator definition (its attribute and slot names typed). */

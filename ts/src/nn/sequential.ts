@@ -1,6 +1,6 @@
 // The Sequential model: layers in order, all parameters in one flat buffer (and gradients in a parallel one,
 // so an optimizer step is a single fused wasm call), activations in buffers sized to the largest batch seen.
-import { checkInt, checkKeys, describe } from '../errors.js';
+import { checkBool, checkFinite, checkInt, checkKeys, describe } from '../errors.js';
 import type { Engine } from '../runtime/engine.js';
 import type { F32Buffer, U32Buffer } from '../runtime/memory.js';
 import { INIT_SCHEMES, fillParam, type InitScheme } from './init.js';
@@ -107,6 +107,13 @@ export class Sequential {
     }
     this.layers = layers;
 
+    // Sizes before any allocation: each layer's parameters and per-sample output, then the whole arena.
+    const heap = engine.heap;
+    for (const l of layers) {
+      const at = `${l.type} '${l.name}'`;
+      heap.checkElements(at, 'its parameters', l.params.reduce((a, p) => a + numel(p.shape), 0));
+      heap.checkElements(at, 'its output (one sample)', numel(l.outShape));
+    }
     let offset = 0;
     let count = 0;
     layers.forEach((l, li) =>
@@ -117,6 +124,7 @@ export class Sequential {
         count += length;
       }),
     );
+    heap.checkElements(where, 'the parameter arena', offset);
     this.numParams = count;
     this.#layerSlots = layers.map((_, li) => this.#slots.filter((s) => s.layer === li));
     this.#engine = engine;
@@ -193,7 +201,9 @@ export class Sequential {
     const m = new Sequential(engine, { inputShape: json.inputShape, layers: json.layers, init: json.init, seed: json.seed });
     if (json.weights !== undefined) {
       try {
-        m.setWeights(json.weights);
+        // Every tensor must be there: a missing one would silently keep its random initial values.
+        m.#checkWeights(`${where}: weights`, json.weights, true);
+        m.#writeWeights(json.weights);
       } catch (e) {
         m.dispose();
         throw e;
@@ -214,26 +224,51 @@ export class Sequential {
     return this.#slots.map((s) => ({ name: s.name, shape: [...s.shape] }));
   }
 
-  /** Sets parameters by name; every name and length is checked before anything is written. */
-  setWeights(weights: Record<string, ArrayLike<number>>): void {
+  /**
+   * Sets parameters by name. With `strict` (the default, as PyTorch's `load_state_dict`) every parameter
+   * must be given; `strict: false` sets only those given. Every name, length and value (finite in float32)
+   * is checked before anything is written.
+   */
+  setWeights(weights: Record<string, ArrayLike<number>>, opts: { strict?: boolean } = {}): void {
     this.#alive();
-    this._checkWeights('setWeights', weights);
+    const where = 'setWeights';
+    if (typeof opts !== 'object' || opts === null) throw new TypeError(`${where}: options must be an object, got ${describe(opts)}`);
+    checkKeys(where, opts, ['strict']);
+    this.#checkWeights(where, weights, checkBool(where, 'strict', opts.strict ?? true));
+    this.#writeWeights(weights);
+  }
+
+  #writeWeights(weights: Record<string, ArrayLike<number>>): void {
     const known = new Map(this.#slots.map((s) => [s.name, s]));
     const view = this.#params.view();
     for (const [name, values] of Object.entries(weights)) view.set(values, known.get(name)!.offset);
   }
 
-  /** @internal What `setWeights` checks before writing: known names, lengths, finite values. */
-  _checkWeights(where: string, weights: Record<string, ArrayLike<number>>): void {
+  /** @internal What `setWeights` checks before writing (strict: all present); resume checks a checkpoint with it. */
+  _checkWeights(where: string, weights: Record<string, ArrayLike<number>>, strict = true): void {
+    this.#checkWeights(where, weights, strict);
+  }
+
+  #checkWeights(where: string, weights: unknown, strict: boolean): void {
+    if (typeof weights !== 'object' || weights === null || Array.isArray(weights) || ArrayBuffer.isView(weights)) {
+      throw new TypeError(`${where}: weights must be an object mapping parameter names to values, got ${describe(weights)}`);
+    }
     const known = new Map(this.#slots.map((s) => [s.name, s]));
-    for (const [name, values] of Object.entries(weights)) {
+    const given = weights as Record<string, unknown>;
+    for (const [name, values] of Object.entries(given)) {
       const s = known.get(name);
       if (!s) throw new TypeError(`${where}: unknown parameter '${name}' (known: ${[...known.keys()].join(', ')})`);
-      if (values == null || values.length !== s.length) {
-        throw new RangeError(`${where}: '${name}' has ${values?.length} values, expected ${s.length} (shape [${s.shape.join(', ')}])`);
+      if (values === null || typeof values !== 'object' || typeof (values as { length?: unknown }).length !== 'number') {
+        throw new TypeError(`${where}: '${name}' must be an array or Float32Array of ${s.length} numbers, got ${describe(values)}`);
       }
-      for (let i = 0; i < values.length; i++) {
-        if (!Number.isFinite(values[i])) throw new RangeError(`${where}: '${name}' element ${i} is ${values[i]}, expected a finite number`);
+      const v = values as ArrayLike<number>;
+      if (v.length !== s.length) throw new RangeError(`${where}: '${name}' has ${v.length} values, expected ${s.length} (shape [${s.shape.join(', ')}])`);
+      checkFinite(where, `'${name}'`, v);
+    }
+    if (strict) {
+      const missing = this.#slots.filter((s) => !(s.name in given)).map((s) => s.name);
+      if (missing.length) {
+        throw new RangeError(`${where}: missing parameters ${missing.map((m) => `'${m}'`).join(', ')} (pass { strict: false } to set only some)`);
       }
     }
   }
@@ -262,7 +297,7 @@ export class Sequential {
    */
   lossAndGradients(x: Float32Array, y: ArrayLike<number>): { loss: number; gradients: Record<string, Float32Array> } {
     this.#alive();
-    const n = checkXY('lossAndGradients', this, x, y);
+    const n = checkXY('lossAndGradients', this, x, y, true);
     this._reserve(n);
     this._inputView().set(x);
     const labels = this._labelView();
@@ -294,6 +329,14 @@ export class Sequential {
   _reserve(batch: number): void {
     this.#alive();
     if (batch <= this.#capacity) return;
+    // Every buffer's size is checked before any is freed or allocated (batch × per-sample may exceed wasm32).
+    const heap = this.#engine.heap;
+    const at = (what: string) => `${what} at batch ${batch}`;
+    heap.checkElements('Sequential', at('the input batch'), batch * this.sampleSize);
+    for (const l of this.layers) {
+      if (!l.aliasesInput) heap.checkElements(`${l.type} '${l.name}'`, at('the output'), batch * numel(l.outShape));
+      if (l.scratchPerSample) heap.checkElements(`${l.type} '${l.name}'`, at('the scratch'), batch * l.scratchPerSample);
+    }
     this.#freeActivations();
     const e = this.#engine;
     this.#input = e.alloc(batch * this.sampleSize, 'model input batch');
@@ -358,6 +401,16 @@ export class Sequential {
       if (l.aliasesInput) continue;
       l.backward(ex, this.#io(i, batch), this.#scratch[i]?.ptr ?? 0, this.#doutPtr(i), this.#doutPtr(i - 1), accumulate);
     }
+  }
+
+  /** @internal The first layer (in forward order) whose output for the current batch holds a non-finite value. */
+  _firstNonFiniteOutput(batch: number): string | null {
+    const ex = this.#engine.exports;
+    for (let i = 0; i < this.layers.length; i++) {
+      const b = this.#acts[i];
+      if (b && ex.wcnn_first_non_finite(b.ptr, batch * numel(this.layers[i].outShape)) >= 0) return this.layers[i].name;
+    }
+    return null;
   }
 
   #freeActivations(): void {

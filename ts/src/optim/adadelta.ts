@@ -55,8 +55,8 @@ export class Adadelta extends Optimizer {
     super(engine, 'adadelta', 'Adadelta', target, o.paramGroups);
     this.options = o;
     this.lr = o.lr;
-    this.slot('square_avg');
-    this.slot('acc_delta');
+    this.slot('square_avg', 0, this.size, { nonNegative: true });
+    this.slot('acc_delta', 0, this.size, { nonNegative: true });
   }
   protected apply(r: Run, p: number, g: number, d: number): void {
     const o = this.options;

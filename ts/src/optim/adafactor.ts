@@ -122,9 +122,9 @@ export class Adafactor extends Optimizer {
         colLen += up4(cols);
       } else sqLen += up4(t.length);
     }
-    if (rowLen > 0) this.slot('exp_avg_sq_row', 0, rowLen);
-    if (colLen > 0) this.slot('exp_avg_sq_col', 0, colLen);
-    if (sqLen > 0) this.slot('exp_avg_sq', 0, sqLen);
+    if (rowLen > 0) this.slot('exp_avg_sq_row', 0, rowLen, { nonNegative: true });
+    if (colLen > 0) this.slot('exp_avg_sq_col', 0, colLen, { nonNegative: true });
+    if (sqLen > 0) this.slot('exp_avg_sq', 0, sqLen, { nonNegative: true });
     if (o.beta1 !== undefined) this.slot('exp_avg');
   }
 

@@ -75,7 +75,7 @@ export class Adagrad extends Optimizer {
     super(engine, 'adagrad', 'Adagrad', target, o.paramGroups);
     this.options = o;
     this.lr = o.lr;
-    this.slot('sum', o.initialAccumulatorValue);
+    this.slot('sum', o.initialAccumulatorValue, this.size, { nonNegative: true });
   }
   protected apply(r: Run, p: number, g: number, d: number, t: number): void {
     const o = this.options;

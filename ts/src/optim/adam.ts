@@ -90,8 +90,8 @@ abstract class AdamFamily extends Optimizer {
     this.#decoupled = kind === 'adamw';
     this.lr = o.lr;
     this.slot('exp_avg');
-    this.slot('exp_avg_sq');
-    if (o.amsgrad) this.slot('max_exp_avg_sq');
+    this.slot('exp_avg_sq', 0, this.size, { nonNegative: true });
+    if (o.amsgrad) this.slot('max_exp_avg_sq', 0, this.size, { nonNegative: true });
   }
   protected apply(r: Run, p: number, g: number, d: number, t: number): void {
     const o = this.options;

@@ -56,7 +56,7 @@ export class Adamax extends Optimizer {
     this.options = o;
     this.lr = o.lr;
     this.slot('exp_avg');
-    this.slot('exp_inf');
+    this.slot('exp_inf', 0, this.size, { nonNegative: true });
   }
   protected apply(r: Run, p: number, g: number, d: number, t: number): void {
     const o = this.options;

@@ -18,7 +18,11 @@ export type OptimizerConfig = BaseOptimizerConfig | ({ type: 'lookahead' } & Loo
 
 export type OptimizerName = OptimizerConfig['type'];
 
-export const OPTIMIZERS: readonly OptimizerName[] = ['sgd', 'adagrad', 'rmsprop', 'adadelta', 'adam', 'adamw', 'adamax', 'adafactor', 'lookahead'];
+export const OPTIMIZERS: readonly OptimizerName[] = [
+  'sgd', 'adagrad', 'rmsprop', 'adadelta', 'adam', 'adamw', 'adamax', 'adafactor',
+  'radam', 'nadam', 'adabelief', 'lion', 'lamb', 'lars', 'prodigy', 'dadapt_adam', 'dadapt_sgd', 'dadapt_adagrad',
+  'schedulefree_adamw', 'schedulefree_sgd', 'lookahead',
+];
 
 /** Validates a config (or a name) in full without allocating; returns it with every option filled in. */
 export function resolveOptimizerConfig(cfg: OptimizerConfig | OptimizerName): OptimizerConfig {
@@ -51,6 +55,16 @@ export function createOptimizer(engine: Engine, cfg: OptimizerConfig | Optimizer
 }
 
 export { Adadelta, Adafactor, Adagrad, Adam, AdamW, Adamax, Lookahead, Optimizer, RMSprop, SGD };
+export { AdaBelief } from './adabelief.js';
+export { DAdaptAdagrad, DAdaptAdam, DAdaptSGD } from './dadapt.js';
+export { Lamb } from './lamb.js';
+export { LARS } from './lars.js';
+export { Lion } from './lion.js';
+export { NAdam } from './nadam.js';
+export { Prodigy } from './prodigy.js';
+export { RAdam } from './radam.js';
+export { ScheduleFreeAdamW, ScheduleFreeSGD } from './schedulefree.js';
+export type { LastStep } from './optimizer.js';
 export type {
   AdadeltaConfig, AdafactorConfig, AdagradConfig, AdamConfig, AdamWConfig, AdamaxConfig, LookaheadConfig, OptimizerState,
   OptimizerTargetLike, RMSpropConfig, SGDConfig,

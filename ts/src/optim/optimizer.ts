@@ -1,6 +1,6 @@
 // The optimizer base: state slots as flat f32 buffers parallel to the parameters, the model's tensor layout
 // resolved to parameter groups, and one fused wasm call per run of adjacent same-group tensors a step.
-import { checkInt, checkNumber, describe } from '../errors.js';
+import { checkFinite, checkInt, checkNumber, describe } from '../errors.js';
 import type { Sequential } from '../nn/sequential.js';
 import type { Engine } from '../runtime/engine.js';
 import { WasmBuffer, type F32Buffer } from '../runtime/memory.js';
@@ -30,6 +30,23 @@ export interface OptimizerState {
   slots: Record<string, Float32Array>;
   /** A wrapper's inner optimizer (Lookahead). */
   inner?: OptimizerState;
+  /** Scalar state (f64) of the optimizers that keep some (Prodigy's d, Schedule-Free's weight sum, …). */
+  scalars?: number[];
+  /** Schedule-Free: which weights the parameter buffer held when saved. */
+  mode?: 'train' | 'eval';
+}
+
+/**
+ * What the last step applied, for telemetry: `lr` the effective base rate (the rate times what the method
+ * scales it by: Prodigy's and D-Adaptation's d, RAdam's rectification, …), `tensorLr` the effective rate
+ * per tensor in layout order (× lrScale, × the trust ratio for LAMB/LARS; 0 for frozen tensors), and
+ * `trustRatios` per tensor (LAMB, LARS: 1 where excluded, 0 for frozen tensors). Before any step every rate
+ * is the configured one.
+ */
+export interface LastStep {
+  lr: number;
+  tensorLr: Float64Array;
+  trustRatios?: Float64Array;
 }
 
 /** The layout a target describes (a bare size is one tensor named 'params'). */
@@ -61,6 +78,8 @@ export abstract class Optimizer {
   /** [start, end) ranges no run covers: padding and frozen tensors (their delta is zero). */
   readonly #gaps: [number, number][];
   readonly #slots = new Map<string, F32Buffer>();
+  /** Slots that hold sums of squares or maxima of |g| (never negative: a negative one would give NaN roots). */
+  readonly #nonNegative = new Set<string>();
   #steps = 0;
   #lr = 0;
   #disposed = false;
@@ -103,11 +122,16 @@ export abstract class Optimizer {
   /** The hyper-parameters as plain JSON, with the current `lr`: a valid config for `createOptimizer`. */
   abstract get config(): OptimizerConfig;
 
-  /** Allocates a named state slot of `length` floats (default: parallel to the parameters), filled with `init`. */
-  protected slot(name: string, init = 0, length = this.size): F32Buffer {
+  /**
+   * Allocates a named state slot of `length` floats (default: parallel to the parameters), filled with
+   * `init`. `nonNegative` marks second-moment slots (sums of squares, running maxima): loadState refuses
+   * negative values there.
+   */
+  protected slot(name: string, init = 0, length = this.size, { nonNegative = false } = {}): F32Buffer {
     const b = this.engine.alloc(length, `${this.name} state '${name}'`);
     if (init !== 0) b.view().fill(init);
     this.#slots.set(name, b);
+    if (nonNegative) this.#nonNegative.add(name);
     return b;
   }
 
@@ -160,6 +184,27 @@ export abstract class Optimizer {
   /** One kernel call over `run`: p, g, d are byte addresses of its first float (d 0 without telemetry). */
   protected abstract apply(run: Run, p: number, g: number, d: number, t: number): void;
 
+  /** The rates (and trust ratios) of the last step; see `LastStep`. */
+  lastStep(): LastStep {
+    this.#alive();
+    const lr = this.lr;
+    return { lr, tensorLr: Float64Array.from(this.layout, (t) => (t.frozen ? 0 : lr * t.lrScale)) };
+  }
+
+  /** Scalar state to save (subclasses that keep some override this and `restoreScalars`). */
+  protected saveScalars(): number[] | undefined {
+    return undefined;
+  }
+  protected restoreScalars(_s: OptimizerState): void {}
+  /** @internal Throws unless `s` carries scalar state this optimizer can restore (subclasses extend). */
+  protected checkScalars(s: OptimizerState, where: string): void {
+    const mine = this.saveScalars();
+    const theirs = s.scalars;
+    if ((mine === undefined) !== (theirs === undefined) || (mine && (!Array.isArray(theirs) || theirs.length !== mine.length || !theirs.every((v) => typeof v === 'number' && Number.isFinite(v))))) {
+      throw new TypeError(`${where}: scalars must be ${mine ? `${mine.length} finite numbers` : 'absent'}, got ${describe(theirs)}`);
+    }
+  }
+
   /** Copies of the state slots by name (e.g. `exp_avg`), for inspection. */
   state(): Record<string, Float32Array> {
     this.#alive();
@@ -170,7 +215,10 @@ export abstract class Optimizer {
   saveState(): OptimizerState {
     this.#alive();
     const tensors = this.layout.map((t) => ({ name: t.name, shape: [...t.shape] }));
-    return { format: 'wasmcnn.optimizer', version: 1, type: this.type, config: this.config, steps: this.#steps, lr: this.lr, tensors, slots: this.state() };
+    const s: OptimizerState = { format: 'wasmcnn.optimizer', version: 1, type: this.type, config: this.config, steps: this.#steps, lr: this.lr, tensors, slots: this.state() };
+    const scalars = this.saveScalars();
+    if (scalars) s.scalars = scalars;
+    return s;
   }
 
   /**
@@ -214,7 +262,14 @@ export abstract class Optimizer {
       if (!(v instanceof Float32Array || Array.isArray(v)) || v.length !== b.length) {
         throw new RangeError(`${where}: slot '${k}' has ${(v as { length?: number })?.length} values, expected ${b.length}`);
       }
+      // The values too: NaN or 1e39 would silently corrupt the parameters, a negative second moment freeze them.
+      checkFinite(where, `slot '${k}'`, v);
+      if (this.#nonNegative.has(k)) {
+        const i = Array.prototype.findIndex.call(v, (x: number) => x < 0);
+        if (i >= 0) throw new RangeError(`${where}: slot '${k}' holds squares and must be ≥ 0, element ${i} is ${v[i]}`);
+      }
     }
+    this.checkScalars(s, where);
   }
 
   /** @internal Restores a state `_checkState` accepted. */
@@ -222,6 +277,7 @@ export abstract class Optimizer {
     for (const [k, b] of this.#slots) b.write(s.slots[k]);
     this.#steps = s.steps;
     this.restoreLr(s.lr);
+    this.restoreScalars(s);
   }
 
   /** Sets the learning rate from a loaded state (an optimizer whose rate is computed overrides this). */

@@ -1,12 +1,27 @@
 // The optimizers a config can name (Lookahead aside, which wraps one of these): each type's resolver
 // (validates a config, allocates nothing) and constructor.
 import type { Engine } from '../runtime/engine.js';
+import { AdaBelief, resolveAdaBelief, type AdaBeliefConfig } from './adabelief.js';
 import { Adadelta, resolveAdadelta, type AdadeltaConfig } from './adadelta.js';
 import { Adafactor, resolveAdafactor, type AdafactorConfig } from './adafactor.js';
 import { Adagrad, resolveAdagrad, type AdagradConfig } from './adagrad.js';
 import { Adam, AdamW, resolveAdam, resolveAdamW, type AdamConfig, type AdamWConfig } from './adam.js';
 import { Adamax, resolveAdamax, type AdamaxConfig } from './adamax.js';
+import {
+  DAdaptAdagrad, DAdaptAdam, DAdaptSGD, resolveDAdaptAdagrad, resolveDAdaptAdam, resolveDAdaptSGD,
+  type DAdaptAdagradConfig, type DAdaptAdamConfig, type DAdaptSGDConfig,
+} from './dadapt.js';
+import { Lamb, resolveLamb, type LambConfig } from './lamb.js';
+import { LARS, resolveLARS, type LARSConfig } from './lars.js';
+import { Lion, resolveLion, type LionConfig } from './lion.js';
+import { NAdam, resolveNAdam, type NAdamConfig } from './nadam.js';
 import type { Optimizer, OptimizerTargetLike } from './optimizer.js';
+import { Prodigy, resolveProdigy, type ProdigyConfig } from './prodigy.js';
+import { RAdam, resolveRAdam, type RAdamConfig } from './radam.js';
+import {
+  resolveScheduleFreeAdamW, resolveScheduleFreeSGD, ScheduleFreeAdamW, ScheduleFreeSGD,
+  type ScheduleFreeAdamWConfig, type ScheduleFreeSGDConfig,
+} from './schedulefree.js';
 import { resolveRMSprop, RMSprop, type RMSpropConfig } from './rmsprop.js';
 import { resolveSGD, SGD, type SGDConfig } from './sgd.js';
 
@@ -19,7 +34,19 @@ export type BaseOptimizerConfig =
   | ({ type: 'adam' } & AdamConfig)
   | ({ type: 'adamw' } & AdamWConfig)
   | ({ type: 'adamax' } & AdamaxConfig)
-  | ({ type: 'adafactor' } & AdafactorConfig);
+  | ({ type: 'adafactor' } & AdafactorConfig)
+  | ({ type: 'radam' } & RAdamConfig)
+  | ({ type: 'nadam' } & NAdamConfig)
+  | ({ type: 'adabelief' } & AdaBeliefConfig)
+  | ({ type: 'lion' } & LionConfig)
+  | ({ type: 'lamb' } & LambConfig)
+  | ({ type: 'lars' } & LARSConfig)
+  | ({ type: 'prodigy' } & ProdigyConfig)
+  | ({ type: 'dadapt_adam' } & DAdaptAdamConfig)
+  | ({ type: 'dadapt_sgd' } & DAdaptSGDConfig)
+  | ({ type: 'dadapt_adagrad' } & DAdaptAdagradConfig)
+  | ({ type: 'schedulefree_adamw' } & ScheduleFreeAdamWConfig)
+  | ({ type: 'schedulefree_sgd' } & ScheduleFreeSGDConfig);
 
 export type BaseOptimizerName = BaseOptimizerConfig['type'];
 
@@ -38,4 +65,17 @@ export const BASE_OPTIMIZERS: Record<BaseOptimizerName, Entry> = {
   adamw: { resolve: resolveAdamW, make: (e, t, c) => new AdamW(e, t, c) },
   adamax: { resolve: resolveAdamax, make: (e, t, c) => new Adamax(e, t, c) },
   adafactor: { resolve: resolveAdafactor, make: (e, t, c) => new Adafactor(e, t, c) },
+  // Issue 14: rectified and sign methods, layer-wise trust ratios, learning-rate-free and schedule-free.
+  radam: { resolve: resolveRAdam, make: (e, t, c) => new RAdam(e, t, c) },
+  nadam: { resolve: resolveNAdam, make: (e, t, c) => new NAdam(e, t, c) },
+  adabelief: { resolve: resolveAdaBelief, make: (e, t, c) => new AdaBelief(e, t, c) },
+  lion: { resolve: resolveLion, make: (e, t, c) => new Lion(e, t, c) },
+  lamb: { resolve: resolveLamb, make: (e, t, c) => new Lamb(e, t, c) },
+  lars: { resolve: resolveLARS, make: (e, t, c) => new LARS(e, t, c) },
+  prodigy: { resolve: resolveProdigy, make: (e, t, c) => new Prodigy(e, t, c) },
+  dadapt_adam: { resolve: resolveDAdaptAdam, make: (e, t, c) => new DAdaptAdam(e, t, c) },
+  dadapt_sgd: { resolve: resolveDAdaptSGD, make: (e, t, c) => new DAdaptSGD(e, t, c) },
+  dadapt_adagrad: { resolve: resolveDAdaptAdagrad, make: (e, t, c) => new DAdaptAdagrad(e, t, c) },
+  schedulefree_adamw: { resolve: resolveScheduleFreeAdamW, make: (e, t, c) => new ScheduleFreeAdamW(e, t, c) },
+  schedulefree_sgd: { resolve: resolveScheduleFreeSGD, make: (e, t, c) => new ScheduleFreeSGD(e, t, c) },
 };

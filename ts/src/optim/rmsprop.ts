@@ -88,7 +88,7 @@ export class RMSprop extends Optimizer {
     super(engine, 'rmsprop', 'RMSprop', target, o.paramGroups);
     this.options = o;
     this.lr = o.lr;
-    this.slot('square_avg');
+    this.slot('square_avg', 0, this.size, { nonNegative: true });
     if (o.centered) this.slot('grad_avg');
     if (o.momentum > 0) this.slot('momentum_buffer');
   }

@@ -2,7 +2,7 @@
 import { checkInt, describe } from '../errors.js';
 import type { WasmExports } from './exports.js';
 import { guardExports, Health } from './guard.js';
-import { Heap, Scope, WasmBuffer, type F32Buffer, type U32Buffer } from './memory.js';
+import { Heap, MAX_BUFFER_BYTES, Scope, WasmBuffer, type F32Buffer, type U32Buffer } from './memory.js';
 import type { BuildName, Loaded } from './load.js';
 import type { WorkerPool } from './workers-node.js';
 import { Sequential, type ModelJSON, type ModelSpec } from '../nn/sequential.js';
@@ -32,7 +32,7 @@ export class Engine {
     const health = new Health();
     this.#exports = guardExports(loaded.exports, health);
     this.#pool = loaded.pool;
-    this.heap = new Heap(this.#exports, loaded.maxBytes, health);
+    this.heap = new Heap(this.#exports, MAX_BUFFER_BYTES, health);
     // A poisoned engine's workers may be stuck or dead: end them (the engine refuses use from then on).
     health.onPoison(() => void this.terminate().catch(() => {}));
     this.#info = {
@@ -72,6 +72,17 @@ export class Engine {
     if (this.#terminated) return;
     this.#terminated = true;
     await this.#pool?.terminate();
+  }
+
+  /** `terminate()` without waiting: for `using engine = await init()`. */
+  dispose(): void {
+    void this.terminate();
+  }
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.terminate();
   }
 
   info(): EngineInfo {

@@ -102,6 +102,21 @@ export interface WasmExports {
   wcnn_scale(x: Ptr, n: number, s: number): void;
   wcnn_clamp(x: Ptr, n: number, lo: number, hi: number): void;
   wcnn_add_into(acc: Ptr, x: Ptr, n: number): void;
+  // The run-table optimizers (crates/wasm/src/optim_table_exports.rs gives each argument list): p, g, n,
+  // runs (nruns × 5 f64), nruns, state slots, scalars (f64), hyper-parameters, flags, delta, out.
+  wcnn_radam_step(...args: number[]): void;
+  wcnn_nadam_step(...args: number[]): void;
+  wcnn_adabelief_step(...args: number[]): void;
+  wcnn_lion_step(...args: number[]): void;
+  wcnn_lamb_step(...args: number[]): void;
+  wcnn_lars_step(...args: number[]): void;
+  wcnn_prodigy_step(...args: number[]): void;
+  wcnn_dadapt_adam_step(...args: number[]): void;
+  wcnn_dadapt_sgd_step(...args: number[]): void;
+  wcnn_dadapt_adagrad_step(...args: number[]): void;
+  wcnn_schedulefree_step(...args: number[]): void;
+  /** p ← lerp(p, z, w) over the runs: Schedule-Free's eval (w = 1 − 1/β) and train (w = 1 − β) swaps. */
+  wcnn_schedulefree_swap(p: Ptr, z: Ptr, n: number, runs: Ptr, nruns: number, w: number): void;
 }
 
 export const REQUIRED_EXPORTS: readonly (keyof WasmExports)[] = [
@@ -112,4 +127,7 @@ export const REQUIRED_EXPORTS: readonly (keyof WasmExports)[] = [
   'wcnn_adagrad_step', 'wcnn_rmsprop_step', 'wcnn_adam_step', 'wcnn_adamw_step', 'wcnn_sgd_step', 'wcnn_adamax_step',
   'wcnn_adadelta_step', 'wcnn_adafactor_step', 'wcnn_lookahead_sync', 'wcnn_range_stats', 'wcnn_sum_squares',
   'wcnn_scale', 'wcnn_clamp', 'wcnn_add_into',
+  'wcnn_radam_step', 'wcnn_nadam_step', 'wcnn_adabelief_step', 'wcnn_lion_step', 'wcnn_lamb_step', 'wcnn_lars_step',
+  'wcnn_prodigy_step', 'wcnn_dadapt_adam_step', 'wcnn_dadapt_sgd_step', 'wcnn_dadapt_adagrad_step', 'wcnn_schedulefree_step',
+  'wcnn_schedulefree_swap',
 ];

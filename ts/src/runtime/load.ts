@@ -2,7 +2,6 @@
 // starts the worker threads for the threaded build, and checks the exports.
 import { REQUIRED_EXPORTS, type WasmExports } from './exports.js';
 import { availableCores, canBlock, hasRelaxedSimd, hasSimd128, threadsUnavailable } from './features.js';
-import { MAX_BUFFER_BYTES_32 } from './memory.js';
 import { startNodeWorkers, type ThreadExports, type WorkerPool } from './workers-node.js';
 import { hasWebWorkers, startWebWorkers } from './workers-web.js';
 
@@ -63,8 +62,6 @@ async function hasNodeWorkers(): Promise<boolean> {
 export interface Loaded {
   /** The raw exports (unguarded: the Engine wraps them). */
   exports: WasmExports;
-  /** The most bytes one buffer may span in this build (its memory's maximum). */
-  maxBytes: number;
   build: BuildName;
   threads: number;
   reason: string;
@@ -144,6 +141,5 @@ export async function load(opts: InitOptions = {}): Promise<Loaded> {
   const reason = `${plan.reason}; ${opts.module || opts.wasm !== undefined ? `the given module ${isRelaxed ? 'uses' : 'does not use'} relaxed SIMD` : relaxed.reason}`;
   const start = plan.workers === 'web' ? startWebWorkers : startNodeWorkers;
   const pool = memory ? await start(module, memory, exports as ThreadExports, plan.threads) : null;
-  const maxBytes = memory ? SHARED_MAX_PAGES * 65536 : MAX_BUFFER_BYTES_32;
-  return { exports, build, threads: pool?.threads ?? 1, reason, pool, maxBytes };
+  return { exports, build, threads: pool?.threads ?? 1, reason, pool };
 }

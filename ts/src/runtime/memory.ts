@@ -3,8 +3,11 @@ import { checkFinite, describe } from '../errors.js';
 import type { WasmExports } from './exports.js';
 import { Health } from './guard.js';
 
-/** wasm32 addresses 4 GiB; the allocator keeps a page of it (the Rust side's `MAX_BUFFER_BYTES`). */
-export const MAX_BUFFER_BYTES_32 = 2 ** 32 - 2 ** 16;
+/**
+ * The most bytes one buffer may span in any build: Rust's allocator takes at most isize::MAX bytes, which on
+ * wasm32 is 2 GiB − 1, rounded down to the 16-byte alignment (the Rust side's `MAX_BUFFER_BYTES`).
+ */
+export const MAX_BUFFER_BYTES = 2 ** 31 - 16;
 
 /** `n` bytes as a short human figure (1.5 GiB, 12 MiB, 640 B) for size errors. */
 export function formatBytes(n: number): string {
@@ -22,12 +25,11 @@ export class Heap {
   #f32: Float32Array;
   #u32: Uint32Array;
   /**
-   * @param maxBytes the most one buffer may span in this build (its memory maximum: 2 GiB for the
-   *   threaded builds' shared memory, 4 GiB less a page for the others).
+   * @param maxBytes the most one buffer may span in this build (`MAX_BUFFER_BYTES`).
    */
   constructor(
     readonly exports: WasmExports,
-    readonly maxBytes: number = MAX_BUFFER_BYTES_32,
+    readonly maxBytes: number = MAX_BUFFER_BYTES,
     readonly health: Health = new Health(),
   ) {
     this.#f32 = new Float32Array(exports.memory.buffer);
@@ -57,8 +59,8 @@ export class Heap {
     }
     if (elements * 4 > this.maxBytes) {
       throw new RangeError(
-        `${where}: ${what} needs ${elements.toLocaleString('en-US')} floats (${formatBytes(elements * 4)}), ` +
-          `more than one buffer of this wasm32 build can hold (${formatBytes(this.maxBytes)})`,
+        `${where}: ${what}: ${elements.toLocaleString('en-US')} floats (${formatBytes(elements * 4)}), ` +
+          `beyond the ${formatBytes(this.maxBytes)} one buffer of this wasm32 build can hold`,
       );
     }
   }
@@ -74,7 +76,9 @@ export class Heap {
     }
     return p;
   }
+  /** Returns a block; on a poisoned engine nothing is called (its heap is abandoned, dispose must not throw). */
   free(p: number, bytes: number): void {
+    if (this.health.poisoned) return;
     this.exports.wcnn_free(p, Math.max(bytes, 4));
   }
   /** Bytes currently held by handles (for leak checks). */

@@ -10,12 +10,6 @@ import { formatBytes } from './memory.js';
 /** The ABI this TS expects (crates/wasm/src/op_exports.rs `ABI_VERSION`). */
 export const ABI_VERSION = 1;
 
-/**
- * The most bytes one buffer may span in any wasm32 build: Rust allows no allocation or slice beyond
- * `isize::MAX` (crates/core/src/error.rs `MAX_BUFFER_BYTES`; `wcnn_max_buffer_bytes()`).
- */
-export const MAX_BUFFER_BYTES = 2 ** 31 - 16;
-
 /** The flag word of a call (crates/core/src/operator/mod.rs `flags`). */
 export const OpFlags = { TRAIN: 1 << 0, ACCUMULATE: 1 << 1 } as const;
 
@@ -51,8 +45,8 @@ export function exportsHost(exports: WasmExports): OpHost {
   return { exports, _poison: (where, cause) => new EngineTrapError(`wasmcnn: this engine trapped in ${where} (${cause}); create a new engine`) };
 }
 
-const SUBJECTS = ['', 'an input sample', 'an output sample', 'the parameters', "the kernel's scratch", 'a buffer'];
-const BATCH_SUBJECTS = ['', 'the input batch', 'the output batch', 'the parameters', "the kernel's scratch", 'a buffer'];
+const SUBJECTS = ['', 'an input sample', 'an output sample', 'a parameter tensor', "the kernel's scratch", 'a buffer'];
+const BATCH_SUBJECTS = ['', 'the input batch', 'the output batch', 'a parameter tensor', "the kernel's scratch", 'a buffer'];
 
 // Safety net only: an operator that is garbage-collected without dispose() is still destroyed.
 const registry = new FinalizationRegistry<{ ex: WasmExports; handle: number }>(({ ex, handle }) => {
@@ -103,21 +97,31 @@ export class WasmOp<F extends string = string, S extends string = string> {
     return this.#handle === 0;
   }
 
-  /** Runs the forward pass on `batch` samples; slots not given are 0 (absent). */
-  forward(batch: number, io: Partial<Record<S, number>>, flags = 0): void {
+  /** Writes the io block: the given slots' addresses, 0 (absent) for the others. Calls without `io` use it. */
+  bind(io: Partial<Record<S, number>>): void {
+    this.#live();
+    const view = this.#ioView(this.#host.exports);
+    this.def.slots.forEach((s, i) => (view[i] = io[s] ?? 0));
+  }
+
+  /** Runs the forward pass on `batch` samples, over `io` (written first) or the block as last bound. */
+  forward(batch: number, io?: Partial<Record<S, number>>, flags = 0): void {
     this.#run('forward', batch, io, flags);
   }
 
-  /** Runs the backward pass; slots not given are 0 (absent). */
-  backward(batch: number, io: Partial<Record<S, number>>, flags = 0): void {
+  /** Runs the backward pass, over `io` (written first) or the block as last bound. */
+  backward(batch: number, io?: Partial<Record<S, number>>, flags = 0): void {
     this.#run('backward', batch, io, flags);
   }
 
-  #run(pass: 'forward' | 'backward', batch: number, io: Partial<Record<S, number>>, flags: number): void {
+  #live(): void {
     if (this.#handle === 0) throw new Error(`${this.where}: its operator was disposed and cannot be used`);
+  }
+
+  #run(pass: 'forward' | 'backward', batch: number, io: Partial<Record<S, number>> | undefined, flags: number): void {
+    this.#live();
+    if (io) this.bind(io);
     const ex = this.#host.exports;
-    const view = this.#ioView(ex);
-    this.def.slots.forEach((s, i) => (view[i] = io[s] ?? 0));
     const run = pass === 'forward' ? ex.wcnn_op_forward : ex.wcnn_op_backward;
     const code = run.call(ex, this.#handle, this.#io, batch, flags);
     if (code !== 0) throw this.#refusal(code, { pass, batch, flags }, [], []);

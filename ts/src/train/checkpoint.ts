@@ -27,12 +27,19 @@ export function checkpointToJSON(c: Checkpoint): string {
 
 /** Parses `checkpointToJSON`'s output back into a Checkpoint (`fit` validates it in full on resume). */
 export function checkpointFromJSON(text: string): Checkpoint {
-  const c = JSON.parse(text, (_k, v: unknown) =>
-    v !== null && typeof v === 'object' && !Array.isArray(v) && Object.keys(v).length === 1 && Array.isArray((v as { f32?: unknown }).f32)
-      ? Float32Array.from((v as { f32: number[] }).f32)
-      : v,
-  ) as unknown;
-  checkCheckpointShape('checkpointFromJSON', c);
+  const where = 'checkpointFromJSON';
+  if (typeof text !== 'string') throw new TypeError(`${where}: expected the JSON text of a checkpoint, got ${describe(text)}`);
+  let c: unknown;
+  try {
+    c = JSON.parse(text, (_k, v: unknown) =>
+      v !== null && typeof v === 'object' && !Array.isArray(v) && Object.keys(v).length === 1 && Array.isArray((v as { f32?: unknown }).f32)
+        ? Float32Array.from((v as { f32: number[] }).f32)
+        : v,
+    ) as unknown;
+  } catch (e) {
+    throw new TypeError(`${where}: the text is not valid JSON (truncated or corrupt?): ${(e as Error).message}`);
+  }
+  checkCheckpointShape(where, c);
   return c;
 }
 
@@ -46,4 +53,10 @@ export function checkCheckpointShape(where: string, c: unknown): asserts c is Ch
     throw new TypeError(`${where}: model must be a model JSON with weights`);
   }
   if (typeof k.optimizer !== 'object' || k.optimizer === null) throw new TypeError(`${where}: optimizer state missing`);
+  for (const part of ['schedule', 'earlyStopping', 'bestWeights'] as const) {
+    const v = k[part];
+    if (v !== undefined && (typeof v !== 'object' || v === null || Array.isArray(v))) {
+      throw new TypeError(`${where}: ${part} must be an object when present, got ${describe(v)}`);
+    }
+  }
 }

@@ -110,8 +110,8 @@ export class EarlyStopping {
     return { monitor: this.monitor, mode: this.mode, best: this.#best, bestEpoch: this.#bestEpoch, wait: this.#wait };
   }
 
-  /** Validates before changing anything; the monitor and mode must be this instance's (patience may differ). */
-  loadState(s: EarlyStoppingState): void {
+  /** Throws unless `s` is a state this instance can load; the monitor and mode must be its own (patience may differ). */
+  checkState(s: EarlyStoppingState): void {
     const w = 'earlyStopping: loadState';
     if (typeof s !== 'object' || s === null) throw new TypeError(`${w}: expected a saved early-stopping state, got ${describe(s)}`);
     if (s.monitor !== this.monitor || s.mode !== this.mode) {
@@ -123,6 +123,11 @@ export class EarlyStopping {
     }
     if (s.best !== null) checkNumber(w, 'best', s.best);
     checkInt(w, 'wait', s.wait, 0);
+  }
+
+  /** Validates before changing anything (checkState). */
+  loadState(s: EarlyStoppingState): void {
+    this.checkState(s);
     this.#best = s.best;
     this.#bestEpoch = s.bestEpoch;
     this.#wait = s.wait;

@@ -5,6 +5,8 @@ import type { OptimizerConfig, OptimizerName } from '../optim/index.js';
 import { Optimizer } from '../optim/optimizer.js';
 import type { Sequential } from '../nn/sequential.js';
 import type { Checkpoint } from './checkpoint.js';
+import type { DivergenceConfig, DivergenceWarning } from './divergence.js';
+import type { NonFiniteEvent, NonFinitePolicy } from './non-finite.js';
 import type { EarlyStoppingConfig } from './early-stopping.js';
 import type { ScheduleConfig } from './schedules.js';
 import type { LayerTelemetry } from './telemetry.js';
@@ -39,9 +41,14 @@ export interface EpochInfo {
   valAccuracy?: number;
 }
 
+/** Something fit noticed without stopping: a diverging loss, or a step skipped by `onNonFinite: 'skipStep'`. */
+export type TrainingWarning = ({ kind: 'divergence' } & DivergenceWarning) | ({ kind: 'nonFinite' } & NonFiniteEvent);
+
 export interface Callbacks {
   onBatchEnd?(info: BatchInfo): void | Promise<void>;
   onEpochEnd?(info: EpochInfo): void | Promise<void>;
+  /** Divergence warnings and skipped steps, as they happen (each also lands in `history.warnings`). */
+  onWarning?(w: TrainingWarning): void | Promise<void>;
 }
 
 export interface FitOptions {
@@ -79,12 +86,28 @@ export interface FitOptions {
   callbacks?: Callbacks;
   /** Called with a checkpoint every `every` epochs (default 1) and after the last one. */
   checkpoint?: { every?: number; save(c: Checkpoint): void | Promise<void> };
-  /** Continues from a checkpoint: same weights, optimizer state, schedule and shuffling as never stopping. */
+  /**
+   * Continues from a checkpoint: same weights, optimizer state, schedule and shuffling as never stopping.
+   * The checkpoint carries the optimizer's and the schedule's configs, so `resume` alone is enough; options
+   * given beside it must match the checkpoint's.
+   */
   resume?: Checkpoint;
+  /**
+   * When a loss, gradient or updated weight stops being finite: the step is undone (model and optimizer at
+   * the last finite state), then 'throw' (default) rejects, 'skipStep' goes on with the next batch,
+   * 'restore' stops training and resolves (`history.nonFinite` says where).
+   */
+  onNonFinite?: NonFinitePolicy;
+  /** Warn through `callbacks.onWarning` when the smoothed loss rises above factor × its minimum (default on). */
+  divergence?: DivergenceConfig | false;
 }
 
 export interface History {
   epochs: EpochInfo[];
+  /** Divergence warnings and skipped steps, in order. */
+  warnings: TrainingWarning[];
+  /** With `onNonFinite: 'restore'`: where training stopped. */
+  nonFinite?: NonFiniteEvent;
   /** Set when early stopping ended training before `epochs`. */
   stoppedEarly?: boolean;
   /** With early stopping: the epoch with the best monitored value. */
@@ -98,11 +121,21 @@ export interface EvalResult {
 
 const FIT_KEYS = [
   'epochs', 'batchSize', 'accumulate', 'optimizer', 'schedule', 'clipNorm', 'clipValue', 'earlyStopping', 'telemetry',
-  'shuffle', 'seed', 'validationData', 'callbacks', 'checkpoint', 'resume',
+  'shuffle', 'seed', 'validationData', 'callbacks', 'checkpoint', 'resume', 'onNonFinite', 'divergence',
 ] as const;
 
-/** Checks x (N × sampleSize, finite) and y (N labels); returns N. */
-export function checkXY(where: string, model: Sequential, x: unknown, y: unknown): number {
+/** An options argument: undefined is {}, anything but a plain object is a TypeError; unknown keys are refused. */
+export function checkOptions<T extends object>(where: string, opts: T | undefined, keys: readonly string[]): T {
+  if (opts === undefined) return {} as T;
+  if (typeof opts !== 'object' || opts === null || Array.isArray(opts)) {
+    throw new TypeError(`${where}: options must be an object, got ${describe(opts)}`);
+  }
+  checkKeys(where, opts, keys);
+  return opts;
+}
+
+/** Checks x (N × sampleSize, finite) and y (N labels, required with `needLabels`); returns N. */
+export function checkXY(where: string, model: Sequential, x: unknown, y: unknown, needLabels = false): number {
   if (!(x instanceof Float32Array)) throw new TypeError(`${where}: x must be a Float32Array, got ${describe(x)}`);
   const per = model.sampleSize;
   if (x.length === 0 || x.length % per !== 0) {
@@ -110,6 +143,7 @@ export function checkXY(where: string, model: Sequential, x: unknown, y: unknown
   }
   checkFinite(where, 'x', x);
   const n = x.length / per;
+  if (y === undefined && needLabels) throw new TypeError(`${where}: y (the ${n} class labels) is required`);
   if (y !== undefined) checkLabels(where, y, n, model.classes);
   return n;
 }
@@ -135,12 +169,11 @@ export function gather(model: Sequential, x: Float32Array, y: ArrayLike<number> 
   }
 }
 
-export async function fit(model: Sequential, x: Float32Array, y: ArrayLike<number>, opts: FitOptions = {}): Promise<History> {
+export async function fit(model: Sequential, x: Float32Array, y: ArrayLike<number>, opts?: FitOptions): Promise<History> {
   const where = 'fit';
-  if (typeof opts !== 'object' || opts === null) throw new TypeError(`${where}: options must be an object, got ${describe(opts)}`);
-  checkKeys(where, opts, FIT_KEYS);
-  const n = checkXY(where, model, x, y);
-  return train(model, x, y, n, opts);
+  const o = checkOptions(where, opts, FIT_KEYS);
+  const n = checkXY(where, model, x, y, true);
+  return train(model, x, y, n, o);
 }
 
 /** Runs the forward pass batch by batch over x (in order); `fn` sees each batch's logits in place. */
@@ -163,10 +196,10 @@ function forEachBatch(
 }
 
 /** Mean cross-entropy and accuracy of the model on (x, y). */
-export async function evaluate(model: Sequential, x: Float32Array, y: ArrayLike<number>, opts: { batchSize?: number } = {}): Promise<EvalResult> {
+export async function evaluate(model: Sequential, x: Float32Array, y: ArrayLike<number>, options?: { batchSize?: number }): Promise<EvalResult> {
   const where = 'evaluate';
-  checkKeys(where, opts, ['batchSize']);
-  const n = checkXY(where, model, x, y);
+  const opts = checkOptions(where, options, ['batchSize']);
+  const n = checkXY(where, model, x, y, true);
   const batchSize = checkBatch(where, opts.batchSize, 256);
   const k = model.classes;
   let correct = 0;
@@ -183,9 +216,9 @@ export async function evaluate(model: Sequential, x: Float32Array, y: ArrayLike<
 }
 
 /** Class probabilities (softmax of the logits), or the raw logits with `{ logits: true }`; N × classes. */
-export async function predict(model: Sequential, x: Float32Array, opts: { batchSize?: number; logits?: boolean } = {}): Promise<Float32Array> {
+export async function predict(model: Sequential, x: Float32Array, options?: { batchSize?: number; logits?: boolean }): Promise<Float32Array> {
   const where = 'predict';
-  checkKeys(where, opts, ['batchSize', 'logits']);
+  const opts = checkOptions(where, options, ['batchSize', 'logits']);
   const n = checkXY(where, model, x, undefined);
   const batchSize = checkBatch(where, opts.batchSize, 256);
   const raw = checkBool(where, 'logits', opts.logits ?? false);

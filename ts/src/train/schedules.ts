@@ -130,6 +130,8 @@ export interface Schedule {
   /** step() calls so far (torch's last_epoch). */
   readonly steps: number;
   saveState(): ScheduleState;
+  /** Throws unless `s` is a state this schedule can load (changes nothing). */
+  checkState(s: ScheduleState): void;
   /** Validates before changing anything; resuming gives the same rates as never stopping. */
   loadState(s: ScheduleState): void;
 }
@@ -422,7 +424,7 @@ class LrSchedule implements Schedule {
     return s;
   }
 
-  loadState(s: ScheduleState): void {
+  checkState(s: ScheduleState): void {
     const w = `${this.config.type} schedule: loadState`;
     if (typeof s !== 'object' || s === null) throw new TypeError(`${w}: expected a saved schedule state, got ${describe(s)}`);
     if (s.type !== this.config.type) throw new TypeError(`${w}: the state is of a ${describe(s.type)} schedule, this one is '${this.config.type}'`);
@@ -439,7 +441,8 @@ class LrSchedule implements Schedule {
     }
     const maxSteps = this.config.type === 'oneCycle' ? this.config.totalSteps : Number.MAX_SAFE_INTEGER;
     checkInt(w, 'steps', s.steps, 0, maxSteps);
-    checkNumber(w, 'lr', s.lr);
+    // A rate is a learning rate: finite and ≥ 0 (a state with lr −1 would train uphill).
+    checkNumber(w, 'lr', s.lr, 0);
     const c = this.config;
     if (c.type === 'reduceOnPlateau') {
       const p = s.plateau;
@@ -447,9 +450,16 @@ class LrSchedule implements Schedule {
       if (p.best !== null) checkNumber(w, 'plateau.best', p.best);
       checkInt(w, 'plateau.badEpochs', p.badEpochs, 0, c.patience);
       checkInt(w, 'plateau.cooldownCounter', p.cooldownCounter, 0, c.cooldown);
-      Object.assign(this.#plateau!, { best: p.best, badEpochs: p.badEpochs, cooldownCounter: p.cooldownCounter });
     } else if (s.plateau !== undefined) {
       throw new TypeError(`${w}: plateau state given for a '${c.type}' schedule`);
+    }
+  }
+
+  loadState(s: ScheduleState): void {
+    this.checkState(s);
+    if (s.plateau) {
+      const p = s.plateau;
+      Object.assign(this.#plateau!, { best: p.best, badEpochs: p.badEpochs, cooldownCounter: p.cooldownCounter });
     }
     this.#steps = s.steps;
     this.#lr = s.lr;

@@ -2,6 +2,7 @@
 // gradient, the weights and the update the optimizer just applied (wcnn_range_stats, f64 sums in a fixed order).
 import type { Engine } from '../runtime/engine.js';
 import type { F32Buffer } from '../runtime/memory.js';
+import type { LastStep } from '../optim/optimizer.js';
 
 export interface LayerTelemetry {
   /** Layer name (`conv2d_0`); its weight and bias together. */
@@ -18,26 +19,32 @@ export interface LayerTelemetry {
    * weight decay): mean, min and max over the layer. Adaptive methods spread these; SGD keeps them ∝ |g|.
    */
   step: { mean: number; min: number; max: number };
+  /**
+   * Per tensor of the layer, when the optimizer's `lastStep()` is passed to `read`: the effective rate of
+   * the step (Prodigy's d·lr, RAdam's rectified rate, LAMB's lr·trust, …) and the trust ratio (LAMB, LARS).
+   */
+  rates?: { tensor: string; lr: number; trustRatio?: number }[];
 }
 
 /** Groups the model's tensors by layer and reads the statistics of one step. */
 export class Telemetry {
   readonly #engine: Engine;
-  readonly #layers: { layer: string; tensors: { offset: number; length: number }[] }[] = [];
+  readonly #layers: { layer: string; tensors: { offset: number; length: number; name: string; index: number }[] }[] = [];
   readonly #out: F32Buffer;
 
   constructor(engine: Engine, tensors: readonly { name: string; offset: number; length: number }[]) {
     this.#engine = engine;
-    for (const t of tensors) {
+    for (const [index, t] of tensors.entries()) {
       const layer = t.name.includes('.') ? t.name.slice(0, t.name.lastIndexOf('.')) : t.name;
       let entry = this.#layers.find((l) => l.layer === layer);
       if (!entry) this.#layers.push((entry = { layer, tensors: [] }));
-      entry.tensors.push({ offset: t.offset, length: t.length });
+      entry.tensors.push({ offset: t.offset, length: t.length, name: t.name, index });
     }
     this.#out = engine.alloc(12, 'telemetry statistics'); // 6 f64
   }
 
-  read(grads: F32Buffer, params: F32Buffer, delta: F32Buffer): LayerTelemetry[] {
+  /** `step`: the optimizer's `lastStep()` (its tensors in the same order as this telemetry's), for `rates`. */
+  read(grads: F32Buffer, params: F32Buffer, delta: F32Buffer, step?: LastStep): LayerTelemetry[] {
     const ex = this.#engine.exports;
     return this.#layers.map(({ layer, tensors }) => {
       let [g2, p2, d2, dmin, dmax, dsum, n] = [0, 0, 0, Infinity, 0, 0, 0];
@@ -55,7 +62,11 @@ export class Telemetry {
       }
       const weightNorm = Math.sqrt(p2);
       const updateNorm = Math.sqrt(d2);
+      const rates = step
+        ? tensors.map((t) => ({ tensor: t.name, lr: step.tensorLr[t.index], ...(step.trustRatios ? { trustRatio: step.trustRatios[t.index] } : {}) }))
+        : undefined;
       return {
+        ...(rates ? { rates } : {}),
         layer,
         gradNorm: Math.sqrt(g2),
         weightNorm,

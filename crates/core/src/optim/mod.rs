@@ -13,17 +13,27 @@
 //! Every step takes an optional `delta` buffer: when given it receives `p_new − p_old` per element,
 //! computed from the registers already holding both, so telemetry costs one store, and nothing when absent.
 
+pub mod adabelief;
 pub mod adadelta;
 pub mod adafactor;
 pub mod adagrad;
 pub mod adam;
 pub mod adamax;
+pub mod dadapt;
 pub mod grad;
+pub mod lamb;
+pub mod lars;
+pub mod lion;
 pub mod lookahead;
+pub mod nadam;
+pub mod prodigy;
+pub mod radam;
 pub mod reduce;
 pub mod rmsprop;
+pub mod schedulefree;
 pub mod sgd;
 pub mod stats;
+pub mod table;
 
 use crate::par::SyncPtr;
 use crate::simd::Lane;

@@ -2,8 +2,8 @@
 import { checkBool, checkInt } from '../../errors.js';
 import type { WasmExports } from '../../runtime/exports.js';
 import { DENSE } from '../../runtime/op-defs.js';
-import { Activation, OpFlags } from '../../runtime/op.js';
-import { layerSizes, LayerOp, type Layer, type LayerOpOf, type LayerHost, type LayerIO, type ParamInfo } from '../layer.js';
+import { Activation, OpFlags, type OpHost } from '../../runtime/op.js';
+import { LayerOp, type Layer, type LayerOpOf, type LayerIO, type ParamInfo } from '../layer.js';
 
 export interface DenseSpec {
   type: 'dense';
@@ -24,7 +24,7 @@ export class Dense implements Layer {
   readonly #op: LayerOpOf<typeof DENSE>;
   #relu = false;
 
-  constructor(readonly name: string, spec: DenseSpec, readonly inShape: readonly number[], host?: LayerHost) {
+  constructor(readonly name: string, spec: DenseSpec, readonly inShape: readonly number[], host?: OpHost) {
     const where = `dense '${name}'`;
     if (inShape.length !== 1) {
       throw new RangeError(`${where}: expects a flat input, got [${inShape.join(', ')}]; add { type: 'flatten' } before it`);
@@ -34,7 +34,6 @@ export class Dense implements Layer {
     const useBias = checkBool(where, 'useBias', spec.useBias ?? true);
     this.#spec = { ...spec, name, useBias };
     this.outShape = [out];
-    layerSizes(host).checkElements(where, `the weight [${out}, ${inp}]`, out * inp);
     this.params = [{ name: `${name}.weight`, kind: 'weight', shape: [out, inp], fanIn: inp, fanOut: out }];
     if (useBias) this.params.push({ name: `${name}.bias`, kind: 'bias', shape: [out], fanIn: inp, fanOut: out });
     this.#op = new LayerOp(DENSE, where, () => ({ in: inp, out, activation: this.#relu ? Activation.relu : Activation.none }), host);

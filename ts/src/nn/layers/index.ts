@@ -1,6 +1,7 @@
 // Layer specs (plain JSON) and the factory that validates one against its input shape.
 import { checkKeys, describe } from '../../errors.js';
-import type { Layer, LayerHost } from '../layer.js';
+import type { OpHost } from '../../runtime/op.js';
+import type { Layer } from '../layer.js';
 import { Conv2d, CONV2D_KEYS, type Conv2dSpec } from './conv2d.js';
 import { Dense, DENSE_KEYS, type DenseSpec } from './dense.js';
 import { MaxPool2d, MAXPOOL2D_KEYS, type MaxPool2dSpec } from './maxpool2d.js';
@@ -12,11 +13,10 @@ export const LAYER_TYPES: readonly LayerType[] = ['conv2d', 'maxPool2d', 'dense'
 
 /**
  * Builds layer `index` from its spec; every error names the layer and what was expected. With `host` (the
- * model's engine) the layer checks its sizes against the engine's heap and creates its operator at once
- * (Rust validates the rest: scratch, geometry); without, against wasm32's one-buffer limit, and the
- * operator is created at its first call.
+ * model's engine) the layer creates its operator at once, so Rust validates the rest (sizes, scratch,
+ * geometry) at build time; without, at the layer's first call.
  */
-export function buildLayer(index: number, spec: unknown, inShape: readonly number[], taken: Set<string>, host?: LayerHost): Layer {
+export function buildLayer(index: number, spec: unknown, inShape: readonly number[], taken: Set<string>, host?: OpHost): Layer {
   if (typeof spec !== 'object' || spec === null || Array.isArray(spec)) {
     throw new TypeError(`layer ${index}: expected a layer spec object, got ${describe(spec)}`);
   }

@@ -1,7 +1,8 @@
 // Parameter-free layers: ReLU and Flatten.
 import type { WasmExports } from '../../runtime/exports.js';
 import { RELU } from '../../runtime/op-defs.js';
-import { LayerOp, numel, type Layer, type LayerOpOf, type LayerHost, type LayerIO } from '../layer.js';
+import type { OpHost } from '../../runtime/op.js';
+import { LayerOp, numel, type Layer, type LayerOpOf, type LayerIO } from '../layer.js';
 
 export interface ReluSpec {
   type: 'relu';
@@ -21,7 +22,7 @@ export class Relu implements Layer {
   readonly params = [];
   readonly outShape: readonly number[];
   readonly #op: LayerOpOf<typeof RELU>;
-  constructor(readonly name: string, readonly inShape: readonly number[], host?: LayerHost) {
+  constructor(readonly name: string, readonly inShape: readonly number[], host?: OpHost) {
     this.outShape = inShape;
     this.#op = new LayerOp(RELU, `relu '${name}'`, () => ({ n: numel(inShape) }), host);
   }
