@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { EngineTrapError, init, ops, type Engine } from '../ts/src/index.js';
 import { CONV2D, DENSE } from '../ts/src/runtime/op-defs.js';
-import { Activation, OpError, WasmOp } from '../ts/src/runtime/op.js';
+import { Activation, exportsHost, OpError, WasmOp } from '../ts/src/runtime/op.js';
 import { engine, noise } from './helpers.js';
 
 const LIMIT = /more than one buffer of this wasm32 build can hold \(2 GiB\)|beyond the 2 GiB one buffer/;
@@ -144,5 +144,21 @@ describe('a worker that traps (threaded build)', () => {
     expect(() => e.alloc(4)).toThrow(EngineTrapError);
     expect(performance.now() - t0).toBeLessThan(10_000);
     await e.terminate();
+  });
+
+  it('terminate retires the heap first: frees after it (a late dispose, a finalizer) return at once', async () => {
+    // A killed worker may hold the allocator's spin lock; a free into its heap would spin forever.
+    for (let i = 0; i < 20; i++) {
+      const e = await init({ threads: 2, relaxedSimd: false });
+      const m = e.sequential({ inputShape: [1, 8, 8], layers: [{ type: 'conv2d', filters: 2, kernelSize: 3 }, { type: 'flatten' }, { type: 'dense', units: 2 }], seed: i });
+      await m.fit(noise(4 * 64, i), [0, 1, 0, 1], { batchSize: 2 });
+      // An operator built from the bare exports (as a layer without its engine): its host cannot refuse.
+      const op = new WasmOp(exportsHost(e.heap.exports), DENSE, 'late', { in: 2, out: 2, activation: 0 });
+      await e.terminate();
+      const t0 = performance.now();
+      m.dispose();
+      op.dispose();
+      expect(performance.now() - t0).toBeLessThan(1000);
+    }
   });
 });

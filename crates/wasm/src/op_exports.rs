@@ -89,6 +89,21 @@ fn fields<'a, T>(p: *const T, n: usize) -> Result<&'a [T], Refusal> {
     Ok(unsafe { std::slice::from_raw_parts(q as *const T, n) })
 }
 
+/// Where a caller may write a descriptor for `wcnn_op_create`: `MAX_FIELDS` u32 at `wcnn_op_stage()`, then
+/// `MAX_FIELDS` f64 8-aligned right after. No allocation, so a create is refused with its own code even
+/// when the heap is unusable (a dead pool).
+#[repr(C, align(16))]
+struct Stage(std::cell::UnsafeCell<[u64; 3 * MAX_FIELDS / 2]>);
+// SAFETY: only the calling thread writes it (through the pointer it gets), between calls.
+unsafe impl Sync for Stage {}
+static STAGE: Stage = Stage(std::cell::UnsafeCell::new([0; 3 * MAX_FIELDS / 2]));
+
+/// The staging area's address (see `Stage`).
+#[no_mangle]
+pub extern "C" fn wcnn_op_stage() -> *mut u8 {
+    STAGE.0.get().cast()
+}
+
 /// Creates an operator: a handle ≥ 1, or -code (the field it is about from `wcnn_op_refusal`).
 ///
 /// # Safety
@@ -162,9 +177,13 @@ pub unsafe extern "C" fn wcnn_op_backward(op: i32, io: *const u32, batch: usize,
     -with_op(op, io, |o, io| o.backward(io, batch, flags))
 }
 
-/// Frees the operator (a bad or destroyed handle is ignored).
+/// Frees the operator (a bad or destroyed handle is ignored; nothing is freed once the pool is dead or
+/// retired, as `wcnn_free`).
 #[no_mangle]
 pub extern "C" fn wcnn_op_destroy(op: i32) {
+    if wasmcnn_core::par::pool_dead() {
+        return;
+    }
     let entry = {
         let mut t = table();
         let Some(i) = index(&t, op) else { return };

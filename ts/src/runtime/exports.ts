@@ -19,6 +19,8 @@ export interface WasmExports {
   // Every call returns 0 or an error code (`OpError` in op.ts); create returns a handle ≥ 1 or -code.
   wcnn_abi_version(): number;
   wcnn_op_create(kind: number, desc: Ptr, n: number, fdesc: Ptr, nf: number): number;
+  /** Where to write a descriptor: 64 u32, then 64 f64 (no allocation). */
+  wcnn_op_stage(): Ptr;
   /** The operator's own io block (its slot count of u32 addresses); 0 for a bad handle. */
   wcnn_op_io(op: number): Ptr;
   wcnn_op_forward(op: number, io: Ptr, batch: number, flags: number): number;
@@ -121,7 +123,7 @@ export interface WasmExports {
 
 export const REQUIRED_EXPORTS: readonly (keyof WasmExports)[] = [
   'memory', 'wcnn_alloc', 'wcnn_free', 'wcnn_live_bytes', 'wcnn_simd128', 'wcnn_relaxed_simd', 'wcnn_first_non_finite',
-  'wcnn_scratch_bytes', 'wcnn_max_buffer_bytes', 'wcnn_abi_version', 'wcnn_op_create', 'wcnn_op_io', 'wcnn_op_forward',
+  'wcnn_scratch_bytes', 'wcnn_max_buffer_bytes', 'wcnn_abi_version', 'wcnn_op_stage', 'wcnn_op_create', 'wcnn_op_io', 'wcnn_op_forward',
   'wcnn_op_backward', 'wcnn_op_destroy', 'wcnn_op_count', 'wcnn_op_refusal', 'wcnn_softmax_cross_entropy', 'wcnn_sgemm',
   'wcnn_copy', 'wcnn_debug_trap',
   'wcnn_adagrad_step', 'wcnn_rmsprop_step', 'wcnn_adam_step', 'wcnn_adamw_step', 'wcnn_sgd_step', 'wcnn_adamax_step',

@@ -48,14 +48,16 @@ export function exportsHost(exports: WasmExports): OpHost {
 const SUBJECTS = ['', 'an input sample', 'an output sample', 'a parameter tensor', "the kernel's scratch", 'a buffer'];
 const BATCH_SUBJECTS = ['', 'the input batch', 'the output batch', 'a parameter tensor', "the kernel's scratch", 'a buffer'];
 
-// Safety net only: an operator that is garbage-collected without dispose() is still destroyed.
-const registry = new FinalizationRegistry<{ ex: WasmExports; handle: number }>(({ ex, handle }) => {
+function destroy(ex: WasmExports, handle: number): void {
   try {
     ex.wcnn_op_destroy(handle);
   } catch {
-    // The engine was poisoned or ended: its memory goes with it.
+    // The engine was poisoned or terminated (its exports refuse): its memory goes with it.
   }
-});
+}
+
+// Safety net only: an operator that is garbage-collected without dispose() is still destroyed.
+const registry = new FinalizationRegistry<{ ex: WasmExports; handle: number }>(({ ex, handle }) => destroy(ex, handle));
 
 const checked = new WeakSet<WasmExports>();
 
@@ -65,6 +67,8 @@ export class WasmOp<F extends string = string, S extends string = string> {
   readonly #io: number;
   #view: Uint32Array | null = null;
   readonly #host: OpHost;
+  /** The exports as at creation, for dispose (the host's getter refuses after terminate; calls must not run then). */
+  readonly #ex: WasmExports;
   readonly #token = {};
 
   /**
@@ -85,6 +89,7 @@ export class WasmOp<F extends string = string, S extends string = string> {
       checked.add(ex);
     }
     this.#host = host;
+    this.#ex = ex;
     const ints = (Object.keys(def.ints) as F[]).map((k) => attrs[k]);
     const h = withStaged(ex, ints, floats, (d, f) => ex.wcnn_op_create(def.kind, d, ints.length, f, floats.length));
     if (h < 0) throw this.#refusal(-h, null, ints, floats);
@@ -180,31 +185,31 @@ export class WasmOp<F extends string = string, S extends string = string> {
     }
   }
 
-  /** Destroys the operator (twice is fine). */
+  /** Destroys the operator (twice is fine; never throws, so `using` keeps the error that ended a scope). */
   dispose(): void {
     if (this.#handle === 0) return;
     registry.unregister(this.#token);
     const h = this.#handle;
     this.#handle = 0;
-    this.#host.exports.wcnn_op_destroy(h);
+    destroy(this.#ex, h);
   }
   [Symbol.dispose](): void {
     this.dispose();
   }
 }
 
-/** Calls `f` with `ints` (u32) and `floats` (f64) copied into wasm memory, freed afterwards. */
+/** Fields a descriptor may have (crates/wasm/src/op_exports.rs `MAX_FIELDS`). */
+const MAX_FIELDS = 64;
+
+/**
+ * Calls `f` with `ints` (u32) and `floats` (f64) written to the module's staging area (`wcnn_op_stage`:
+ * no allocation). Values outside u32 are written as 0xffffffff, which Rust refuses as too large.
+ */
 function withStaged<T>(ex: WasmExports, ints: readonly number[], floats: readonly number[], f: (ints: number, floats: number) => T): T {
-  const floatsAt = 8 * Math.ceil(ints.length / 2); // f64s 8-aligned (allocations are 16-aligned)
-  const bytes = floatsAt + 8 * floats.length;
-  const p = bytes > 0 ? ex.wcnn_alloc(bytes) >>> 0 : 0;
-  if (bytes > 0 && p === 0) throw new RangeError('wasmcnn: out of wasm memory for an operator descriptor');
-  try {
-    const fp = p + floatsAt;
-    if (ints.length) new Uint32Array(ex.memory.buffer, p, ints.length).set(ints.map((v) => (Number.isInteger(v) && v >= 0 && v <= 0xffffffff ? v : 0xffffffff)));
-    if (floats.length) new Float64Array(ex.memory.buffer, fp, floats.length).set(floats);
-    return f(ints.length ? p : 0, floats.length ? fp : 0);
-  } finally {
-    if (p !== 0) ex.wcnn_free(p, bytes);
-  }
+  if (ints.length > MAX_FIELDS || floats.length > MAX_FIELDS) throw new TypeError(`wasmcnn: an operator descriptor has at most ${MAX_FIELDS} fields of each kind`);
+  const p = ex.wcnn_op_stage() >>> 0;
+  const fp = p + 4 * MAX_FIELDS;
+  new Uint32Array(ex.memory.buffer, p, ints.length).set(ints.map((v) => (Number.isInteger(v) && v >= 0 && v <= 0xffffffff ? v : 0xffffffff)));
+  new Float64Array(ex.memory.buffer, fp, floats.length).set(floats);
+  return f(ints.length ? p : 0, floats.length ? fp : 0);
 }

@@ -31,6 +31,7 @@ export interface ThreadExports extends WasmExports {
   __tls_align: WebAssembly.Global;
   wcnn_pool_build(threads: number): number;
   wcnn_pool_threads(): number;
+  wcnn_pool_retire(): void;
 }
 
 export interface WorkerPool {
@@ -79,6 +80,7 @@ export async function startNodeWorkers(module: WebAssembly.Module, memory: WebAs
   return {
     threads: ex.wcnn_pool_threads(),
     terminate: async () => {
+      ex.wcnn_pool_retire(); // first: a killed worker may hold the allocator's lock (the heap is done with)
       await Promise.all(workers.map((w) => w.terminate()));
     },
   };

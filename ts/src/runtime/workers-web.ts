@@ -63,6 +63,9 @@ export async function startWebWorkers(module: WebAssembly.Module, memory: WebAss
   if (ex.wcnn_pool_build(threads) !== 0) throw new Error('wasmcnn: the thread pool was already built in this module instance');
   return {
     threads: ex.wcnn_pool_threads(),
-    terminate: async () => workers.forEach((w) => w.terminate()),
+    terminate: async () => {
+      ex.wcnn_pool_retire(); // first: a killed worker may hold the allocator's lock (the heap is done with)
+      workers.forEach((w) => w.terminate());
+    },
   };
 }
