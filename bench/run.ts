@@ -155,7 +155,7 @@ const lines = [
   `| kernel | wasmcnn simd, 1 thread | wasmcnn simd-threads, ${T2} threads | wasmcnn relaxed-simd, 1 thread | wasmcnn relaxed-simd-threads, ${T2} threads | tfjs-wasm (XNNPACK), 1 thread |`,
   '|---|---:|---:|---:|---:|---:|',
 ];
-for (const [name, unit] of [['sgemm-1024', 'GFLOPS'], ['conv3x3-fwd', 'GFLOPS'], ['conv3x3-fwd-nhwc', 'GFLOPS'], ['conv3x3-fwd-nhwc-from-nchw', 'GFLOPS'], ['conv3x3-bwd', 'GFLOPS'], ['adam-step-10M', 'GB/s'], ['memcpy-10M', 'GB/s']]) {
+for (const [name, unit] of [['sgemm-1024', 'GFLOPS'], ['conv3x3-fwd', 'GFLOPS'], ['conv3x3-bwd', 'GFLOPS'], ['adam-step-10M', 'GB/s'], ['memcpy-10M', 'GB/s']]) {
   const f = (v: number) => (Number.isNaN(v) ? (name === 'conv3x3-bwd' ? 'cannot train' : '—') : `${v.toFixed(1)} ${unit}`);
   lines.push(`| ${name} | ${cols.map((c) => f(k(name, c))).join(' | ')} |`);
 }
@@ -174,9 +174,6 @@ const ratios = [
   ratio(`sgemm-1024: ${T2} threads / 1 thread, median of per-round ratios`, pairedRatio('sgemm-1024'), '≥ 1.8×'),
   ratio(`conv3x3-fwd: ${T2} threads / 1 thread, median of per-round ratios`, pairedRatio('conv3x3-fwd'), '≥ 1.8×'),
   ratio('sgemm-1024: relaxed / simd, 1 thread', k('sgemm-1024', 'relaxed-simd') / k('sgemm-1024', 'simd'), '≥ 1.3×'),
-  // Issue #4's layout experiment: NHWC indirect GEMM against the NCHW forward, and with the layout conversions.
-  ratio('conv3x3-fwd: NHWC / NCHW, simd 1 thread', k('conv3x3-fwd-nhwc', 'simd') / k('conv3x3-fwd', 'simd'), 'report'),
-  ratio('conv3x3-fwd: NHWC with NCHW↔NHWC transposes / NCHW, simd 1 thread', k('conv3x3-fwd-nhwc-from-nchw', 'simd') / k('conv3x3-fwd', 'simd'), 'report'),
   ratio('conv3x3: backward / forward, simd 1 thread', k('conv3x3-bwd', 'simd') / k('conv3x3-fwd', 'simd'), '≥ 0.8×'),
   ratio('adam-step-10M / memcpy-10M, simd 1 thread', k('adam-step-10M', 'simd') / k('memcpy-10M', 'simd'), '≥ 0.5×'),
 ];

@@ -1,6 +1,7 @@
 //! SGEMM driver: C[m×n] (+)= A[m×k] · B[k×n] over strided views, blocked for cache (BLIS loop order),
 //! packing into thread-local scratch and calling the 4×8 microkernel on every tile.
 
+use crate::error::{grow, Error, Result};
 use crate::ukernel::f32_gemm_4x8::{edge_tile, f32_gemm_4x8, MR, NR};
 use crate::ukernel::pack::{pack_a, pack_b};
 pub use crate::ukernel::pack::Mat;
@@ -38,7 +39,7 @@ fn check_view(name: &str, v: &Mat, rows: usize, cols: usize) {
 ///
 /// Each element's dot product is summed in k order within each K block, blocks in order, so the result is
 /// the same for any thread count that splits M or N (the threaded build splits only those).
-pub fn sgemm(m: usize, n: usize, k: usize, a: Mat, b: Mat, c: &mut [f32], ldc: usize, accumulate: bool) {
+pub fn sgemm(m: usize, n: usize, k: usize, a: Mat, b: Mat, c: &mut [f32], ldc: usize, accumulate: bool) -> Result {
     check_view("B", &b, k, n);
     sgemm_with(m, n, k, a, &b, c, ldc, accumulate)
 }
@@ -59,9 +60,9 @@ impl PackB for Mat<'_> {
 
 /// `sgemm` with any B that packs itself.
 #[allow(clippy::too_many_arguments)]
-pub fn sgemm_with(m: usize, n: usize, k: usize, a: Mat, b: &impl PackB, c: &mut [f32], ldc: usize, accumulate: bool) {
+pub fn sgemm_with(m: usize, n: usize, k: usize, a: Mat, b: &impl PackB, c: &mut [f32], ldc: usize, accumulate: bool) -> Result {
     if m == 0 || n == 0 {
-        return;
+        return Ok(());
     }
     assert!(ldc >= n, "sgemm: ldc {ldc} < n {n}");
     assert!((m - 1) * ldc + n <= c.len(), "sgemm: C buffer too small");
@@ -75,7 +76,7 @@ pub fn sgemm_with(m: usize, n: usize, k: usize, a: Mat, b: &impl PackB, c: &mut 
 /// Rows `0..m`, columns `0..n` of C at row stride `ldc >= n` must be valid, and no one else may access
 /// those elements during the call.
 #[allow(clippy::too_many_arguments)]
-unsafe fn sgemm_raw(m: usize, n: usize, k: usize, a: Mat, b: &impl PackB, c: *mut f32, ldc: usize, accumulate: bool) {
+unsafe fn sgemm_raw(m: usize, n: usize, k: usize, a: Mat, b: &impl PackB, c: *mut f32, ldc: usize, accumulate: bool) -> Result {
     check_view("A", &a, m, k);
     if k == 0 {
         if !accumulate {
@@ -83,21 +84,16 @@ unsafe fn sgemm_raw(m: usize, n: usize, k: usize, a: Mat, b: &impl PackB, c: *mu
                 std::slice::from_raw_parts_mut(c.add(i * ldc), n).fill(0.0);
             }
         }
-        return;
+        return Ok(());
     }
     PACK.with(|cell| {
-        let mut guard = cell.borrow_mut();
+        // Borrowed already only if an earlier call trapped while packing (nothing here re-enters).
+        let mut guard = cell.try_borrow_mut().map_err(|_| Error::Trapped)?;
         let (pa, pb) = &mut *guard;
         let kb = k_block(k);
         let kc_max = k.min(kb);
-        let need_a = MC.min(m).div_ceil(MR) * MR * kc_max;
-        let need_b = NC.min(n).div_ceil(NR) * NR * kc_max;
-        if pa.len() < need_a {
-            pa.resize(need_a, 0.0);
-        }
-        if pb.len() < need_b {
-            pb.resize(need_b, 0.0);
-        }
+        grow(pa, MC.min(m).div_ceil(MR) * MR * kc_max)?;
+        grow(pb, NC.min(n).div_ceil(NR) * NR * kc_max)?;
         for jc in (0..n).step_by(NC) {
             let nc = NC.min(n - jc);
             for pc in (0..k).step_by(kb) {
@@ -111,7 +107,8 @@ unsafe fn sgemm_raw(m: usize, n: usize, k: usize, a: Mat, b: &impl PackB, c: *mu
                 }
             }
         }
-    });
+        Ok(())
+    })
 }
 
 /// Below this many multiply-adds a GEMM stays on one thread. Measured natively on this project's 2-core VM
@@ -123,9 +120,9 @@ const PAR_MIN_MACS: usize = 4 << 20;
 /// enough (each task then packs only its own part of B), else row blocks. Each element's sum is computed by
 /// one task in the same order as `sgemm`, so the bits do not depend on the thread count.
 /// For callers that are not already inside a parallel loop (dense layers).
-pub fn sgemm_par(m: usize, n: usize, k: usize, a: Mat, b: Mat, c: &mut [f32], ldc: usize, accumulate: bool) {
+pub fn sgemm_par(m: usize, n: usize, k: usize, a: Mat, b: Mat, c: &mut [f32], ldc: usize, accumulate: bool) -> Result {
     let threads = par::threads();
-    if threads == 1 || m * n * k < PAR_MIN_MACS || m == 0 || n == 0 {
+    if threads == 1 || m.saturating_mul(n).saturating_mul(k) < PAR_MIN_MACS || m == 0 || n == 0 {
         return sgemm(m, n, k, a, b, c, ldc, accumulate);
     }
     assert!(ldc >= n, "sgemm: ldc {ldc} < n {n}");
@@ -136,20 +133,20 @@ pub fn sgemm_par(m: usize, n: usize, k: usize, a: Mat, b: Mat, c: &mut [f32], ld
     if n >= 2 * NR * threads {
         // Column blocks, a multiple of NR, about two per thread for balance.
         let cols = n.div_ceil(2 * threads).div_ceil(NR) * NR;
-        par::for_each(n.div_ceil(cols), |j| {
+        par::try_for_each(n.div_ceil(cols), |j| {
             let c0 = j * cols;
             let bj = Mat { data: &b.data[c0 * b.cs..], rs: b.rs, cs: b.cs };
             // SAFETY: task j alone touches columns c0..c0+nj of every row of C, inside the checked region.
-            unsafe { sgemm_raw(m, cols.min(n - c0), k, a, &bj, cp.get().add(c0), ldc, accumulate) };
-        });
+            unsafe { sgemm_raw(m, cols.min(n - c0), k, a, &bj, cp.get().add(c0), ldc, accumulate) }
+        })
     } else {
         let rows = m.div_ceil(2 * threads).div_ceil(MR) * MR;
-        par::for_each(m.div_ceil(rows), |i| {
+        par::try_for_each(m.div_ceil(rows), |i| {
             let r0 = i * rows;
             let ai = Mat { data: &a.data[r0 * a.rs..], rs: a.rs, cs: a.cs };
             // SAFETY: task i alone touches rows r0..r0+mi of C, inside the checked region.
-            unsafe { sgemm_raw(rows.min(m - r0), n, k, ai, &b, cp.get().add(r0 * ldc), ldc, accumulate) };
-        });
+            unsafe { sgemm_raw(rows.min(m - r0), n, k, ai, &b, cp.get().add(r0 * ldc), ldc, accumulate) }
+        })
     }
 }
 
@@ -204,7 +201,7 @@ mod tests {
         let bv = if tb { Mat::transposed(&b, k) } else { Mat::row_major(&b, n) };
         let mut got = c0.clone();
         let mut want = c0.clone();
-        sgemm(m, n, k, av, bv, &mut got, ldc, acc);
+        sgemm(m, n, k, av, bv, &mut got, ldc, acc).unwrap();
         naive(m, n, k, av, bv, &mut want, ldc, acc);
         // f32 dot products of length k against an f64 reference: error grows like k·eps·|terms|.
         assert_close(&got, &want, 1e-5 * (k as f32).sqrt().max(1.0), &format!("sgemm m{m} n{n} k{k} ta{ta} tb{tb} acc{acc}"));
@@ -233,12 +230,25 @@ mod tests {
         }
     }
 
+    /// A trap while packing would leave the packing scratch borrowed: later calls refuse, never trap.
+    #[test]
+    fn packing_scratch_left_borrowed_is_reported_not_a_trap() {
+        let (a, b) = ([1.0f32; 4], [1.0f32; 4]);
+        let mut c = [0.0f32; 4];
+        PACK.with(|cell| {
+            let _stale = cell.borrow_mut();
+            assert_eq!(sgemm(2, 2, 2, Mat::row_major(&a, 2), Mat::row_major(&b, 2), &mut c, 2, false), Err(Error::Trapped));
+        });
+        sgemm(2, 2, 2, Mat::row_major(&a, 2), Mat::row_major(&b, 2), &mut c, 2, false).unwrap();
+        assert_eq!(c, [2.0; 4]);
+    }
+
     #[test]
     fn k_zero_clears_or_keeps() {
         let mut c = vec![1.0f32; 6];
-        sgemm(2, 3, 0, Mat::row_major(&[], 0), Mat::row_major(&[], 3), &mut c, 3, true);
+        sgemm(2, 3, 0, Mat::row_major(&[], 0), Mat::row_major(&[], 3), &mut c, 3, true).unwrap();
         assert_eq!(c, vec![1.0; 6]);
-        sgemm(2, 3, 0, Mat::row_major(&[], 0), Mat::row_major(&[], 3), &mut c, 3, false);
+        sgemm(2, 3, 0, Mat::row_major(&[], 0), Mat::row_major(&[], 3), &mut c, 3, false).unwrap();
         assert_eq!(c, vec![0.0; 6]);
     }
 }

@@ -26,25 +26,25 @@ fn train() -> Vec<Vec<f32>> {
     let mut st: Vec<(Vec<f32>, Vec<f32>)> = [216, 8, classes * feat, classes].iter().map(|&n| (vec![0.0; n], vec![0.0; n])).collect();
     for t in 1..=3 {
         let mut y1 = vec![0.0; b * 8 * 144];
-        conv2d::conv2d_forward(&g1, 8, &x, &w1, Some(&b1), false, &mut y1);
+        conv2d::conv2d_forward(&g1, 8, &x, &w1, Some(&b1), false, &mut y1).unwrap();
         let mut r1 = vec![0.0; y1.len()];
-        activation::relu_forward(&y1, &mut r1);
+        activation::relu_forward(&y1, &mut r1).unwrap();
         let mut p1 = vec![0.0; b * feat];
         let mut am = vec![0u32; p1.len()];
-        pool::maxpool2d_forward(&gp, &r1, &mut p1, &mut am);
+        pool::maxpool2d_forward(&gp, &r1, &mut p1, &mut am).unwrap();
         let mut z = vec![0.0; b * classes];
-        dense::dense_forward(b, feat, classes, &p1, &w2, Some(&b2), false, &mut z);
+        dense::dense_forward(b, feat, classes, &p1, &w2, Some(&b2), false, &mut z).unwrap();
         let mut dz = vec![0.0; z.len()];
-        loss::softmax_cross_entropy(b, classes, &z, &labels, &mut dz);
+        loss::softmax_cross_entropy(b, classes, &z, &labels, Some(&mut dz)).unwrap();
         let (mut dp1, mut dw2, mut db2) = (vec![0.0; p1.len()], vec![0.0; w2.len()], vec![0.0; classes]);
-        dense::dense_backward(b, feat, classes, &p1, &w2, None, &dz, Some(&mut dp1), &mut dw2, Some(&mut db2), false);
+        dense::dense_backward(b, feat, classes, &p1, &w2, None, &dz, Some(&mut dp1), &mut dw2, Some(&mut db2), false).unwrap();
         let mut dr1 = vec![0.0; r1.len()];
-        pool::maxpool2d_backward(&gp, &dp1, &am, &mut dr1);
+        pool::maxpool2d_backward(&gp, &dp1, &am, &mut dr1).unwrap();
         let mut dy1 = vec![0.0; y1.len()];
-        activation::relu_backward(&r1, &dr1, &mut dy1);
+        activation::relu_backward(&r1, &dr1, &mut dy1).unwrap();
         let (mut dw1, mut db1) = (vec![0.0; w1.len()], vec![0.0; 8]);
         let mut dx = vec![0.0; x.len()];
-        conv2d::conv2d_backward(&g1, 8, &x, &w1, None, &dy1, Some(&mut dx), &mut dw1, Some(&mut db1), false);
+        conv2d::conv2d_backward(&g1, 8, &x, &w1, None, &dy1, Some(&mut dx), &mut dw1, Some(&mut db1), false).unwrap();
         for (i, (p, g)) in [(&mut w1, &dw1), (&mut b1, &db1), (&mut w2, &dw2), (&mut b2, &db2)].into_iter().enumerate() {
             let (m, v) = &mut st[i];
             adam::adam_step(&cfg, t, p, g, m, v, None, None);
@@ -73,11 +73,11 @@ fn parallel_gemm_equals_serial_bitwise() {
         let a = data(m * k, 5);
         let b = data(k * n, 6);
         let mut want = vec![0.0; m * n];
-        sgemm(m, n, k, Mat::row_major(&a, k), Mat::transposed(&b, k), &mut want, n, false);
+        sgemm(m, n, k, Mat::row_major(&a, k), Mat::transposed(&b, k), &mut want, n, false).unwrap();
         for threads in 1..=4 {
             let mut got = vec![0.0; m * n];
             rayon_core::ThreadPoolBuilder::new().num_threads(threads).build().unwrap().install(|| {
-                sgemm_par(m, n, k, Mat::row_major(&a, k), Mat::transposed(&b, k), &mut got, n, false)
+                sgemm_par(m, n, k, Mat::row_major(&a, k), Mat::transposed(&b, k), &mut got, n, false).unwrap()
             });
             assert!(got.iter().zip(&want).all(|(x, y)| x.to_bits() == y.to_bits()), "{m}×{n}×{k}, {threads} threads");
         }

@@ -1,8 +1,9 @@
-//! The exported ABI. Sizes are `usize` (i32 in wasm32), hyper-parameters `f64` (JS numbers).
+//! The exported ABI besides operators (`op_exports`) and optimizers (`optim_exports`): allocation, build
+//! facts, and the benchmark anchors. Sizes are `usize` (i32 in wasm32), hyper-parameters `f64` (JS numbers).
 
 use std::alloc::{alloc_zeroed, dealloc, Layout};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use wasmcnn_core::op::{activation, conv2d, conv2d_nhwc, dense, geom::Window, loss, pool};
+use wasmcnn_core::error::{numel, Error, Result};
 use wasmcnn_core::gemm::Mat;
 
 /// Buffers are 16-byte aligned so a `v128` load never straddles a cache line needlessly.
@@ -22,9 +23,38 @@ pub(crate) unsafe fn opt_mut<'a>(p: *mut f32, n: usize) -> Option<&'a mut [f32]>
     (!p.is_null()).then(|| sl_mut(p, n))
 }
 
-/// Zeroed, 16-byte aligned allocation of `bytes` (> 0); 0 when out of memory.
+/// 0 for success, the error's code otherwise: what every fallible export returns.
+pub(crate) fn status(r: Result) -> i32 {
+    r.map_or_else(|e| e.code(), |()| 0)
+}
+
+/// Refuses (`BadBuffer`) a buffer of `bytes` at `p` that is null, misaligned or not inside linear memory.
+#[cfg(target_arch = "wasm32")]
+pub(crate) fn in_memory(p: *const u8, bytes: usize, align: usize) -> Result {
+    wasmcnn_core::operator::Memory::current().check(p as usize, bytes as u64, align).map(|_| ())
+}
+
+/// Natively there is no linear memory to check against (the crate builds natively for its tests only).
+#[cfg(not(target_arch = "wasm32"))]
+pub(crate) fn in_memory(p: *const u8, bytes: usize, align: usize) -> Result {
+    if bytes > 0 && (p.is_null() || !(p as usize).is_multiple_of(align)) {
+        return Err(Error::BadBuffer);
+    }
+    Ok(())
+}
+
+/// True when `[a, a + n)` and `[b, b + m)` share a byte.
+fn overlap(a: *const u8, n: usize, b: *const u8, m: usize) -> bool {
+    n > 0 && m > 0 && (a as usize) < b as usize + m && (b as usize) < a as usize + n
+}
+
+/// Zeroed, 16-byte aligned allocation of `bytes` (> 0); 0 when out of memory, and once the thread pool is
+/// dead or retired (its heap may be locked by a killed worker: see `wcnn_pool_retire`).
 #[no_mangle]
 pub extern "C" fn wcnn_alloc(bytes: usize) -> *mut u8 {
+    if wasmcnn_core::par::pool_dead() {
+        return std::ptr::null_mut();
+    }
     let Ok(layout) = Layout::from_size_align(bytes.max(1), ALIGN) else { return std::ptr::null_mut() };
     // SAFETY: layout has non-zero size.
     let p = unsafe { alloc_zeroed(layout) };
@@ -34,11 +64,13 @@ pub extern "C" fn wcnn_alloc(bytes: usize) -> *mut u8 {
     p
 }
 
+/// A no-op once the thread pool is dead or retired (as `wcnn_alloc`).
+///
 /// # Safety
 /// `p` must come from `wcnn_alloc(bytes)` with the same `bytes`, and not be freed twice.
 #[no_mangle]
 pub unsafe extern "C" fn wcnn_free(p: *mut u8, bytes: usize) {
-    if p.is_null() {
+    if p.is_null() || wasmcnn_core::par::pool_dead() {
         return;
     }
     let layout = Layout::from_size_align_unchecked(bytes.max(1), ALIGN);
@@ -46,10 +78,23 @@ pub unsafe extern "C" fn wcnn_free(p: *mut u8, bytes: usize) {
     dealloc(p, layout);
 }
 
-/// Bytes currently allocated through `wcnn_alloc` (for leak tests; scratch buffers are not counted).
+/// Bytes currently allocated through `wcnn_alloc` (for leak tests; kernel scratch is `wcnn_scratch_bytes`).
 #[no_mangle]
 pub extern "C" fn wcnn_live_bytes() -> usize {
     LIVE_BYTES.load(Ordering::Relaxed)
+}
+
+/// Bytes held by the kernels' grow-only scratch (packing buffers, padded samples, im2col bands) of every
+/// thread: it grows to what the largest call needed and then stays.
+#[no_mangle]
+pub extern "C" fn wcnn_scratch_bytes() -> usize {
+    wasmcnn_core::error::scratch_bytes()
+}
+
+/// The most bytes one buffer may span (Rust's `isize::MAX` on wasm32, less the alignment).
+#[no_mangle]
+pub extern "C" fn wcnn_max_buffer_bytes() -> usize {
+    wasmcnn_core::error::MAX_BUFFER_BYTES
 }
 
 /// 1 when this build's kernels run on wasm SIMD128.
@@ -64,167 +109,89 @@ pub extern "C" fn wcnn_relaxed_simd() -> i32 {
     wasmcnn_core::simd::RELAXED_SIMD as i32
 }
 
-/// Index of the first non-finite value, or -1 when all `n` are finite.
+/// Test hook: a real trap, on the calling thread (`in_worker` = 0) or, in the threaded builds, inside a
+/// task on a pool worker (1; returns the waiting caller's status, `PoolDead`). The engine is unusable
+/// afterwards by design; only the tests of those paths call it.
+#[no_mangle]
+pub extern "C" fn wcnn_debug_trap(in_worker: i32) -> i32 {
+    #[cfg(all(feature = "threads", target_arch = "wasm32"))]
+    if in_worker != 0 {
+        return crate::threads::trap_in_worker();
+    }
+    let _ = in_worker;
+    panic!("wcnn_debug_trap"); // panics abort: a trap
+}
+
+/// Index of the first non-finite value, or -1 when all `n` are finite; -2 when the buffer is not inside
+/// memory.
 ///
 /// # Safety
-/// `p..p+n` readable.
+/// Nothing else writes `p..p+n` during the call.
 #[no_mangle]
 pub unsafe extern "C" fn wcnn_first_non_finite(p: *const f32, n: usize) -> i32 {
+    let Ok(len) = numel(&[n]) else { return -2 };
+    if in_memory(p.cast(), 4 * len, 4).is_err() {
+        return -2;
+    }
     sl(p, n).iter().position(|v| !v.is_finite()).map_or(-1, |i| i as i32)
 }
 
-#[allow(clippy::too_many_arguments)]
-fn window(n: usize, c: usize, h: usize, w: usize, kh: usize, kw: usize, sh: usize, sw: usize, pt: usize, pl: usize, dh: usize, dw: usize, oh: usize, ow: usize) -> Window {
-    Window { n, c, h, w, kh, kw, sh, sw, pt, pl, dh, dw, oh, ow }
-}
-
-/// # Safety
-/// Buffers sized for the geometry (x: n·c·h·w, weight: o·c·kh·kw, bias: o or null, y: n·o·oh·ow).
-/// `relu` ≠ 0 fuses a following ReLU.
-#[no_mangle]
-#[allow(clippy::too_many_arguments)]
-pub unsafe extern "C" fn wcnn_conv2d_forward(
-    n: usize, c: usize, h: usize, w: usize, o: usize, kh: usize, kw: usize, sh: usize, sw: usize,
-    pt: usize, pl: usize, dh: usize, dw: usize, oh: usize, ow: usize,
-    x: *const f32, weight: *const f32, bias: *const f32, relu: i32, y: *mut f32,
-) {
-    let g = window(n, c, h, w, kh, kw, sh, sw, pt, pl, dh, dw, oh, ow);
-    conv2d::conv2d_forward(&g, o, sl(x, n * c * h * w), sl(weight, o * c * kh * kw), opt(bias, o), relu != 0, sl_mut(y, n * o * oh * ow));
-}
-
-/// The NHWC layout experiment (issue #4; `conv2d_nhwc`): `wcnn_conv2d_forward` without the fused ReLU, on
-/// x as n·h·w·c and y as n·oh·ow·o (weights OIHW as there).
-///
-/// # Safety
-/// As `wcnn_conv2d_forward`.
-#[no_mangle]
-#[allow(clippy::too_many_arguments)]
-pub unsafe extern "C" fn wcnn_conv2d_forward_nhwc(
-    n: usize, c: usize, h: usize, w: usize, o: usize, kh: usize, kw: usize, sh: usize, sw: usize,
-    pt: usize, pl: usize, dh: usize, dw: usize, oh: usize, ow: usize,
-    x: *const f32, weight: *const f32, bias: *const f32, y: *mut f32,
-) {
-    let g = window(n, c, h, w, kh, kw, sh, sw, pt, pl, dh, dw, oh, ow);
-    conv2d_nhwc::conv2d_forward_nhwc(&g, o, sl(x, n * c * h * w), sl(weight, o * c * kh * kw), opt(bias, o), sl_mut(y, n * o * oh * ow));
-}
-
-/// `y[b][j][i] = x[b][i][j]` for n matrices of rows × cols: NCHW ↔ NHWC conversion, to measure beside
-/// `wcnn_conv2d_forward_nhwc`.
-///
-/// # Safety
-/// x and y: n·rows·cols, not overlapping.
-#[no_mangle]
-pub unsafe extern "C" fn wcnn_transpose_batched(n: usize, rows: usize, cols: usize, x: *const f32, y: *mut f32) {
-    conv2d_nhwc::transpose_batched(n, rows, cols, sl(x, n * rows * cols), sl_mut(y, n * rows * cols));
-}
-
-/// # Safety
-/// As `wcnn_conv2d_forward`; dy like y, dx like x (or null), dweight like weight, dbias o (or null);
-/// relu_y: the fused-ReLU forward output (like y), or null without a fused ReLU.
-#[no_mangle]
-#[allow(clippy::too_many_arguments)]
-pub unsafe extern "C" fn wcnn_conv2d_backward(
-    n: usize, c: usize, h: usize, w: usize, o: usize, kh: usize, kw: usize, sh: usize, sw: usize,
-    pt: usize, pl: usize, dh: usize, dw: usize, oh: usize, ow: usize,
-    x: *const f32, weight: *const f32, relu_y: *const f32, dy: *const f32, dx: *mut f32, dweight: *mut f32, dbias: *mut f32,
-    accumulate: i32,
-) {
-    let g = window(n, c, h, w, kh, kw, sh, sw, pt, pl, dh, dw, oh, ow);
-    let wl = o * c * kh * kw;
-    conv2d::conv2d_backward(
-        &g, o, sl(x, n * c * h * w), sl(weight, wl), opt(relu_y, n * o * oh * ow), sl(dy, n * o * oh * ow),
-        opt_mut(dx, n * c * h * w), sl_mut(dweight, wl), opt_mut(dbias, o), accumulate != 0,
-    );
-}
-
-/// # Safety
-/// x: n·c·h·w; y and argmax: n·c·oh·ow.
-#[no_mangle]
-#[allow(clippy::too_many_arguments)]
-pub unsafe extern "C" fn wcnn_maxpool2d_forward(
-    n: usize, c: usize, h: usize, w: usize, kh: usize, kw: usize, sh: usize, sw: usize,
-    pt: usize, pl: usize, dh: usize, dw: usize, oh: usize, ow: usize,
-    x: *const f32, y: *mut f32, argmax: *mut u32,
-) {
-    let g = window(n, c, h, w, kh, kw, sh, sw, pt, pl, dh, dw, oh, ow);
-    let out = n * c * oh * ow;
-    pool::maxpool2d_forward(&g, sl(x, n * c * h * w), sl_mut(y, out), sl_mut(argmax, out));
-}
-
-/// # Safety
-/// dy and argmax: n·c·oh·ow; dx: n·c·h·w.
-#[no_mangle]
-#[allow(clippy::too_many_arguments)]
-pub unsafe extern "C" fn wcnn_maxpool2d_backward(
-    n: usize, c: usize, h: usize, w: usize, kh: usize, kw: usize, sh: usize, sw: usize,
-    pt: usize, pl: usize, dh: usize, dw: usize, oh: usize, ow: usize,
-    dy: *const f32, argmax: *const u32, dx: *mut f32,
-) {
-    let g = window(n, c, h, w, kh, kw, sh, sw, pt, pl, dh, dw, oh, ow);
-    let out = n * c * oh * ow;
-    pool::maxpool2d_backward(&g, sl(dy, out), sl(argmax, out), sl_mut(dx, n * c * h * w));
-}
-
-/// # Safety
-/// x: batch·inp; weight: out·inp; bias: out or null; y: batch·out. `relu` ≠ 0 fuses a following ReLU.
-#[no_mangle]
-#[allow(clippy::too_many_arguments)]
-pub unsafe extern "C" fn wcnn_dense_forward(batch: usize, inp: usize, out: usize, x: *const f32, weight: *const f32, bias: *const f32, relu: i32, y: *mut f32) {
-    dense::dense_forward(batch, inp, out, sl(x, batch * inp), sl(weight, out * inp), opt(bias, out), relu != 0, sl_mut(y, batch * out));
-}
-
-/// # Safety
-/// As `wcnn_dense_forward`; dy: batch·out, dx: batch·inp or null, dweight: out·inp, dbias: out or null;
-/// relu_y: the fused-ReLU forward output (batch·out), or null.
-#[no_mangle]
-#[allow(clippy::too_many_arguments)]
-pub unsafe extern "C" fn wcnn_dense_backward(
-    batch: usize, inp: usize, out: usize, x: *const f32, weight: *const f32, relu_y: *const f32, dy: *const f32,
-    dx: *mut f32, dweight: *mut f32, dbias: *mut f32, accumulate: i32,
-) {
-    dense::dense_backward(
-        batch, inp, out, sl(x, batch * inp), sl(weight, out * inp), opt(relu_y, batch * out), sl(dy, batch * out),
-        opt_mut(dx, batch * inp), sl_mut(dweight, out * inp), opt_mut(dbias, out), accumulate != 0,
-    );
-}
-
-/// # Safety
-/// x and y: n floats, not overlapping.
-#[no_mangle]
-pub unsafe extern "C" fn wcnn_relu_forward(x: *const f32, y: *mut f32, n: usize) {
-    activation::relu_forward(sl(x, n), sl_mut(y, n));
-}
-
-/// # Safety
-/// y, dy, dx: n floats; dx overlaps neither.
-#[no_mangle]
-pub unsafe extern "C" fn wcnn_relu_backward(y: *const f32, dy: *const f32, dx: *mut f32, n: usize) {
-    activation::relu_backward(sl(y, n), sl(dy, n), sl_mut(dx, n));
-}
-
-/// Mean softmax cross-entropy; writes dlogits. Labels are u32 class indices (< classes).
-///
-/// # Safety
-/// logits, dlogits: batch·classes; labels: batch.
-#[no_mangle]
-pub unsafe extern "C" fn wcnn_softmax_cross_entropy(batch: usize, classes: usize, logits: *const f32, labels: *const u32, dlogits: *mut f32) -> f64 {
-    loss::softmax_cross_entropy(batch, classes, sl(logits, batch * classes), sl(labels, batch), sl_mut(dlogits, batch * classes))
-}
-
 /// `C[m×n] = A[m×k] · B[k×n]`, all row-major (the GEMM the layers use; exported for benchmarks and users).
+/// 0, or `TooLarge` / `BadBuffer` (a buffer outside memory, or C overlapping A or B) / `OutOfMemory`.
 ///
 /// # Safety
-/// a: m·k, b: k·n, c: m·n floats.
+/// Nothing else accesses the three buffers during the call.
 #[no_mangle]
-pub unsafe extern "C" fn wcnn_sgemm(m: usize, n: usize, k: usize, a: *const f32, b: *const f32, c: *mut f32) {
-    wasmcnn_core::gemm::sgemm_par(m, n, k, Mat::row_major(sl(a, m * k), k), Mat::row_major(sl(b, k * n), n), sl_mut(c, m * n), n, false);
+pub unsafe extern "C" fn wcnn_sgemm(m: usize, n: usize, k: usize, a: *const f32, b: *const f32, c: *mut f32) -> i32 {
+    let run = || -> Result {
+        let (la, lb, lc) = (numel(&[m, k])?, numel(&[k, n])?, numel(&[m, n])?);
+        in_memory(a.cast(), 4 * la, 4)?;
+        in_memory(b.cast(), 4 * lb, 4)?;
+        in_memory(c.cast(), 4 * lc, 4)?;
+        if overlap(c.cast(), 4 * lc, a.cast(), 4 * la) || overlap(c.cast(), 4 * lc, b.cast(), 4 * lb) {
+            return Err(Error::BadBuffer);
+        }
+        wasmcnn_core::gemm::sgemm_par(m, n, k, Mat::row_major(sl(a, la), k), Mat::row_major(sl(b, lb), n), sl_mut(c, lc), n, false)
+    };
+    status(run())
 }
 
 /// Copies `bytes` from `src` to `dst` (a `memory.copy`: the bandwidth reference for elementwise kernels).
+/// 0, or `BadBuffer` when a range is outside memory or they overlap.
 ///
 /// # Safety
-/// Both ranges inside memory, not overlapping.
+/// Nothing else accesses the two ranges during the call.
 #[no_mangle]
-pub unsafe extern "C" fn wcnn_copy(dst: *mut u8, src: *const u8, bytes: usize) {
-    std::ptr::copy_nonoverlapping(src, dst, bytes);
+pub unsafe extern "C" fn wcnn_copy(dst: *mut u8, src: *const u8, bytes: usize) -> i32 {
+    let run = || -> Result {
+        in_memory(dst, bytes, 1)?;
+        in_memory(src, bytes, 1)?;
+        if overlap(dst, bytes, src, bytes) {
+            return Err(Error::BadBuffer);
+        }
+        std::ptr::copy_nonoverlapping(src, dst, bytes);
+        Ok(())
+    };
+    status(run())
+}
+
+/// Mean softmax cross-entropy; writes dlogits. Legacy: the model's loss until it runs the
+/// `softmax_cross_entropy` operator (then this goes). NaN when a buffer is outside memory, dlogits overlaps
+/// an input, or a label is ≥ classes (nothing written then).
+///
+/// # Safety
+/// Nothing else accesses the buffers during the call.
+#[no_mangle]
+pub unsafe extern "C" fn wcnn_softmax_cross_entropy(batch: usize, classes: usize, logits: *const f32, labels: *const u32, dlogits: *mut f32) -> f64 {
+    let run = || -> Result<f64> {
+        let len = numel(&[batch, classes])?;
+        in_memory(logits.cast(), 4 * len, 4)?;
+        in_memory(labels.cast(), 4 * batch, 4)?;
+        in_memory(dlogits.cast(), 4 * len, 4)?;
+        if overlap(dlogits.cast(), 4 * len, logits.cast(), 4 * len) || overlap(dlogits.cast(), 4 * len, labels.cast(), 4 * batch) {
+            return Err(Error::BadBuffer);
+        }
+        wasmcnn_core::op::loss::softmax_cross_entropy(batch, classes, sl(logits, len), sl(labels, batch), Some(sl_mut(dlogits, len)))
+    };
+    run().unwrap_or(f64::NAN)
 }

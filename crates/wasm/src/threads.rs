@@ -43,3 +43,31 @@ pub extern "C" fn wcnn_pool_build(threads: usize) -> i32 {
 pub extern "C" fn wcnn_pool_threads() -> usize {
     rayon_core::current_num_threads()
 }
+
+/// Called by JS just before it ends the workers (`engine.terminate()`): marks the pool dead, so nothing
+/// touches the heap afterwards. A worker is killed wherever it is, possibly holding the allocator's spin
+/// lock (it frees a finished job's box after signalling it): a later `wcnn_alloc` / `wcnn_free` on this
+/// instance (a finalizer, a late `dispose()`) would spin forever. They are no-ops from now on.
+#[no_mangle]
+pub extern "C" fn wcnn_pool_retire() {
+    wasmcnn_core::par::mark_pool_dead();
+}
+
+/// Called by a worker's JS when `wcnn_worker_entry` trapped: marks the pool dead, which wakes a caller
+/// waiting for the trapped task with `PoolDead` (rather than leaving it blocked forever) and makes every
+/// later parallel loop refuse. Takes no lock.
+#[no_mangle]
+pub extern "C" fn wcnn_worker_trapped() {
+    wasmcnn_core::par::mark_pool_dead();
+}
+
+/// `wcnn_debug_trap(1)`: two tasks on the pool, the second trapping on the worker that runs it; the
+/// caller's status (`PoolDead` once the worker's JS reported the trap).
+pub(crate) fn trap_in_worker() -> i32 {
+    crate::exports::status(wasmcnn_core::par::try_for_each(2, |i| {
+        if i == 1 {
+            panic!("wcnn_debug_trap"); // panics abort: a trap
+        }
+        Ok(())
+    }))
+}

@@ -1,14 +1,17 @@
 // ReLU and the fused softmax cross-entropy on caller-owned arrays.
 import { checkInt, describe } from '../errors.js';
 import type { Engine } from '../runtime/engine.js';
+import { RELU, SOFTMAX_CROSS_ENTROPY } from '../runtime/op-defs.js';
+import { WasmOp } from '../runtime/op.js';
 import { checkData, checkShape, type Shape2 } from './shapes.js';
 
 export function relu(engine: Engine, x: Float32Array): Float32Array {
   checkData('relu', 'x', x, [x.length]);
+  using op = new WasmOp(engine, RELU, 'relu', { n: Math.max(x.length, 1) });
   return engine.scoped((s) => {
     const xb = s.f32(x.length, 'relu x', x);
     const y = s.f32(x.length, 'relu y');
-    engine.exports.wcnn_relu_forward(xb.ptr, y.ptr, x.length);
+    op.forward(x.length ? 1 : 0, { x: xb.ptr, y: y.ptr });
     return y.read();
   });
 }
@@ -17,11 +20,12 @@ export function relu(engine: Engine, x: Float32Array): Float32Array {
 export function reluBackward(engine: Engine, y: Float32Array, dy: Float32Array): Float32Array {
   checkData('reluBackward', 'y', y, [y.length]);
   checkData('reluBackward', 'dy', dy, [y.length]);
+  using op = new WasmOp(engine, RELU, 'reluBackward', { n: Math.max(y.length, 1) });
   return engine.scoped((s) => {
     const yb = s.f32(y.length, 'relu y', y);
     const dyb = s.f32(y.length, 'relu dy', dy);
     const dx = s.f32(y.length, 'relu dx');
-    engine.exports.wcnn_relu_backward(yb.ptr, dyb.ptr, dx.ptr, y.length);
+    op.backward(y.length ? 1 : 0, { y: yb.ptr, dy: dyb.ptr, dx: dx.ptr });
     return dx.read();
   });
 }
@@ -50,13 +54,16 @@ export function softmaxCrossEntropy(
   const where = 'softmaxCrossEntropy';
   const [batch, classes] = checkShape<Shape2>(where, 'shape', a.shape, 2);
   checkInt(where, 'classes', classes, 1);
+  engine.heap.checkElements(where, `logits [${batch}, ${classes}]`, batch * classes);
   checkData(where, 'logits', a.logits, a.shape);
   const labels = checkLabels(where, a.labels, batch, classes);
+  using op = new WasmOp(engine, SOFTMAX_CROSS_ENTROPY, where, { classes });
   return engine.scoped((s) => {
-    const z = s.f32(a.logits.length, 'logits', a.logits);
+    const logits = s.f32(a.logits.length, 'logits', a.logits);
     const l = s.u32(batch, 'labels', labels);
-    const d = s.f32(a.logits.length, 'dlogits');
-    const loss = engine.exports.wcnn_softmax_cross_entropy(batch, classes, z.ptr, l.ptr, d.ptr);
-    return { loss, dLogits: d.read() };
+    const dlogits = s.f32(a.logits.length, 'dlogits');
+    const loss = s.u32(2, 'loss'); // one f64
+    op.forward(batch, { logits: logits.ptr, labels: l.ptr, dlogits: dlogits.ptr, loss: loss.ptr });
+    return { loss: new Float64Array(loss.read().buffer)[0], dLogits: dlogits.read() };
   });
 }

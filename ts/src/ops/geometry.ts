@@ -70,8 +70,3 @@ export function resolveWindow(where: string, n: number, c: number, h: number, w:
   }
   return { n, c, h, w, kh, kw, sh, sw, pt, pl, dh, dw, oh, ow };
 }
-
-/** The 14 geometry arguments in the order the wasm exports take them. */
-export function windowArgs(g: Window): [number, number, number, number, number, number, number, number, number, number, number, number, number, number] {
-  return [g.n, g.c, g.h, g.w, g.kh, g.kw, g.sh, g.sw, g.pt, g.pl, g.dh, g.dw, g.oh, g.ow];
-}

@@ -1,5 +1,5 @@
 // The wasm module's exports, typed. Pointers and sizes are i32 byte offsets / counts; hyper-parameters f64.
-// Keep in sync with crates/wasm/src/exports.rs and crates/wasm/src/optim_exports.rs.
+// Keep in sync with crates/wasm/src/{exports,op_exports,optim_exports,threads}.rs.
 
 type Ptr = number;
 
@@ -11,47 +11,41 @@ export interface WasmExports {
   wcnn_simd128(): number;
   wcnn_relaxed_simd(): number;
   wcnn_first_non_finite(p: Ptr, n: number): number;
-  wcnn_conv2d_forward(
-    n: number, c: number, h: number, w: number, o: number, kh: number, kw: number, sh: number, sw: number,
-    pt: number, pl: number, dh: number, dw: number, oh: number, ow: number,
-    x: Ptr, weight: Ptr, bias: Ptr, relu: number, y: Ptr,
-  ): void;
+  /** Bytes held by the kernels' grow-only scratch (every thread's); not part of `wcnn_live_bytes`. */
+  wcnn_scratch_bytes(): number;
+  /** The most bytes one buffer may span (Rust's `isize::MAX` on wasm32, less the alignment). */
+  wcnn_max_buffer_bytes(): number;
+  // ---- operators (crates/wasm/src/op_exports.rs; layouts in crates/core/src/operator/*.rs) ----
+  // Every call returns 0 or an error code (`OpError` in op.ts); create returns a handle ≥ 1 or -code.
+  wcnn_abi_version(): number;
+  wcnn_op_create(kind: number, desc: Ptr, n: number, fdesc: Ptr, nf: number): number;
+  /** Where to write a descriptor: 64 u32, then 64 f64 (no allocation). */
+  wcnn_op_stage(): Ptr;
+  /** The operator's own io block (its slot count of u32 addresses); 0 for a bad handle. */
+  wcnn_op_io(op: number): Ptr;
+  wcnn_op_forward(op: number, io: Ptr, batch: number, flags: number): number;
+  wcnn_op_backward(op: number, io: Ptr, batch: number, flags: number): number;
+  wcnn_op_destroy(op: number): void;
+  /** Live operators (leak checks). */
+  wcnn_op_count(): number;
+  /** The last refusal: 0 → field or slot (-1 none), 1 → subject, 2 → bytes, 3 → the one-buffer limit. */
+  wcnn_op_refusal(what: number): number;
   /**
-   * The NHWC layout experiment (issue #4; bench/kernels.ts): `wcnn_conv2d_forward` without the fused ReLU on
-   * x as n·h·w·c and y as n·oh·ow·o (weights OIHW). Optional: not part of the library's API.
+   * Legacy, until the model computes its loss through the softmax_cross_entropy operator: the mean loss,
+   * writing dlogits; NaN when a buffer is outside memory or a label ≥ classes.
    */
-  wcnn_conv2d_forward_nhwc?(
-    n: number, c: number, h: number, w: number, o: number, kh: number, kw: number, sh: number, sw: number,
-    pt: number, pl: number, dh: number, dw: number, oh: number, ow: number,
-    x: Ptr, weight: Ptr, bias: Ptr, y: Ptr,
-  ): void;
-  /** y[b][j][i] = x[b][i][j] for n matrices of rows × cols (NCHW ↔ NHWC), measured beside it. Optional. */
-  wcnn_transpose_batched?(n: number, rows: number, cols: number, x: Ptr, y: Ptr): void;
-  wcnn_conv2d_backward(
-    n: number, c: number, h: number, w: number, o: number, kh: number, kw: number, sh: number, sw: number,
-    pt: number, pl: number, dh: number, dw: number, oh: number, ow: number,
-    x: Ptr, weight: Ptr, reluY: Ptr, dy: Ptr, dx: Ptr, dweight: Ptr, dbias: Ptr, accumulate: number,
-  ): void;
-  wcnn_maxpool2d_forward(
-    n: number, c: number, h: number, w: number, kh: number, kw: number, sh: number, sw: number,
-    pt: number, pl: number, dh: number, dw: number, oh: number, ow: number,
-    x: Ptr, y: Ptr, argmax: Ptr,
-  ): void;
-  wcnn_maxpool2d_backward(
-    n: number, c: number, h: number, w: number, kh: number, kw: number, sh: number, sw: number,
-    pt: number, pl: number, dh: number, dw: number, oh: number, ow: number,
-    dy: Ptr, argmax: Ptr, dx: Ptr,
-  ): void;
-  wcnn_dense_forward(batch: number, inp: number, out: number, x: Ptr, weight: Ptr, bias: Ptr, relu: number, y: Ptr): void;
-  wcnn_dense_backward(
-    batch: number, inp: number, out: number, x: Ptr, weight: Ptr, reluY: Ptr, dy: Ptr,
-    dx: Ptr, dweight: Ptr, dbias: Ptr, accumulate: number,
-  ): void;
-  wcnn_relu_forward(x: Ptr, y: Ptr, n: number): void;
-  wcnn_relu_backward(y: Ptr, dy: Ptr, dx: Ptr, n: number): void;
   wcnn_softmax_cross_entropy(batch: number, classes: number, logits: Ptr, labels: Ptr, dlogits: Ptr): number;
-  wcnn_sgemm(m: number, n: number, k: number, a: Ptr, b: Ptr, c: Ptr): void;
-  wcnn_copy(dst: Ptr, src: Ptr, bytes: number): void;
+  /** Threaded builds: a worker's JS reports that `wcnn_worker_entry` trapped (wakes the waiting caller). */
+  wcnn_worker_trapped?(): void;
+  /**
+   * Test hook: a real trap on the calling thread (0), or (threaded builds) in a pool task on a worker (1),
+   * which returns the waiting caller's status (PoolDead). The engine is unusable afterwards.
+   */
+  wcnn_debug_trap(inWorker: number): number;
+  /** C = A·B (row-major): 0 or an error code. The bench anchor; checked like every export. */
+  wcnn_sgemm(m: number, n: number, k: number, a: Ptr, b: Ptr, c: Ptr): number;
+  /** memory.copy of `bytes`: 0, or an error code for ranges outside memory or overlapping. */
+  wcnn_copy(dst: Ptr, src: Ptr, bytes: number): number;
   // ---- optimizers (crates/wasm/src/optim_exports.rs) ----
   // Flags are i32 (0 = off); a null pointer is an absent optional slot; `delta`, when not null, receives
   // p_new − p_old per element. The trailing flags and `delta` may be omitted (JS passes 0): PyTorch's
@@ -131,9 +125,9 @@ export interface WasmExports {
 
 export const REQUIRED_EXPORTS: readonly (keyof WasmExports)[] = [
   'memory', 'wcnn_alloc', 'wcnn_free', 'wcnn_live_bytes', 'wcnn_simd128', 'wcnn_relaxed_simd', 'wcnn_first_non_finite',
-  'wcnn_conv2d_forward', 'wcnn_conv2d_backward', 'wcnn_maxpool2d_forward', 'wcnn_maxpool2d_backward',
-  'wcnn_dense_forward', 'wcnn_dense_backward', 'wcnn_relu_forward', 'wcnn_relu_backward',
-  'wcnn_softmax_cross_entropy', 'wcnn_sgemm', 'wcnn_copy',
+  'wcnn_scratch_bytes', 'wcnn_max_buffer_bytes', 'wcnn_abi_version', 'wcnn_op_stage', 'wcnn_op_create', 'wcnn_op_io', 'wcnn_op_forward',
+  'wcnn_op_backward', 'wcnn_op_destroy', 'wcnn_op_count', 'wcnn_op_refusal', 'wcnn_softmax_cross_entropy', 'wcnn_sgemm',
+  'wcnn_copy', 'wcnn_debug_trap',
   'wcnn_adagrad_step', 'wcnn_rmsprop_step', 'wcnn_adam_step', 'wcnn_adamw_step', 'wcnn_sgd_step', 'wcnn_adamax_step',
   'wcnn_adadelta_step', 'wcnn_adafactor_step', 'wcnn_lookahead_sync', 'wcnn_range_stats', 'wcnn_sum_squares',
   'wcnn_scale', 'wcnn_clamp', 'wcnn_add_into',

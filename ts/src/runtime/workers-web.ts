@@ -11,7 +11,13 @@ onmessage = (ev) => {
   ex.__stack_pointer.value = stackTop;
   ex.__wasm_init_tls(tls);
   postMessage('ready');
-  ex.wcnn_worker_entry();
+  try {
+    ex.wcnn_worker_entry();
+  } catch {
+    // A trap: mark the pool dead, which wakes the caller waiting for this task (it reports PoolDead).
+    ex.__stack_pointer.value = stackTop;
+    ex.wcnn_worker_trapped();
+  }
 };
 `;
 

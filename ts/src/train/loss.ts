@@ -5,7 +5,8 @@
 import { checkFinite, checkInt, checkKeys, checkNumber, describe } from '../errors.js';
 import type { Engine } from '../runtime/engine.js';
 import type { F32Buffer, U32Buffer } from '../runtime/memory.js';
-import { KIND, OpObject } from '../nn/kernels.js';
+import { WasmOp } from '../runtime/op.js';
+import { SOFTMAX_CROSS_ENTROPY, type OpOf } from '../runtime/op-defs.js';
 
 export type LossName = 'crossEntropy' | 'binaryCrossEntropy' | 'mse' | 'l1' | 'huber' | 'smoothL1';
 export type Reduction = 'mean' | 'sum';
@@ -78,7 +79,7 @@ export class Loss {
   readonly width: number;
   readonly #engine: Engine;
   readonly #where: string;
-  #op: OpObject | null = null;
+  #op: OpOf<typeof SOFTMAX_CROSS_ENTROPY> | null = null;
   #labels: U32Buffer | null = null;
   #values: F32Buffer | null = null;
   #weights: F32Buffer | null = null;
@@ -129,7 +130,7 @@ export class Loss {
     if (c.type !== 'crossEntropy' || kind !== 'labels' || c.labelSmoothing !== 0 || c.weight || c.ignoreIndex !== null || c.reduction !== 'mean') {
       throw new RangeError(`${this.#where}: the loss ${JSON.stringify(c)} has no kernel in this build yet`);
     }
-    this.#op = new OpObject(e, KIND.softmaxCrossEntropy, [this.width], [], `${this.#where}: loss`);
+    this.#op = new WasmOp(e, SOFTMAX_CROSS_ENTROPY, `${this.#where}: loss`, { classes: this.width });
     this.#labels = e.allocU32(batch, 'loss labels');
     this.#out = e.alloc(2, 'loss value');
     this.#capacity = batch;
@@ -158,10 +159,10 @@ export class Loss {
   forward(out: number, dout: number, batch: number, gradScale = 1): number {
     const op = this.#op!;
     if (this.#bound[0] !== out || this.#bound[1] !== dout) {
-      op.setSlots([out, this.#labels!.ptr, dout, this.#out!.ptr]);
+      op.bind({ logits: out, labels: this.#labels!.ptr, dlogits: dout, loss: this.#out!.ptr });
       this.#bound = [out, dout];
     }
-    op.forward(batch, 0);
+    op.forward(batch);
     const loss = new Float64Array(this.#engine.exports.memory.buffer, this.#out!.ptr, 1)[0];
     if (dout !== 0 && gradScale !== 1) this.#engine.exports.wcnn_scale(dout, batch * this.width, gradScale);
     return loss;

@@ -1,12 +1,16 @@
 //! ReLU forward and backward, SIMD over four lanes with a scalar tail.
 
+use crate::error::Result;
 use crate::par::{self, ELEMENTWISE_CHUNK};
 use crate::simd::F32x4;
 
 /// `y = max(x, 0)`; `y` may alias nothing (call with a copy for in-place use).
-pub fn relu_forward(x: &[f32], y: &mut [f32]) {
+pub fn relu_forward(x: &[f32], y: &mut [f32]) -> Result {
     assert_eq!(x.len(), y.len(), "relu: lengths");
-    par::chunks_mut(y, ELEMENTWISE_CHUNK, |c, yc| relu_forward_serial(&x[c * ELEMENTWISE_CHUNK..][..yc.len()], yc));
+    par::try_chunks_mut(y, ELEMENTWISE_CHUNK, |c, yc| {
+        relu_forward_serial(&x[c * ELEMENTWISE_CHUNK..][..yc.len()], yc);
+        Ok(())
+    })
 }
 
 /// `y = max(y, 0)` in place, serially: the fused epilogue of a conv or dense layer followed by ReLU, run on
@@ -24,8 +28,11 @@ pub fn relu_in_place(y: &mut [f32]) {
 }
 
 /// `y = max(y, 0)` in place, on the pool for large buffers.
-pub fn relu_forward_in_place(y: &mut [f32]) {
-    par::chunks_mut(y, ELEMENTWISE_CHUNK, |_, yc| relu_in_place(yc));
+pub fn relu_forward_in_place(y: &mut [f32]) -> Result {
+    par::try_chunks_mut(y, ELEMENTWISE_CHUNK, |_, yc| {
+        relu_in_place(yc);
+        Ok(())
+    })
 }
 
 /// `dst = dy · [y > 0]` serially (the fused ReLU backward mask, into a cache-resident scratch).
@@ -47,12 +54,13 @@ fn relu_forward_serial(x: &[f32], y: &mut [f32]) {
 }
 
 /// `dx = dy · [y > 0]` (the mask from the forward output, as PyTorch's `threshold_backward`).
-pub fn relu_backward(y: &[f32], dy: &[f32], dx: &mut [f32]) {
+pub fn relu_backward(y: &[f32], dy: &[f32], dx: &mut [f32]) -> Result {
     assert!(y.len() == dy.len() && dy.len() == dx.len(), "relu: lengths");
-    par::chunks_mut(dx, ELEMENTWISE_CHUNK, |c, dxc| {
+    par::try_chunks_mut(dx, ELEMENTWISE_CHUNK, |c, dxc| {
         let at = c * ELEMENTWISE_CHUNK;
-        relu_backward_serial(&y[at..][..dxc.len()], &dy[at..][..dxc.len()], dxc)
-    });
+        relu_backward_serial(&y[at..][..dxc.len()], &dy[at..][..dxc.len()], dxc);
+        Ok(())
+    })
 }
 
 fn relu_backward_serial(y: &[f32], dy: &[f32], dx: &mut [f32]) {
@@ -81,9 +89,9 @@ mod tests {
             let x = rng.normal_vec(len);
             let dy = rng.normal_vec(len);
             let mut y = vec![f32::NAN; len];
-            relu_forward(&x, &mut y);
+            relu_forward(&x, &mut y).unwrap();
             let mut dx = vec![f32::NAN; len];
-            relu_backward(&y, &dy, &mut dx);
+            relu_backward(&y, &dy, &mut dx).unwrap();
             for i in 0..len {
                 assert_eq!(y[i], if x[i] > 0.0 { x[i] } else { 0.0 });
                 assert_eq!(dx[i], if x[i] > 0.0 { dy[i] } else { 0.0 });

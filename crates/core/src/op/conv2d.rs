@@ -7,6 +7,7 @@ use super::activation::{relu_in_place, relu_mask_into};
 use super::conv2d_implicit::{self, Cols, Igemm, Padded};
 use super::geom::Window;
 use super::im2col::{col2im, im2col};
+use crate::error::{self, grow, numel, Error, Result};
 use crate::gemm::{sgemm, sgemm_with, Mat};
 use crate::par::{self, SyncPtr};
 use std::cell::RefCell;
@@ -18,26 +19,31 @@ thread_local! {
     static MASKED: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
 }
 
-fn with_cols<R>(len: usize, f: impl FnOnce(&mut [f32], &mut [f32]) -> R) -> R {
+// The scratch is borrowed already only if an earlier call trapped inside (nothing here re-enters).
+fn with_cols<R>(len: usize, f: impl FnOnce(&mut [f32], &mut [f32]) -> Result<R>) -> Result<R> {
     COLS.with(|cell| {
-        let mut guard = cell.borrow_mut();
+        let mut guard = cell.try_borrow_mut().map_err(|_| Error::Trapped)?;
         let (a, b) = &mut *guard;
-        if a.len() < len {
-            a.resize(len, 0.0);
-            b.resize(len, 0.0);
-        }
+        grow(a, len)?;
+        grow(b, len)?;
         f(&mut a[..len], &mut b[..len])
     })
 }
 
-fn with_masked<R>(len: usize, f: impl FnOnce(&mut [f32]) -> R) -> R {
+fn with_masked<R>(len: usize, f: impl FnOnce(&mut [f32]) -> Result<R>) -> Result<R> {
     MASKED.with(|cell| {
-        let mut v = cell.borrow_mut();
-        if v.len() < len {
-            v.resize(len, 0.0);
-        }
+        let mut v = cell.try_borrow_mut().map_err(|_| Error::Trapped)?;
+        grow(&mut v, len)?;
         f(&mut v[..len])
     })
+}
+
+/// The largest per-sample scratch buffer a call on this geometry takes (`n` ignored), in f64 so that it
+/// cannot wrap: the padded samples and packed weights of the implicit GEMMs, the im2col band. An operator
+/// refuses it once, before any call. (The backward's partial sums grow with the batch; it checks them.)
+pub fn scratch_floats(g: &Window, o: usize) -> f64 {
+    let band = if g.is_pointwise() { 0.0 } else { g.col_rows() as f64 * band_rows(g) as f64 * g.ow as f64 };
+    conv2d_implicit::scratch_floats(g, o).max(band)
 }
 
 fn check_lengths(g: &Window, o: usize, x: usize, w: usize, y: usize) {
@@ -54,37 +60,38 @@ pub const GROUP: usize = 8;
 /// `y[n][o] = bias[o] + Σ_{c,i,j} w[o][c][i][j] · x[n][c][oy·sh + i·dh - pt][ox·sw + j·dw - pl]`, then
 /// `max(y, 0)` when `relu` (a following ReLU fused: applied to each output row or band while it is in cache).
 /// Samples are independent, so they run in parallel (with the `threads` feature).
-pub fn conv2d_forward(g: &Window, o: usize, x: &[f32], w: &[f32], bias: Option<&[f32]>, relu: bool, y: &mut [f32]) {
+pub fn conv2d_forward(g: &Window, o: usize, x: &[f32], w: &[f32], bias: Option<&[f32]>, relu: bool, y: &mut [f32]) -> Result {
     check_lengths(g, o, x.len(), w.len(), y.len());
     if let Some(b) = bias {
         assert_eq!(b.len(), o, "conv2d: bias length");
     }
     if conv2d_implicit::forward_applies(g) {
-        let ig = Igemm::forward(g, o, w);
+        let ig = Igemm::forward(g, o, w)?;
         let xs = g.c * g.in_plane();
-        return par::chunks_mut(y, o * g.out_plane(), |n, yn| ig.run(&x[n * xs..(n + 1) * xs], bias, relu, yn));
+        return par::try_chunks_mut(y, o * g.out_plane(), |n, yn| ig.run(&x[n * xs..(n + 1) * xs], bias, relu, yn));
     }
     im2col_forward(g, o, x, w, bias, relu, y)
 }
 
 /// The forward through im2col + GEMM: the general path (strided windows), and the reference the implicit
 /// path is tested against.
-fn im2col_forward(g: &Window, o: usize, x: &[f32], w: &[f32], bias: Option<&[f32]>, relu: bool, y: &mut [f32]) {
+fn im2col_forward(g: &Window, o: usize, x: &[f32], w: &[f32], bias: Option<&[f32]>, relu: bool, y: &mut [f32]) -> Result {
     let (k, opl) = (g.col_rows(), g.out_plane());
     let (xs, ys) = (g.c * g.in_plane(), o * opl);
     let wm = Mat::row_major(w, k);
     let pointwise = g.is_pointwise();
-    par::chunks_mut(y, ys, |n, yn| {
+    par::try_chunks_mut(y, ys, |n, yn| {
         // Bias first, then accumulate the GEMM onto it: one pass over y instead of two.
         if let Some(b) = bias {
             (0..o).for_each(|oc| yn[oc * opl..(oc + 1) * opl].fill(b[oc]));
         }
         let xn = &x[n * xs..(n + 1) * xs];
         if pointwise {
-            sgemm(o, opl, k, wm, Mat::row_major(xn, opl), yn, opl, bias.is_some());
+            sgemm(o, opl, k, wm, Mat::row_major(xn, opl), yn, opl, bias.is_some())?;
             if relu {
                 relu_in_place(yn);
             }
+            Ok(())
         } else {
             let rows = band_rows(g);
             with_cols(k * rows * g.ow, |col, _| {
@@ -93,14 +100,15 @@ fn im2col_forward(g: &Window, o: usize, x: &[f32], w: &[f32], bias: Option<&[f32
                     let nb = (oy1 - oy0) * g.ow;
                     let colb = &mut col[..k * nb];
                     im2col(g, xn, oy0, oy1, colb);
-                    sgemm(o, nb, k, wm, Mat::row_major(colb, nb), &mut yn[oy0 * g.ow..], opl, bias.is_some());
+                    sgemm(o, nb, k, wm, Mat::row_major(colb, nb), &mut yn[oy0 * g.ow..], opl, bias.is_some())?;
                     if relu {
                         (0..o).for_each(|oc| relu_in_place(&mut yn[oc * opl + oy0 * g.ow..][..nb]));
                     }
                 }
-            });
+                Ok(())
+            })
         }
-    });
+    })
 }
 
 /// Column-matrix floats per band: 256 KiB, so a band's im2col and the GEMM reading it stay in the core's
@@ -110,7 +118,7 @@ const BAND_FLOATS: usize = if cfg!(test) { 48 } else { 1 << 16 };
 
 /// Output rows per band of the im2col matrix (at least one).
 fn band_rows(g: &Window) -> usize {
-    (BAND_FLOATS / (g.col_rows() * g.ow).max(1)).clamp(1, g.oh.max(1))
+    (BAND_FLOATS / g.col_rows().saturating_mul(g.ow).max(1)).clamp(1, g.oh.max(1))
 }
 
 /// Gradients of `conv2d_forward` given `dy`. `dw`/`db` are overwritten, or added to when `accumulate`
@@ -129,7 +137,7 @@ pub fn conv2d_backward(
     dw: &mut [f32],
     db: Option<&mut [f32]>,
     accumulate: bool,
-) {
+) -> Result {
     check_lengths(g, o, x.len(), w.len(), dy.len());
     assert_eq!(dw.len(), w.len(), "conv2d: dw length");
     let (k, opl) = (g.col_rows(), g.out_plane());
@@ -145,20 +153,22 @@ pub fn conv2d_backward(
     }
     let pointwise = g.is_pointwise();
     // The input gradient as a correlation of dY (implicit GEMM) where strides are 1; else dcol + col2im.
-    let igx = (dx.is_some() && conv2d_implicit::input_grad_applies(g)).then(|| Igemm::input_grad(g, o, w));
+    let igx = (dx.is_some() && conv2d_implicit::input_grad_applies(g)).then(|| Igemm::input_grad(g, o, w)).transpose()?;
     // The weight gradient with the column matrix read in place from the padded sample where the width
     // stride is 1; else im2col per band.
-    let implicit_w = conv2d_implicit::forward_applies(g).then(|| {
-        let pad = Padded::forward(g);
-        (pad, pad.offsets())
-    });
+    let implicit_w = conv2d_implicit::forward_applies(g)
+        .then(|| {
+            let pad = Padded::forward(g)?;
+            Ok((pad, pad.offsets()?))
+        })
+        .transpose()?;
     let band_dx = dx.is_some() && igx.is_none();
     let wl = w.len();
     let groups = g.n.div_ceil(GROUP);
     // One partial weight gradient (and f64 bias gradient) per group of samples; `dx` is cut at the same
     // group boundaries.
-    let mut partial = vec![0.0f32; groups * wl];
-    let mut partial_db = vec![0.0f64; if db.is_some() { groups * o } else { 0 }];
+    let mut partial = error::zeroed::<f32>(numel(&[groups, wl])?)?;
+    let mut partial_db = error::zeroed::<f64>(if db.is_some() { numel(&[groups, o])? } else { 0 })?;
     let pdb = SyncPtr(partial_db.as_mut_ptr());
     let want_db = db.is_some();
     let group = |gi: usize, pw: &mut [f32], dxg: Option<&mut [f32]>| {
@@ -186,7 +196,7 @@ pub fn conv2d_backward(
                     }
                     let mut dxn = dxg.as_deref_mut().map(|d| &mut d[j * xs..(j + 1) * xs]);
                     if let (Some(ig), Some(d)) = (&igx, dxn.as_deref_mut()) {
-                        ig.run(dyn_, None, false, d);
+                        ig.run(dyn_, None, false, d)?;
                     }
                     let mut dxn = if igx.is_some() { None } else { dxn };
                     if let Some(d) = dxn.as_deref_mut() {
@@ -196,7 +206,7 @@ pub fn conv2d_backward(
                     }
                     if let Some((pad, off)) = &implicit_w {
                         // dW_group[o×k] += dY_n[o×opl] · colsᵀ[opl×k], the whole sample at once.
-                        pad.with(xn, |xp| sgemm_with(o, k, opl, Mat::row_major(dyn_, opl), &Cols::new(pad, off, xp), pw, k, j > 0));
+                        pad.with(xn, |xp| sgemm_with(o, k, opl, Mat::row_major(dyn_, opl), &Cols::new(pad, off, xp), pw, k, j > 0))?;
                         if dxn.is_none() {
                             continue;
                         }
@@ -214,25 +224,26 @@ pub fn conv2d_backward(
                                 &col[..k * nb]
                             };
                             // dW_group[o×k] += dY_band[o×nb] · col_bandᵀ[nb×k]
-                            sgemm(o, k, nb, dyb, Mat::transposed(colm, nb), pw, k, j > 0 || oy0 > 0);
+                            sgemm(o, k, nb, dyb, Mat::transposed(colm, nb), pw, k, j > 0 || oy0 > 0)?;
                         }
                         if let Some(dxn) = dxn.as_deref_mut() {
                             // dcol[k×nb] = Wᵀ[k×o] · dY_band[o×nb], then scattered back (col2im).
                             if pointwise {
-                                sgemm(k, nb, o, Mat::transposed(w, k), dyb, dxn, opl, false);
+                                sgemm(k, nb, o, Mat::transposed(w, k), dyb, dxn, opl, false)?;
                             } else {
-                                sgemm(k, nb, o, Mat::transposed(w, k), dyb, &mut dcol[..k * nb], nb, false);
+                                sgemm(k, nb, o, Mat::transposed(w, k), dyb, &mut dcol[..k * nb], nb, false)?;
                                 col2im(g, &dcol[..k * nb], oy0, oy1, dxn);
                             }
                         }
                     }
                 }
-            });
-        });
+                Ok(())
+            })
+        })
     };
     match dx {
-        Some(dx) => par::chunks_mut2(&mut partial, wl, dx, GROUP * xs, |gi, pw, dxg| group(gi, pw, Some(dxg))),
-        None => par::chunks_mut(&mut partial, wl, |gi, pw| group(gi, pw, None)),
+        Some(dx) => par::try_chunks_mut2(&mut partial, wl, dx, GROUP * xs, |gi, pw, dxg| group(gi, pw, Some(dxg)))?,
+        None => par::try_chunks_mut(&mut partial, wl, |gi, pw| group(gi, pw, None))?,
     }
     // Groups in order: the same sums for any thread count. Elementwise, so it runs on the pool too (serial,
     // it was a few percent of a 2-thread CIFAR step).
@@ -256,6 +267,7 @@ pub fn conv2d_backward(
             *d = if accumulate { *d + s as f32 } else { s as f32 };
         }
     }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -320,7 +332,7 @@ mod tests {
             let w = rng.normal_vec(o * g.col_rows());
             let b = rng.normal_vec(o);
             let mut y = vec![f32::NAN; g.n * o * g.out_plane()];
-            conv2d_forward(&g, o, &x, &w, Some(&b), false, &mut y);
+            conv2d_forward(&g, o, &x, &w, Some(&b), false, &mut y).unwrap();
             let want: Vec<f32> = naive_forward(&g, o, &x, &w, Some(&b)).iter().map(|&v| v as f32).collect();
             assert_close(&y, &want, 1e-5 * (g.col_rows() as f32).sqrt(), &format!("{g:?}"));
         }
@@ -338,7 +350,7 @@ mod tests {
             let mut dx = vec![f32::NAN; x.len()];
             let mut dw = vec![f32::NAN; w.len()];
             let mut db = vec![f32::NAN; o];
-            conv2d_backward(&g, o, &x, &w, None, &dy, Some(&mut dx), &mut dw, Some(&mut db), false);
+            conv2d_backward(&g, o, &x, &w, None, &dy, Some(&mut dx), &mut dw, Some(&mut db), false).unwrap();
             // L is linear in each argument, so a central difference with h = 1 is exact in f64 up to
             // the rounding of the f32 inputs it perturbs; h = 0.5 keeps the perturbed value exact in f32.
             let h = 0.5f32;
@@ -358,7 +370,7 @@ mod tests {
             // Accumulation adds exactly one more copy of the gradient.
             let mut dw2 = dw.clone();
             let mut db2 = db.clone();
-            conv2d_backward(&g, o, &x, &w, None, &dy, None, &mut dw2, Some(&mut db2), true);
+            conv2d_backward(&g, o, &x, &w, None, &dy, None, &mut dw2, Some(&mut db2), true).unwrap();
             let twice: Vec<f32> = dw.iter().map(|v| 2.0 * v).collect();
             assert_close(&dw2, &twice, 1e-5, "accumulated dw");
         }
@@ -391,8 +403,8 @@ mod tests {
             for (bias, relu) in [(Some(&b[..]), false), (None, false), (Some(&b[..]), true)] {
                 let mut got = vec![f32::NAN; g.n * o * g.out_plane()];
                 let mut want = got.clone();
-                conv2d_forward(&g, o, &x, &w, bias, relu, &mut got);
-                im2col_forward(&g, o, &x, &w, bias, relu, &mut want);
+                conv2d_forward(&g, o, &x, &w, bias, relu, &mut got).unwrap();
+                im2col_forward(&g, o, &x, &w, bias, relu, &mut want).unwrap();
                 assert_eq!(got, want, "{g:?} bias {} relu {relu}", bias.is_some());
             }
         }
@@ -409,7 +421,7 @@ mod tests {
             let dy = rng.normal_vec(g.n * o * g.out_plane());
             let mut dx = vec![f32::NAN; x.len()];
             let mut dw = vec![f32::NAN; w.len()];
-            conv2d_backward(&g, o, &x, &w, None, &dy, Some(&mut dx), &mut dw, None, false);
+            conv2d_backward(&g, o, &x, &w, None, &dy, Some(&mut dx), &mut dw, None, false).unwrap();
             let (mut want_dx, mut want_dw) = (vec![0.0f64; x.len()], vec![0.0f64; w.len()]);
             for_each_tap(&g, o, |xi, wi, yi| {
                 want_dx[xi] += dy[yi] as f64 * w[wi] as f64;
@@ -433,8 +445,8 @@ mod tests {
             let (k, opl) = (g.col_rows(), g.out_plane());
             let mut col = vec![0.0; k * opl];
             im2col(&g, &x, 0, g.oh, &mut col);
-            let pad = Padded::forward(&g);
-            let off = pad.offsets();
+            let pad = Padded::forward(&g).unwrap();
+            let off = pad.offsets().unwrap();
             pad.with(&x, |xp| {
                 let cols = Cols::new(&pad, &off, xp);
                 for (p0, c0) in [(0, 0), (1, 0), (3, 5), (opl / 2, k / 3)] {
@@ -445,7 +457,9 @@ mod tests {
                     Mat::transposed(&col, opl).pack(p0, kc, c0, nc, &mut want);
                     assert_eq!(got, want, "{g:?} p0 {p0} c0 {c0}");
                 }
-            });
+                Ok(())
+            })
+            .unwrap();
         }
     }
 
@@ -460,17 +474,17 @@ mod tests {
             let b = rng.normal_vec(o);
             let dy = rng.normal_vec(g.n * o * g.out_plane());
             let (mut pre, mut sep, mut fused) = (vec![0.0; dy.len()], vec![0.0; dy.len()], vec![0.0; dy.len()]);
-            conv2d_forward(&g, o, &x, &w, Some(&b), false, &mut pre);
-            relu_forward(&pre, &mut sep);
-            conv2d_forward(&g, o, &x, &w, Some(&b), true, &mut fused);
+            conv2d_forward(&g, o, &x, &w, Some(&b), false, &mut pre).unwrap();
+            relu_forward(&pre, &mut sep).unwrap();
+            conv2d_forward(&g, o, &x, &w, Some(&b), true, &mut fused).unwrap();
             assert_eq!(fused, sep, "forward {g:?}");
             assert!(fused.iter().any(|&v| v == 0.0) && fused.iter().any(|&v| v > 0.0));
             let mut dpre = vec![0.0; dy.len()];
-            relu_backward(&sep, &dy, &mut dpre);
+            relu_backward(&sep, &dy, &mut dpre).unwrap();
             let (mut dx1, mut dw1, mut db1) = (vec![0.0; x.len()], vec![0.0; w.len()], vec![0.0; o]);
             let (mut dx2, mut dw2, mut db2) = (vec![0.0; x.len()], vec![0.0; w.len()], vec![0.0; o]);
-            conv2d_backward(&g, o, &x, &w, None, &dpre, Some(&mut dx1), &mut dw1, Some(&mut db1), false);
-            conv2d_backward(&g, o, &x, &w, Some(&fused), &dy, Some(&mut dx2), &mut dw2, Some(&mut db2), false);
+            conv2d_backward(&g, o, &x, &w, None, &dpre, Some(&mut dx1), &mut dw1, Some(&mut db1), false).unwrap();
+            conv2d_backward(&g, o, &x, &w, Some(&fused), &dy, Some(&mut dx2), &mut dw2, Some(&mut db2), false).unwrap();
             assert_eq!((dx1, dw1, db1), (dx2, dw2, db2), "backward {g:?}");
         }
     }

@@ -12,6 +12,7 @@
 
 use super::activation::relu_in_place;
 use super::geom::Window;
+use crate::error::{self, add, grow, mul, numel, Error, Result};
 use crate::gemm::{k_block, Mat, PackB};
 use crate::simd::F32x4;
 use crate::ukernel::f32_gemm_4x8::{edge_tile, MR, NR};
@@ -28,6 +29,24 @@ thread_local! {
 /// multiplies the input directly).
 pub fn forward_applies(g: &Window) -> bool {
     g.sw == 1 && !g.is_pointwise()
+}
+
+/// The largest per-sample scratch of the implicit paths this window takes (padded samples, packed
+/// weights), in f64 so that it cannot wrap.
+pub fn scratch_floats(g: &Window, o: usize) -> f64 {
+    let f = |v: usize| v as f64;
+    // A padded buffer of `c` planes holding `out` positions of a window with `span` rows / columns.
+    let padded = |c: usize, (oh, ow): (usize, usize), sh: usize| {
+        f(c) * (f(oh - 1) * f(sh) + f(g.kh - 1) * f(g.dh) + 1.0) * (f(ow - 1) + f(g.kw - 1) * f(g.dw) + 1.0) + f(NR)
+    };
+    let mut most = 0.0f64;
+    if forward_applies(g) {
+        most = most.max(padded(g.c, (g.oh, g.ow), g.sh)).max(f(o.div_ceil(MR) * MR) * f(g.col_rows()));
+    }
+    if input_grad_applies(g) {
+        most = most.max(padded(o, (g.h, g.w), 1)).max(f(g.c.div_ceil(MR) * MR) * f(o) * f(g.kh * g.kw));
+    }
+    most
 }
 
 /// True where the input gradient runs here: unit strides, and padding no wider than the dilated kernel
@@ -50,43 +69,57 @@ pub struct Padded {
     out: (usize, usize),
     hp: usize,
     wp: usize,
+    /// Floats of the padded buffer, with `NR` of slack: a tail tile of an output row reads (and discards)
+    /// up to NR - 1 floats past the row's end.
+    len: usize,
 }
 
 impl Padded {
-    fn new(in_shape: (usize, usize, usize), kernel: (usize, usize), dil: (usize, usize), sh: usize, out: (usize, usize), at: (usize, usize)) -> Self {
+    /// Refuses (`TooLarge`) a buffer beyond one wasm32 buffer: a padding far wider than the input makes
+    /// one, even where the output is small (a large stride).
+    fn new(in_shape: (usize, usize, usize), kernel: (usize, usize), dil: (usize, usize), sh: usize, out: (usize, usize), at: (usize, usize)) -> Result<Self> {
         let ((kh, kw), (dh, dw), (oh, ow)) = (kernel, dil, out);
-        let (hp, wp) = ((oh - 1) * sh + (kh - 1) * dh + 1, (ow - 1) + (kw - 1) * dw + 1);
-        Self { in_shape, at, kernel, dil, sh, out, hp, wp }
+        if oh == 0 || ow == 0 || kh == 0 || kw == 0 {
+            return Err(Error::BadGeometry);
+        }
+        let hp = add(add(mul(oh - 1, sh)?, mul(kh - 1, dh)?)?, 1)?;
+        let wp = add(add(ow - 1, mul(kw - 1, dw)?)?, 1)?;
+        let len = add(numel(&[in_shape.0, hp, wp])?, NR)?;
+        Ok(Self { in_shape, at, kernel, dil, sh, out, hp, wp, len })
     }
 
     /// The forward's input: `g.c × h × w` at (pt, pl).
-    pub fn forward(g: &Window) -> Self {
+    pub fn forward(g: &Window) -> Result<Self> {
         Self::new((g.c, g.h, g.w), (g.kh, g.kw), (g.dh, g.dw), g.sh, (g.oh, g.ow), (g.pt, g.pl))
+    }
+
+    /// The input gradient's padded output gradient (unit strides; `input_grad_applies`): `o × oh × ow`
+    /// placed at ((KH-1)·dh - pt, (KW-1)·dw - pl), correlated into `h × w`.
+    pub fn input_grad(g: &Window, o: usize) -> Result<Self> {
+        debug_assert!(input_grad_applies(g));
+        let at = ((g.kh - 1) * g.dh - g.pt, (g.kw - 1) * g.dw - g.pl);
+        Self::new((o, g.oh, g.ow), (g.kh, g.kw), (g.dh, g.dw), 1, (g.h, g.w), at)
     }
 
     /// Offset of tap (c, i, j) from an output's top-left padded position, in tap order (c, i, j):
     /// increasing, so the last is the largest.
-    pub fn offsets(&self) -> Vec<usize> {
+    pub fn offsets(&self) -> Result<Vec<usize>> {
         let ((kh, kw), (dh, dw), (wp, plane)) = (self.kernel, self.dil, (self.wp, self.hp * self.wp));
-        (0..self.in_shape.0).flat_map(|c| (0..kh).flat_map(move |i| (0..kw).map(move |j| c * plane + i * dh * wp + j * dw))).collect()
-    }
-
-    /// Floats of the padded buffer, with `NR` of slack: a tail tile of an output row reads (and discards)
-    /// up to NR - 1 floats past the row's end.
-    fn len(&self) -> usize {
-        self.in_shape.0 * self.hp * self.wp + NR
+        let mut off = Vec::new();
+        off.try_reserve_exact(self.in_shape.0 * kh * kw).map_err(|_| Error::OutOfMemory)?;
+        off.extend((0..self.in_shape.0).flat_map(|c| (0..kh).flat_map(move |i| (0..kw).map(move |j| c * plane + i * dh * wp + j * dw))));
+        Ok(off)
     }
 
     /// Calls `f` with `x` padded, in this thread's grow-only scratch (not re-entrant).
-    pub fn with<R>(&self, x: &[f32], f: impl FnOnce(&[f32]) -> R) -> R {
+    pub fn with<R>(&self, x: &[f32], f: impl FnOnce(&[f32]) -> Result<R>) -> Result<R> {
         let ((c, h, w), (top, left), (hp, wp)) = (self.in_shape, self.at, (self.hp, self.wp));
         assert_eq!(x.len(), c * h * w, "conv2d: sample length");
         PADDED.with(|cell| {
-            let mut buf = cell.borrow_mut();
-            let len = self.len();
-            if buf.len() < len {
-                buf.resize(len, 0.0);
-            }
+            // Borrowed already only if an earlier call trapped inside (nothing here re-enters).
+            let mut buf = cell.try_borrow_mut().map_err(|_| Error::Trapped)?;
+            let len = self.len;
+            grow(&mut buf, len)?;
             let xp = &mut buf[..len];
             xp.fill(0.0);
             let cols = w.min(wp.saturating_sub(left));
@@ -113,30 +146,29 @@ pub struct Igemm {
 }
 
 impl Igemm {
-    fn new(a: &[f32], m: usize, pad: Padded) -> Self {
+    fn new(a: &[f32], m: usize, pad: Padded) -> Result<Self> {
         let k = pad.in_shape.0 * pad.kernel.0 * pad.kernel.1;
         assert_eq!(a.len(), m * k, "conv2d: weight length");
-        let off = pad.offsets();
+        let off = pad.offsets()?;
         let (kb, panels) = (k_block(k), m.div_ceil(MR));
-        let mut pa = vec![0.0f32; panels * MR * k];
+        let mut pa = error::zeroed::<f32>(numel(&[panels, MR, k])?)?;
         for pc in (0..k).step_by(kb) {
             pack_a(Mat::row_major(a, k), 0, m, pc, kb.min(k - pc), MR, &mut pa[pc * panels * MR..]);
         }
-        Self { m, k, kb, panels, pa, off, pad }
+        Ok(Self { m, k, kb, panels, pa, off, pad })
     }
 
     /// The forward's correlation: input `g.c × h × w` at (pt, pl), weights `o × C·KH·KW`.
-    pub fn forward(g: &Window, o: usize, w: &[f32]) -> Self {
-        Self::new(w, o, Padded::forward(g))
+    pub fn forward(g: &Window, o: usize, w: &[f32]) -> Result<Self> {
+        Self::new(w, o, Padded::forward(g)?)
     }
 
     /// The input gradient's correlation (unit strides): `dx[c][iy][ix] = Σ_{o,i,j} w[o][c][i][j] ·
     /// dy[o][iy + pt - i·dh][ix + pl - j·dw]`, i.e. the output gradient placed at
     /// ((KH-1)·dh - pt, (KW-1)·dw - pl) and correlated with `w'[c][o][KH-1-i][KW-1-j]`.
-    pub fn input_grad(g: &Window, o: usize, w: &[f32]) -> Self {
-        debug_assert!(input_grad_applies(g));
+    pub fn input_grad(g: &Window, o: usize, w: &[f32]) -> Result<Self> {
         let (kh, kw, c) = (g.kh, g.kw, g.c);
-        let mut wt = vec![0.0f32; w.len()];
+        let mut wt = error::zeroed::<f32>(w.len())?;
         for oc in 0..o {
             for ci in 0..c {
                 for i in 0..kh {
@@ -146,12 +178,11 @@ impl Igemm {
                 }
             }
         }
-        let at = ((kh - 1) * g.dh - g.pt, (kw - 1) * g.dw - g.pl);
-        Self::new(&wt, c, Padded::new((o, g.oh, g.ow), (kh, kw), (g.dh, g.dw), 1, (g.h, g.w), at))
+        Self::new(&wt, c, Padded::input_grad(g, o)?)
     }
 
     /// `y = bias + correlation(x)` for one sample (`y` overwritten), then `max(y, 0)` when `relu`.
-    pub fn run(&self, x: &[f32], bias: Option<&[f32]>, relu: bool, y: &mut [f32]) {
+    pub fn run(&self, x: &[f32], bias: Option<&[f32]>, relu: bool, y: &mut [f32]) -> Result {
         let (m, k, kb, wp, sh, (oh, ow)) = (self.m, self.k, self.kb, self.pad.wp, self.pad.sh, self.pad.out);
         let opl = oh * ow;
         assert_eq!(y.len(), m * opl, "conv2d: output sample length");
@@ -192,6 +223,7 @@ impl Igemm {
                     }
                 }
             }
+            Ok(())
         })
     }
 }
@@ -260,7 +292,7 @@ impl PackB for Cols<'_> {
 
 /// A copy of a short row with vector moves: `copy_from_slice` becomes a `memory.copy` call, which costs more
 /// than copying a few dozen floats.
-pub(super) fn copy_short(src: &[f32], dst: &mut [f32]) {
+fn copy_short(src: &[f32], dst: &mut [f32]) {
     assert_eq!(dst.len(), src.len());
     let n4 = src.len() / 4 * 4;
     for i in (0..n4).step_by(4) {
@@ -282,5 +314,24 @@ fn fill_short(dst: &mut [f32], v: f32) {
     }
     for d in &mut dst[n4..] {
         *d = v;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::op::geom::test_window;
+
+    /// A trap inside `with` would leave the scratch borrowed: the next call says so instead of trapping.
+    #[test]
+    fn scratch_left_borrowed_is_reported_not_a_trap() {
+        let g = test_window(1, 2, 5, 5, 3, 3, (1, 1), (1, 1, 1, 1), (1, 1));
+        let pad = Padded::forward(&g).unwrap();
+        let x = vec![1.0f32; 50];
+        PADDED.with(|cell| {
+            let _stale = cell.borrow_mut();
+            assert_eq!(pad.with(&x, |_| Ok(())), Err(Error::Trapped));
+        });
+        assert_eq!(pad.with(&x, |xp| Ok(xp.iter().sum::<f32>())), Ok(50.0));
     }
 }

@@ -2,11 +2,12 @@
 //! `y[b] = W · x[b] + bias`.
 
 use super::activation::{relu_forward_in_place, relu_mask_into};
+use crate::error::{self, Result};
 use crate::gemm::{sgemm_par as sgemm, Mat};
 
 /// `y[batch×out] = x[batch×in] · Wᵀ + bias`, then `max(y, 0)` when `relu` (a following ReLU fused).
 #[allow(clippy::too_many_arguments)]
-pub fn dense_forward(batch: usize, inp: usize, out: usize, x: &[f32], w: &[f32], bias: Option<&[f32]>, relu: bool, y: &mut [f32]) {
+pub fn dense_forward(batch: usize, inp: usize, out: usize, x: &[f32], w: &[f32], bias: Option<&[f32]>, relu: bool, y: &mut [f32]) -> Result {
     assert_eq!(x.len(), batch * inp, "dense: x length");
     assert_eq!(w.len(), out * inp, "dense: weight length");
     assert_eq!(y.len(), batch * out, "dense: y length");
@@ -16,10 +17,11 @@ pub fn dense_forward(batch: usize, inp: usize, out: usize, x: &[f32], w: &[f32],
             row.copy_from_slice(b);
         }
     }
-    sgemm(batch, out, inp, Mat::row_major(x, inp), Mat::transposed(w, inp), y, out, bias.is_some());
+    sgemm(batch, out, inp, Mat::row_major(x, inp), Mat::transposed(w, inp), y, out, bias.is_some())?;
     if relu {
-        relu_forward_in_place(y);
+        relu_forward_in_place(y)?;
     }
+    Ok(())
 }
 
 /// Gradients of `dense_forward`. `dw`/`db` are overwritten or added to (`accumulate`); `dx`, if asked for,
@@ -38,7 +40,7 @@ pub fn dense_backward(
     dw: &mut [f32],
     db: Option<&mut [f32]>,
     accumulate: bool,
-) {
+) -> Result {
     assert_eq!(x.len(), batch * inp, "dense: x length");
     assert_eq!(w.len(), out * inp, "dense: weight length");
     assert_eq!(dy.len(), batch * out, "dense: dy length");
@@ -48,7 +50,7 @@ pub fn dense_backward(
         Some(ry) => {
             // batch × out is small next to the GEMMs: one masked copy.
             masked = {
-                let mut m = vec![0.0f32; dy.len()];
+                let mut m = error::zeroed::<f32>(dy.len())?;
                 relu_mask_into(ry, dy, &mut m);
                 m
             };
@@ -57,7 +59,7 @@ pub fn dense_backward(
         None => dy,
     };
     // dW[out×in] (+)= dYᵀ[out×batch] · X[batch×in]
-    sgemm(out, inp, batch, Mat::transposed(dy, out), Mat::row_major(x, inp), dw, inp, accumulate);
+    sgemm(out, inp, batch, Mat::transposed(dy, out), Mat::row_major(x, inp), dw, inp, accumulate)?;
     if let Some(db) = db {
         assert_eq!(db.len(), out, "dense: db length");
         for (j, d) in db.iter_mut().enumerate() {
@@ -68,8 +70,9 @@ pub fn dense_backward(
     if let Some(dx) = dx {
         assert_eq!(dx.len(), x.len(), "dense: dx length");
         // dX[batch×in] = dY[batch×out] · W[out×in]
-        sgemm(batch, inp, out, Mat::row_major(dy, out), Mat::row_major(w, inp), dx, inp, false);
+        sgemm(batch, inp, out, Mat::row_major(dy, out), Mat::row_major(w, inp), dx, inp, false)?;
     }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -95,12 +98,12 @@ mod tests {
                 y
             };
             let mut y = vec![0.0; batch * out];
-            dense_forward(batch, inp, out, &x, &w, Some(&b), false, &mut y);
+            dense_forward(batch, inp, out, &x, &w, Some(&b), false, &mut y).unwrap();
             let want: Vec<f32> = fwd(&x, &w, &b).iter().map(|&v| v as f32).collect();
             assert_close(&y, &want, 1e-5 * (inp as f32).sqrt(), "dense forward");
 
             let (mut dx, mut dw, mut db) = (vec![0.0; x.len()], vec![0.0; w.len()], vec![0.0; out]);
-            dense_backward(batch, inp, out, &x, &w, None, &dy, Some(&mut dx), &mut dw, Some(&mut db), false);
+            dense_backward(batch, inp, out, &x, &w, None, &dy, Some(&mut dx), &mut dw, Some(&mut db), false).unwrap();
             let loss = |x: &[f32], w: &[f32], b: &[f32]| fwd(x, w, b).iter().zip(&dy).map(|(a, d)| a * *d as f64).sum::<f64>();
             let h = 0.5f32; // the loss is linear in each argument: central differences are exact in f64
             let check = |got: f32, f: &dyn Fn(f32) -> f64, what: &str| {
@@ -130,16 +133,16 @@ mod tests {
             let b = rng.normal_vec(out);
             let dy = rng.normal_vec(batch * out);
             let (mut pre, mut sep, mut fused) = (vec![0.0; dy.len()], vec![0.0; dy.len()], vec![0.0; dy.len()]);
-            dense_forward(batch, inp, out, &x, &w, Some(&b), false, &mut pre);
-            relu_forward(&pre, &mut sep);
-            dense_forward(batch, inp, out, &x, &w, Some(&b), true, &mut fused);
+            dense_forward(batch, inp, out, &x, &w, Some(&b), false, &mut pre).unwrap();
+            relu_forward(&pre, &mut sep).unwrap();
+            dense_forward(batch, inp, out, &x, &w, Some(&b), true, &mut fused).unwrap();
             assert_eq!(fused, sep);
             let mut dpre = vec![0.0; dy.len()];
-            relu_backward(&sep, &dy, &mut dpre);
+            relu_backward(&sep, &dy, &mut dpre).unwrap();
             let (mut dx1, mut dw1, mut db1) = (vec![0.0; x.len()], vec![0.0; w.len()], vec![0.0; out]);
             let (mut dx2, mut dw2, mut db2) = (vec![0.0; x.len()], vec![0.0; w.len()], vec![0.0; out]);
-            dense_backward(batch, inp, out, &x, &w, None, &dpre, Some(&mut dx1), &mut dw1, Some(&mut db1), false);
-            dense_backward(batch, inp, out, &x, &w, Some(&fused), &dy, Some(&mut dx2), &mut dw2, Some(&mut db2), false);
+            dense_backward(batch, inp, out, &x, &w, None, &dpre, Some(&mut dx1), &mut dw1, Some(&mut db1), false).unwrap();
+            dense_backward(batch, inp, out, &x, &w, Some(&fused), &dy, Some(&mut dx2), &mut dw2, Some(&mut db2), false).unwrap();
             assert_eq!((dx1, dw1, db1), (dx2, dw2, db2));
         }
     }

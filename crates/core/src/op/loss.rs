@@ -1,32 +1,40 @@
 //! Fused softmax + cross-entropy, mean over the batch (PyTorch's `F.cross_entropy` default).
 
-/// Returns the mean loss and writes `dlogits = (softmax(z) - onehot(label)) / batch`.
+use crate::error::{Error, Result};
+
+/// Returns the mean loss and, when asked for, writes `dlogits = (softmax(z) - onehot(label)) / batch`.
+/// A label ≥ `classes` is refused (`BadValue`) before anything is written.
 ///
 /// Stable for any finite logits: the row maximum is subtracted before `exp`, and the loss is computed as
 /// `logsumexp(z) - z[label]` rather than `-log(softmax)`, so it never takes `log(0)`. Exponentials and sums
 /// are in f64 (a row is at most a few thousand classes), then rounded once to f32.
-pub fn softmax_cross_entropy(batch: usize, classes: usize, logits: &[f32], labels: &[u32], dlogits: &mut [f32]) -> f64 {
+pub fn softmax_cross_entropy(batch: usize, classes: usize, logits: &[f32], labels: &[u32], mut dlogits: Option<&mut [f32]>) -> Result<f64> {
     assert_eq!(logits.len(), batch * classes, "softmax_cross_entropy: logits length");
     assert_eq!(labels.len(), batch, "softmax_cross_entropy: labels length");
-    assert_eq!(dlogits.len(), logits.len(), "softmax_cross_entropy: dlogits length");
+    if let Some(d) = dlogits.as_deref() {
+        assert_eq!(d.len(), logits.len(), "softmax_cross_entropy: dlogits length");
+    }
+    if labels.iter().any(|&l| l as usize >= classes) {
+        return Err(Error::BadValue);
+    }
     let mut total = 0.0f64;
     let inv_batch = 1.0 / batch as f64;
     for b in 0..batch {
         let z = &logits[b * classes..(b + 1) * classes];
-        let d = &mut dlogits[b * classes..(b + 1) * classes];
         let label = labels[b] as usize;
-        assert!(label < classes, "softmax_cross_entropy: label {label} >= classes {classes}");
         let max = z.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v)) as f64;
         let sum: f64 = z.iter().map(|&v| (v as f64 - max).exp()).sum();
         let lse = max + sum.ln();
         total += lse - z[label] as f64;
-        for (j, dj) in d.iter_mut().enumerate() {
-            let p = (z[j] as f64 - lse).exp();
-            let t = if j == label { 1.0 } else { 0.0 };
-            *dj = ((p - t) * inv_batch) as f32;
+        if let Some(d) = dlogits.as_deref_mut() {
+            for (j, dj) in d[b * classes..(b + 1) * classes].iter_mut().enumerate() {
+                let p = (z[j] as f64 - lse).exp();
+                let t = if j == label { 1.0 } else { 0.0 };
+                *dj = ((p - t) * inv_batch) as f32;
+            }
         }
     }
-    if batch == 0 { 0.0 } else { total * inv_batch }
+    Ok(if batch == 0 { 0.0 } else { total * inv_batch })
 }
 
 #[cfg(test)]
@@ -41,20 +49,28 @@ mod tests {
             let z: Vec<f32> = rng.normal_vec(batch * classes).iter().map(|v| v * scale).collect();
             let labels: Vec<u32> = (0..batch).map(|_| rng.below(classes) as u32).collect();
             let mut d = vec![0.0; z.len()];
-            let loss = softmax_cross_entropy(batch, classes, &z, &labels, &mut d);
+            let loss = softmax_cross_entropy(batch, classes, &z, &labels, Some(&mut d)).unwrap();
+            assert_eq!(softmax_cross_entropy(batch, classes, &z, &labels, None), Ok(loss));
             assert!(loss.is_finite() && loss >= 0.0);
             for i in 0..z.len() {
                 let h = 1e-2f32 * scale.max(1.0) / 8.0;
                 let mut zp = z.clone();
                 zp[i] += h;
                 let mut scratch = vec![0.0; z.len()];
-                let up = softmax_cross_entropy(batch, classes, &zp, &labels, &mut scratch);
+                let up = softmax_cross_entropy(batch, classes, &zp, &labels, Some(&mut scratch)).unwrap();
                 zp[i] -= 2.0 * h;
-                let down = softmax_cross_entropy(batch, classes, &zp, &labels, &mut scratch);
+                let down = softmax_cross_entropy(batch, classes, &zp, &labels, Some(&mut scratch)).unwrap();
                 // Central difference error is O(h²·f'''), here below 1e-5 for these h.
                 let num = (up - down) / (2.0 * h as f64);
                 assert!((d[i] as f64 - num).abs() <= 1e-5, "d[{i}] {} vs {num}", d[i]);
             }
         }
+    }
+
+    #[test]
+    fn a_label_out_of_range_is_refused_before_anything_is_written() {
+        let mut d = vec![7.0f32; 6];
+        assert_eq!(softmax_cross_entropy(2, 3, &[0.0; 6], &[1, 3], Some(&mut d)), Err(Error::BadValue));
+        assert_eq!(d, vec![7.0; 6]);
     }
 }

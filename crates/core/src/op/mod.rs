@@ -3,7 +3,6 @@
 pub mod activation;
 pub mod conv2d;
 pub mod conv2d_implicit;
-pub mod conv2d_nhwc;
 pub mod dense;
 pub mod geom;
 pub mod im2col;

@@ -2,18 +2,23 @@
 //! padding counts as -∞, the first maximum in row-major window order wins, dilation supported).
 
 use super::geom::Window;
+use crate::error::{Error, Result};
 use crate::par;
 
 /// Writes `y` and, per output, the index of its maximum within its input plane (`iy·W + ix`).
 /// Samples run in parallel (with the `threads` feature); each output is computed the same way regardless.
-pub fn maxpool2d_forward(g: &Window, x: &[f32], y: &mut [f32], argmax: &mut [u32]) {
+/// Every window must hold an input element (`Window::windows_touch_input`).
+pub fn maxpool2d_forward(g: &Window, x: &[f32], y: &mut [f32], argmax: &mut [u32]) -> Result {
     let (plane, opl) = (g.in_plane(), g.out_plane());
     assert_eq!(x.len(), g.n * g.c * plane, "maxpool2d: x length");
     assert_eq!(y.len(), g.n * g.c * opl, "maxpool2d: y length");
     assert_eq!(argmax.len(), y.len(), "maxpool2d: argmax length");
     let one = Window { n: 1, ..*g };
     let (xs, ys) = (g.c * plane, g.c * opl);
-    par::chunks_mut2(y, ys, argmax, ys, |n, yn, an| sample_forward(&one, &x[n * xs..(n + 1) * xs], yn, an));
+    par::try_chunks_mut2(y, ys, argmax, ys, |n, yn, an| {
+        sample_forward(&one, &x[n * xs..(n + 1) * xs], yn, an);
+        Ok(())
+    })
 }
 
 fn sample_forward(g: &Window, x: &[f32], y: &mut [f32], argmax: &mut [u32]) {
@@ -93,18 +98,20 @@ fn forward_unpadded_k<const KH: usize, const KW: usize>(g: &Window, x: &[f32], y
     }
 }
 
-/// `dx` (overwritten) receives each `dy` at its window's argmax; overlapping windows add up.
-pub fn maxpool2d_backward(g: &Window, dy: &[f32], argmax: &[u32], dx: &mut [f32]) {
+/// `dx` (overwritten) receives each `dy` at its window's argmax; overlapping windows add up. An argmax
+/// outside its plane (not written by the forward) is refused with `BadValue`.
+pub fn maxpool2d_backward(g: &Window, dy: &[f32], argmax: &[u32], dx: &mut [f32]) -> Result {
     let (plane, opl) = (g.in_plane(), g.out_plane());
     assert_eq!(dx.len(), g.n * g.c * plane, "maxpool2d: dx length");
     assert_eq!(dy.len(), g.n * g.c * opl, "maxpool2d: dy length");
     assert_eq!(argmax.len(), dy.len(), "maxpool2d: argmax length");
-    par::chunks_mut(dx, plane, |p, dxp| {
+    par::try_chunks_mut(dx, plane, |p, dxp| {
         dxp.fill(0.0);
         for (d, &a) in dy[p * opl..(p + 1) * opl].iter().zip(&argmax[p * opl..(p + 1) * opl]) {
-            dxp[a as usize] += d;
+            *dxp.get_mut(a as usize).ok_or(Error::BadValue)? += d;
         }
-    });
+        Ok(())
+    })
 }
 
 #[cfg(test)]
@@ -132,7 +139,7 @@ mod tests {
             }
             let mut y = vec![0.0; g.n * g.c * g.out_plane()];
             let mut am = vec![0u32; y.len()];
-            maxpool2d_forward(&g, &x, &mut y, &mut am);
+            maxpool2d_forward(&g, &x, &mut y, &mut am).unwrap();
             for p in 0..g.n * g.c {
                 for oy in 0..g.oh {
                     for ox in 0..g.ow {
@@ -150,11 +157,11 @@ mod tests {
             }
             let dy = rng.normal_vec(y.len());
             let mut dx = vec![f32::NAN; len];
-            maxpool2d_backward(&g, &dy, &am, &mut dx);
+            maxpool2d_backward(&g, &dy, &am, &mut dx).unwrap();
             let loss = |xp: &[f32]| {
                 let mut yp = vec![0.0; y.len()];
                 let mut a = vec![0u32; y.len()];
-                maxpool2d_forward(&g, xp, &mut yp, &mut a);
+                maxpool2d_forward(&g, xp, &mut yp, &mut a).unwrap();
                 yp.iter().zip(&dy).map(|(a, b)| *a as f64 * *b as f64).sum::<f64>()
             };
             for i in 0..len {
