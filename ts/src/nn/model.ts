@@ -312,7 +312,7 @@ export class Model {
     this.#alive();
     const where = 'lossAndGradients';
     checkKeys(where, opts ?? {}, ['loss']);
-    const loss = new Loss(this.#engine, opts?.loss, this.outputSize, where);
+    const loss = new Loss(this.#engine, opts?.loss, this.outputShape, where);
     try {
       const n = checkXY(where, this, x, y, loss);
       const plan = this._plan('train', n);

@@ -72,6 +72,7 @@ export class Engine {
   async terminate(): Promise<void> {
     if (this.#terminated) return;
     this.#terminated = true;
+    this.heap.health.end();
     await this.#pool?.terminate();
   }
 

@@ -168,7 +168,7 @@ export function checkBatch(where: string, v: unknown, dflt: number): number {
 export async function fit(model: Model, x: Float32Array, y: ArrayLike<number>, opts?: FitOptions): Promise<History> {
   const where = 'fit';
   const o = checkOptions(where, opts, FIT_KEYS);
-  const loss = new Loss(model.engine, o.loss, model.outputSize, where);
+  const loss = new Loss(model.engine, o.loss, model.outputShape, where);
   try {
     const n = checkXY(where, model, x, y, loss);
     return await train(model, x, y, n, o, loss);
@@ -196,7 +196,7 @@ export async function evaluate(model: Model, x: Float32Array, y: ArrayLike<numbe
   const ks = opts.topK === undefined ? [] : opts.topK;
   if (!Array.isArray(ks)) throw new TypeError(`${where}: topK must be an array of k values, got ${describe(ks)}`);
   ks.forEach((k, i) => checkInt(where, `topK[${i}]`, k, 1, model.outputSize));
-  const loss = new Loss(model.engine, opts.loss, model.outputSize, where);
+  const loss = new Loss(model.engine, opts.loss, model.outputShape, where);
   try {
     const n = checkXY(where, model, x, y, loss);
     const labels = loss.targetKind(y, n) === 'labels';

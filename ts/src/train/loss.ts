@@ -87,11 +87,14 @@ export class Loss {
   #capacity = 0;
   #bound: [number, number] = [0, 0];
 
-  constructor(engine: Engine, spec: LossSpec | undefined, width: number, where = 'fit') {
+  constructor(engine: Engine, spec: LossSpec | undefined, output: readonly number[], where = 'fit') {
     this.#engine = engine;
     this.#where = where;
-    this.width = width;
-    this.config = resolve(where, spec ?? 'crossEntropy', width);
+    this.width = output.reduce((a, b) => a * b, 1);
+    this.config = resolve(where, spec ?? 'crossEntropy', this.width);
+    if (this.config.type === 'crossEntropy' && output.length !== 1) {
+      throw new RangeError(`${where}: crossEntropy scores classes: the model's output must be [classes], it is [${output.join(', ')}] (add flatten + dense, or pick a loss for this output)`);
+    }
   }
 
   /**
