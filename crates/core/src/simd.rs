@@ -79,6 +79,51 @@ mod imp {
         pub fn where_positive(self, mask_src: Self) -> Self {
             Self(v128_and(self.0, f32x4_gt(mask_src.0, f32x4_splat(0.0))))
         }
+        /// `o < self ? o : self` (wasm's `pmin`: no NaN or signed-zero special cases, so both builds agree).
+        #[inline(always)]
+        pub fn pmin(self, o: Self) -> Self {
+            Self(f32x4_pmin(self.0, o.0))
+        }
+        /// `self < o ? o : self` (wasm's `pmax`).
+        #[inline(always)]
+        pub fn pmax(self, o: Self) -> Self {
+            Self(f32x4_pmax(self.0, o.0))
+        }
+        /// The sign bit cleared.
+        #[inline(always)]
+        pub fn abs(self) -> Self {
+            Self(f32x4_abs(self.0))
+        }
+        /// The sign bit flipped.
+        #[inline(always)]
+        pub fn neg(self) -> Self {
+            Self(f32x4_neg(self.0))
+        }
+        /// A lane mask (all bits set where `self < o`), for `select`.
+        #[inline(always)]
+        pub fn lt(self, o: Self) -> Self {
+            Self(f32x4_lt(self.0, o.0))
+        }
+        /// A lane mask (all bits set where `self <= o`), for `select`.
+        #[inline(always)]
+        pub fn le(self, o: Self) -> Self {
+            Self(f32x4_le(self.0, o.0))
+        }
+        /// Bitwise `mask ? a : b` (a mask from `lt`/`le`).
+        #[inline(always)]
+        pub fn select(mask: Self, a: Self, b: Self) -> Self {
+            Self(v128_bitselect(a.0, b.0, mask.0))
+        }
+        /// Rounded to the nearest integer, ties to even.
+        #[inline(always)]
+        pub fn round_even(self) -> Self {
+            Self(f32x4_nearest(self.0))
+        }
+        /// `2^n` for lanes holding integers `n` in [-126, 127], built from the exponent bits.
+        #[inline(always)]
+        pub fn pow2i(self) -> Self {
+            Self(i32x4_shl(i32x4_add(i32x4_trunc_sat_f32x4(self.0), i32x4_splat(127)), 23))
+        }
         /// Transposes the 4×4 matrix whose rows are `r`: returns its columns.
         #[inline(always)]
         pub fn transpose4(r: [Self; 4]) -> [Self; 4] {
@@ -175,6 +220,47 @@ mod imp {
         #[inline(always)]
         pub fn where_positive(self, mask_src: Self) -> Self {
             Self(map2(self.0, mask_src.0, |v, m| if m > 0.0 { v } else { 0.0 }))
+        }
+        /// `o < self ? o : self` (wasm's `pmin`).
+        #[inline(always)]
+        pub fn pmin(self, o: Self) -> Self {
+            Self(map2(self.0, o.0, |a, b| if b < a { b } else { a }))
+        }
+        /// `self < o ? o : self` (wasm's `pmax`).
+        #[inline(always)]
+        pub fn pmax(self, o: Self) -> Self {
+            Self(map2(self.0, o.0, |a, b| if a < b { b } else { a }))
+        }
+        #[inline(always)]
+        pub fn abs(self) -> Self {
+            Self(self.0.map(f32::abs))
+        }
+        #[inline(always)]
+        pub fn neg(self) -> Self {
+            Self(self.0.map(|v| -v))
+        }
+        #[inline(always)]
+        pub fn lt(self, o: Self) -> Self {
+            Self(map2(self.0, o.0, |a, b| f32::from_bits(if a < b { !0 } else { 0 })))
+        }
+        #[inline(always)]
+        pub fn le(self, o: Self) -> Self {
+            Self(map2(self.0, o.0, |a, b| f32::from_bits(if a <= b { !0 } else { 0 })))
+        }
+        #[inline(always)]
+        pub fn select(mask: Self, a: Self, b: Self) -> Self {
+            Self(core::array::from_fn(|i| {
+                let m = mask.0[i].to_bits();
+                f32::from_bits((a.0[i].to_bits() & m) | (b.0[i].to_bits() & !m))
+            }))
+        }
+        #[inline(always)]
+        pub fn round_even(self) -> Self {
+            Self(self.0.map(f32::round_ties_even))
+        }
+        #[inline(always)]
+        pub fn pow2i(self) -> Self {
+            Self(self.0.map(|n| f32::from_bits(((n as i32 + 127) << 23) as u32)))
         }
         /// Transposes the 4×4 matrix whose rows are `r`: returns its columns.
         #[inline(always)]
