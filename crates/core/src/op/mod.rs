@@ -8,4 +8,5 @@ pub mod dense;
 pub mod geom;
 pub mod im2col;
 pub mod loss;
+pub mod norm;
 pub mod pool;
