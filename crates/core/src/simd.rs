@@ -160,6 +160,13 @@ mod imp {
         [f(a[0], b[0]), f(a[1], b[1]), f(a[2], b[2]), f(a[3], b[3])]
     }
 
+    /// Lane by lane as an array literal, like `map2` (LLVM keeps this in one vector register; the
+    /// generic `array::map` / `from_fn` defeat that).
+    #[inline(always)]
+    fn map1(a: [f32; 4], f: impl Fn(f32) -> f32) -> [f32; 4] {
+        [f(a[0]), f(a[1]), f(a[2]), f(a[3])]
+    }
+
     impl F32x4 {
         #[inline(always)]
         pub fn splat(x: f32) -> Self {
@@ -233,11 +240,11 @@ mod imp {
         }
         #[inline(always)]
         pub fn abs(self) -> Self {
-            Self(self.0.map(f32::abs))
+            Self(map1(self.0, f32::abs))
         }
         #[inline(always)]
         pub fn neg(self) -> Self {
-            Self(self.0.map(|v| -v))
+            Self(map1(self.0, |v| -v))
         }
         #[inline(always)]
         pub fn lt(self, o: Self) -> Self {
@@ -249,18 +256,17 @@ mod imp {
         }
         #[inline(always)]
         pub fn select(mask: Self, a: Self, b: Self) -> Self {
-            Self(core::array::from_fn(|i| {
-                let m = mask.0[i].to_bits();
-                f32::from_bits((a.0[i].to_bits() & m) | (b.0[i].to_bits() & !m))
-            }))
+            let sel = |m: f32, a: f32, b: f32| f32::from_bits((a.to_bits() & m.to_bits()) | (b.to_bits() & !m.to_bits()));
+            let (m, a, b) = (mask.0, a.0, b.0);
+            Self([sel(m[0], a[0], b[0]), sel(m[1], a[1], b[1]), sel(m[2], a[2], b[2]), sel(m[3], a[3], b[3])])
         }
         #[inline(always)]
         pub fn round_even(self) -> Self {
-            Self(self.0.map(f32::round_ties_even))
+            Self(map1(self.0, f32::round_ties_even))
         }
         #[inline(always)]
         pub fn pow2i(self) -> Self {
-            Self(self.0.map(|n| f32::from_bits(((n as i32 + 127) << 23) as u32)))
+            Self(map1(self.0, |n| f32::from_bits(((n as i32 + 127) << 23) as u32)))
         }
         /// Transposes the 4×4 matrix whose rows are `r`: returns its columns.
         #[inline(always)]

@@ -11,7 +11,8 @@ pub mod groupnorm;
 pub mod layernorm;
 
 use crate::error::{Error, Result};
-use crate::optim::reduce::sum4_slice;
+use crate::simd::F32x4;
+use crate::vmath::Math;
 
 /// The affine parameters γ (weight) and β (bias): both present for an affine layer, both absent otherwise.
 #[derive(Clone, Copy, Debug, Default)]
@@ -82,27 +83,72 @@ pub(crate) fn put(dst: &mut Option<&mut [f32]>, i: usize, v: f64, accumulate: bo
     }
 }
 
-/// Σx over runs, in f64 (runs in order, each summed as `sum4_slice`).
-#[inline]
-pub(crate) fn sum<'a>(runs: impl Iterator<Item = &'a [f32]>) -> f64 {
-    runs.map(|r| sum4_slice(r, |v| v as f64)).sum()
+/// K quantities per element, as lanes: what `blocked_sums` adds up.
+pub(crate) trait Summand<const K: usize> {
+    /// The quantities at elements `i..i + L::WIDTH`.
+    fn at<L: Math>(&self, i: usize) -> [L; K];
 }
 
-/// Σ(x − mean)² over runs, in f64.
-#[inline]
-pub(crate) fn centered_squares<'a>(runs: impl Iterator<Item = &'a [f32]>, mean: f64) -> f64 {
-    runs.map(|r| sum4_slice(r, |v| (v as f64 - mean) * (v as f64 - mean))).sum()
-}
+/// Values per f32 block in `blocked_sums`: each lane adds 8 terms (relative error ≤ 8·2⁻²⁴ of the
+/// block's Σ|term|) before the block's lanes go into f64.
+const BLOCK: usize = 32;
 
-/// (Σg, Σg·(x − mean)) over one run of `x`, `g(i)` the gradient at element i, in f64 (4 interleaved
-/// accumulators each, as `sum4_slice`).
-#[inline]
-pub(crate) fn grad_sums(x: &[f32], mean: f64, g: impl Fn(usize) -> f32) -> (f64, f64) {
-    let (mut s, mut t) = ([0.0f64; 4], [0.0f64; 4]);
-    for (i, &v) in x.iter().enumerate() {
-        let gv = g(i) as f64;
-        s[i % 4] += gv;
-        t[i % 4] += gv * (v as f64 - mean);
+/// Σᵢ f(i) over `0..len` for K quantities at once: four f32 lanes accumulate over blocks of `BLOCK`
+/// elements, each block's lanes are added into f64 as ((l0 + l1) + (l2 + l3)), the scalar tail in f64.
+/// A fixed order for a given `len`, so the result does not depend on how runs are spread over threads.
+#[inline(always)]
+pub(crate) fn blocked_sums<const K: usize>(len: usize, f: &impl Summand<K>) -> [f64; K] {
+    let mut total = [0.0f64; K];
+    let n4 = len / 4 * 4;
+    let mut i = 0;
+    while i < n4 {
+        let end = (i + BLOCK).min(n4);
+        let mut acc = [F32x4::zero(); K];
+        while i < end {
+            let v = f.at::<F32x4>(i);
+            for k in 0..K {
+                acc[k] = acc[k].add(v[k]);
+            }
+            i += 4;
+        }
+        for k in 0..K {
+            let l = acc[k].lanes();
+            total[k] += (l[0] as f64 + l[1] as f64) + (l[2] as f64 + l[3] as f64);
+        }
     }
-    ((s[0] + s[1]) + (s[2] + s[3]), (t[0] + t[1]) + (t[2] + t[3]))
+    for i in n4..len {
+        let v = f.at::<f32>(i);
+        for k in 0..K {
+            total[k] += v[k] as f64;
+        }
+    }
+    total
+}
+
+/// The mean and biased variance of the values in `runs` (`count` of them), two-pass: Σx, then
+/// Σ(x − mean)², each with `blocked_sums` per run and the runs added in order in f64.
+pub(crate) fn mean_var<'a, R: Iterator<Item = &'a [f32]>>(runs: impl Fn() -> R, count: usize) -> (f64, f64) {
+    struct Values<'a>(&'a [f32]);
+    impl Summand<1> for Values<'_> {
+        #[inline(always)]
+        fn at<L: Math>(&self, i: usize) -> [L; 1] {
+            // SAFETY: blocked_sums asks for i + L::WIDTH <= len.
+            [unsafe { L::load(self.0.as_ptr().add(i)) }]
+        }
+    }
+    struct Centered<'a>(&'a [f32], f32);
+    impl Summand<1> for Centered<'_> {
+        #[inline(always)]
+        fn at<L: Math>(&self, i: usize) -> [L; 1] {
+            // SAFETY: as above.
+            let d = unsafe { L::load(self.0.as_ptr().add(i)) }.sub(L::splat(self.1));
+            [d.mul(d)]
+        }
+    }
+    let mean = runs().map(|r| blocked_sums(r.len(), &Values(r))[0]).sum::<f64>() / count as f64;
+    let m = mean as f32;
+    // Σ(x − m)² about the rounded mean, corrected to the exact one: Σ(x − mean)² = Σ(x − m)² − n(mean − m)².
+    let m2 = runs().map(|r| blocked_sums(r.len(), &Centered(r, m))[0]).sum::<f64>();
+    let shift = mean - m as f64;
+    (mean, (m2 / count as f64 - shift * shift).max(0.0))
 }

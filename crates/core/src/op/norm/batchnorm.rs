@@ -7,12 +7,15 @@
 //! `num_batches_tracked` after this batch) when momentum is None (a cumulative average). In eval with
 //! tracked statistics the running mean and variance normalise instead, and the layer is an affine map.
 //!
-//! Work is split by channel: each task sums its channel's N planes in a fixed order (f64, two passes),
-//! then normalises them while they are still in cache, so results do not depend on the thread count.
+//! Memory order: the tensor is N·C planes of L values. Each pass streams the planes in order (in parallel
+//! over chunks of planes); a plane's statistics are computed from it alone (two-pass, while it is in L1)
+//! and combined per channel in batch order in f64 (Chan's pairwise mean/M2 update), so results do not
+//! depend on the thread count. (Walking one channel's planes at a time instead strides by C·L: with
+//! power-of-two strides the planes share cache sets and the second pass missed; measured 2.4× slower.)
 
-use super::{affine_params, centered_squares, check_eps, check_grads, check_stats, grad_sums, put, sum, Affine, AffineGrad, Stats, StatsOut};
+use super::{affine_params, blocked_sums, check_eps, check_grads, check_stats, mean_var, put, Affine, AffineGrad, Stats, StatsOut, Summand};
 use crate::error::{self, Error, Result};
-use crate::par::{self, SyncPtr};
+use crate::par::{self, ELEMENTWISE_CHUNK};
 use crate::simd::Lane;
 use crate::vmath::Math;
 
@@ -49,6 +52,17 @@ pub struct Running<'a> {
     pub mean: &'a mut [f32],
     pub var: &'a mut [f32],
     pub batches_tracked: &'a mut i64,
+}
+
+/// One channel's constants: y = (x − mean)·scale + shift; the batch backward's `plane_dx` terms.
+#[derive(Clone, Copy, Default)]
+struct Channel {
+    mean: f32,
+    rstd: f32,
+    scale: f32,
+    shift: f32,
+    dx_c: f32,
+    dx_d: f32,
 }
 
 impl BatchNorm {
@@ -89,16 +103,48 @@ impl BatchNorm {
         self.n * self.inner
     }
 
-    /// Channel `ch`'s planes of `v`, in batch order.
-    fn planes<'v>(&self, v: &'v [f32], ch: usize) -> impl Iterator<Item = &'v [f32]> + 'v {
-        let (c, inner) = (self.c, self.inner);
-        (0..self.n).map(move |n| &v[(n * c + ch) * inner..][..inner])
+    fn plane<'v>(&self, v: &'v [f32], p: usize) -> &'v [f32] {
+        &v[p * self.inner..][..self.inner]
+    }
+
+    /// `f(p)` for every plane p, in parallel over chunks of planes.
+    fn per_plane<T: Copy + Default + Send>(&self, f: impl Fn(usize) -> T + Sync) -> Result<Vec<T>> {
+        let mut out = Vec::new();
+        error::grow(&mut out, self.n * self.c)?;
+        let per = (ELEMENTWISE_CHUNK / self.inner).max(1);
+        par::chunks_mut(&mut out, per, |k, chunk| {
+            for (j, o) in chunk.iter_mut().enumerate() {
+                *o = f(k * per + j);
+            }
+        });
+        Ok(out)
+    }
+
+    /// `f(p, channel constants, out plane)` over every plane of `out`, in parallel over chunks of planes.
+    fn each_plane(&self, ch: &[Channel], out: &mut [f32], f: impl Fn(usize, &Channel, &mut [f32]) + Sync) {
+        let per = (ELEMENTWISE_CHUNK / self.inner).max(1);
+        par::chunks_mut(out, per * self.inner, |k, chunk| {
+            for (j, o) in chunk.chunks_exact_mut(self.inner).enumerate() {
+                let p = k * per + j;
+                f(p, &ch[p % self.c], o);
+            }
+        });
+    }
+
+    fn channels_from(&self, w: Option<&[f32]>, b: Option<&[f32]>, mean: &[f32], rstd: &[f32]) -> Result<Vec<Channel>> {
+        let mut ch = Vec::new();
+        error::grow(&mut ch, self.c)?;
+        for (i, k) in ch.iter_mut().enumerate() {
+            let (m, r) = (mean[i], rstd[i]);
+            *k = Channel { mean: m, rstd: r, scale: w.map_or(1.0, |w| w[i]) * r, shift: b.map_or(0.0, |b| b[i]), ..Default::default() };
+        }
+        Ok(ch)
     }
 
     /// Normalises `x` into `y`, saving the statistics used (mean and 1/√(var + ε) per channel) for the
     /// backward. `running` must be given exactly when the layer tracks running statistics; in training
     /// they are updated and `batches_tracked` incremented. Batch statistics over one value per channel are
-    /// refused (`BadGeometry`), as PyTorch does.
+    /// refused (`BadGeometry`), as PyTorch does. Nothing is written when a check fails.
     pub fn forward(&self, training: bool, x: &[f32], p: Affine, running: Option<Running>, saved: StatsOut, y: &mut [f32]) -> Result {
         let (w, b) = affine_params(self.cfg.affine, &p, self.c)?;
         if x.len() != self.numel() || y.len() != self.numel() || running.is_some() != self.cfg.track_running_stats {
@@ -114,68 +160,66 @@ impl BatchNorm {
         if batch && self.count() == 1 {
             return Err(Error::BadGeometry);
         }
-        let update = match running {
+        match running {
             Some(r) if !batch => {
+                // Eval with running statistics; a negative variance would normalise to NaN.
                 if r.var.iter().any(|v| !(v.is_finite() && *v >= 0.0)) {
                     return Err(Error::BadBuffer);
                 }
-                return self.forward_running(x, w, b, r.mean, r.var, saved, y);
-            }
-            // PyTorch increments num_batches_tracked in every training forward, whatever the momentum.
-            Some(r) if training => {
-                *r.batches_tracked = r.batches_tracked.saturating_add(1);
-                let m = self.cfg.momentum.map_or(1.0 / *r.batches_tracked as f64, |m| m as f64);
-                Some((m, SyncPtr(r.mean.as_mut_ptr()), SyncPtr(r.var.as_mut_ptr())))
-            }
-            _ => None,
-        };
-        let count = self.count() as f64;
-        let (sm, sr, yp) = (SyncPtr(saved.mean.as_mut_ptr()), SyncPtr(saved.rstd.as_mut_ptr()), SyncPtr(y.as_mut_ptr()));
-        par::for_each(self.c, |ch| {
-            let mean = sum(self.planes(x, ch)) / count;
-            let m2 = centered_squares(self.planes(x, ch), mean);
-            let rstd = (1.0 / (m2 / count + self.cfg.eps as f64).sqrt()) as f32;
-            // SAFETY: task `ch` alone writes index ch of the saved and running statistics.
-            unsafe {
-                *sm.get().add(ch) = mean as f32;
-                *sr.get().add(ch) = rstd;
-                if let Some((m, rm, rv)) = update {
-                    let (rm, rv) = (rm.get().add(ch), rv.get().add(ch));
-                    *rm = ((1.0 - m) * *rm as f64 + m * mean) as f32;
-                    *rv = ((1.0 - m) * *rv as f64 + m * m2 / (count - 1.0)) as f32;
+                for ch in 0..self.c {
+                    saved.mean[ch] = r.mean[ch];
+                    saved.rstd[ch] = (1.0 / (r.var[ch] as f64 + self.cfg.eps as f64).sqrt()) as f32;
                 }
             }
-            self.normalize_channel(x, yp, ch, mean as f32, rstd, w, b);
+            running => {
+                let planes = self.per_plane(|p| {
+                    let (mean, var) = mean_var(|| std::iter::once(self.plane(x, p)), self.inner);
+                    (mean, var * self.inner as f64)
+                })?;
+                // PyTorch increments num_batches_tracked in every training forward, whatever the momentum.
+                let update = running.filter(|_| training).map(|r| {
+                    *r.batches_tracked = r.batches_tracked.saturating_add(1);
+                    (self.cfg.momentum.map_or(1.0 / *r.batches_tracked as f64, |m| m as f64), r)
+                });
+                let count = self.count() as f64;
+                let mut update = update;
+                for ch in 0..self.c {
+                    let (mean, m2) = self.combine(&planes, ch);
+                    saved.mean[ch] = mean as f32;
+                    saved.rstd[ch] = (1.0 / (m2 / count + self.cfg.eps as f64).sqrt()) as f32;
+                    if let Some((m, r)) = &mut update {
+                        r.mean[ch] = ((1.0 - *m) * r.mean[ch] as f64 + *m * mean) as f32;
+                        r.var[ch] = ((1.0 - *m) * r.var[ch] as f64 + *m * m2 / (count - 1.0)) as f32;
+                    }
+                }
+            }
+        }
+        let ch = self.channels_from(w, b, saved.mean, saved.rstd)?;
+        let relu = self.cfg.relu;
+        self.each_plane(&ch, y, |p, k, yp| {
+            if relu {
+                normalize_plane::<true>(self.plane(x, p), yp, k);
+            } else {
+                normalize_plane::<false>(self.plane(x, p), yp, k);
+            }
         });
         Ok(())
     }
 
-    /// The eval forward with running statistics (an affine map per channel).
-    #[allow(clippy::too_many_arguments)]
-    fn forward_running(&self, x: &[f32], w: Option<&[f32]>, b: Option<&[f32]>, rm: &[f32], rv: &[f32], saved: StatsOut, y: &mut [f32]) -> Result {
-        for ch in 0..self.c {
-            saved.mean[ch] = rm[ch];
-            saved.rstd[ch] = (1.0 / (rv[ch] as f64 + self.cfg.eps as f64).sqrt()) as f32;
-        }
-        let (saved, yp) = (saved.as_stats(), SyncPtr(y.as_mut_ptr()));
-        par::for_each(self.c, |ch| self.normalize_channel(x, yp, ch, saved.mean[ch], saved.rstd[ch], w, b));
-        Ok(())
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn normalize_channel(&self, x: &[f32], y: SyncPtr<f32>, ch: usize, mean: f32, rstd: f32, w: Option<&[f32]>, b: Option<&[f32]>) {
-        let (scale, shift) = (w.map_or(1.0, |w| w[ch]) * rstd, b.map_or(0.0, |b| b[ch]));
+    /// Channel `ch`'s mean and Σ(x − mean)² from its planes' (mean, M2), combined in batch order (Chan et
+    /// al.'s pairwise update, exact in f64 up to rounding).
+    fn combine(&self, planes: &[(f64, f64)], ch: usize) -> (f64, f64) {
+        let (mut k, mut mean, mut m2) = (0.0f64, 0.0f64, 0.0f64);
+        let l = self.inner as f64;
         for n in 0..self.n {
-            let at = (n * self.c + ch) * self.inner;
-            // SAFETY: plane (n, ch) is [at, at + inner) inside y, written by this task alone.
-            let yp = unsafe { std::slice::from_raw_parts_mut(y.get().add(at), self.inner) };
-            let xp = &x[at..at + self.inner];
-            if self.cfg.relu {
-                normalize_plane::<true>(xp, yp, mean, scale, shift);
-            } else {
-                normalize_plane::<false>(xp, yp, mean, scale, shift);
-            }
+            let (pm, pm2) = planes[n * self.c + ch];
+            let total = k + l;
+            let d = pm - mean;
+            mean += d * (l / total);
+            m2 += pm2 + d * d * (k * l / total);
+            k = total;
         }
+        (mean, m2)
     }
 
     /// Gradients of `forward` in the same mode (`training` as given to it): `dy` is the gradient of the
@@ -190,97 +234,99 @@ impl BatchNorm {
         if x.len() != self.numel() || dy.len() != self.numel() || dx.as_ref().is_some_and(|d| d.len() != self.numel()) {
             return Err(Error::BadBuffer);
         }
-        let batch = self.uses_batch_stats(training);
+        let mut ch = self.channels_from(w, b, saved.mean, saved.rstd)?;
+        let relu = self.cfg.relu;
+        let sums = self.per_plane(|p| {
+            let k = &ch[p % self.c];
+            blocked_sums(self.inner, &GradSums { x: self.plane(x, p), dy: self.plane(dy, p), k, relu })
+        })?;
         let count = self.count() as f64;
-        let mut sums = vec![(0.0f64, 0.0f64); self.c];
-        let (sp, dxp) = (SyncPtr(sums.as_mut_ptr()), dx.map(|d| SyncPtr(d.as_mut_ptr())));
-        par::for_each(self.c, |ch| {
-            let (mean, rstd) = (saved.mean[ch], saved.rstd[ch]);
-            let (scale, shift) = (w.map_or(1.0, |w| w[ch]) * rstd, b.map_or(0.0, |b| b[ch]));
-            let relu = self.cfg.relu;
+        let batch = self.uses_batch_stats(training);
+        let mut ks = Vec::new();
+        error::grow(&mut ks, self.c)?;
+        for (c, k) in ks.iter_mut().enumerate() {
             let (mut sg, mut sgx) = (0.0, 0.0);
-            for (xp, dp) in self.planes(x, ch).zip(self.planes(dy, ch)) {
-                let (s, t) = grad_sums(xp, mean as f64, |i| gate(relu, xp[i], dp[i], mean, scale, shift));
+            for n in 0..self.n {
+                let [s, t] = sums[n * self.c + c];
                 sg += s;
                 sgx += t;
             }
-            let dgamma = sgx * rstd as f64;
-            // SAFETY: task ch alone writes sums[ch] and channel ch's planes of dx.
-            unsafe { *sp.get().add(ch) = (dgamma, sg) };
-            let Some(dxp) = dxp else { return };
-            let (k1, k2) = if batch { ((sg / count) as f32, (dgamma / count) as f32) } else { (0.0, 0.0) };
-            for n in 0..self.n {
-                let at = (n * self.c + ch) * self.inner;
-                let d = unsafe { std::slice::from_raw_parts_mut(dxp.get().add(at), self.inner) };
-                let (xp, dp) = (&x[at..at + self.inner], &dy[at..at + self.inner]);
-                let k = PlaneGrad { mean, rstd, scale, shift, k1, k2 };
-                match (relu, batch) {
-                    (false, false) => k.dx::<false, false>(xp, dp, d),
-                    (false, true) => k.dx::<false, true>(xp, dp, d),
-                    (true, false) => k.dx::<true, false>(xp, dp, d),
-                    (true, true) => k.dx::<true, true>(xp, dp, d),
-                }
+            let dgamma = sgx * ch[c].rstd as f64;
+            put(&mut grads.weight, c, dgamma, grads.accumulate);
+            put(&mut grads.bias, c, sg, grads.accumulate);
+            // mean(g) and mean(g·x̂), folded with the channel's scale for plane_dx.
+            let scale = ch[c].scale as f64;
+            *k = if batch { ((dgamma / count * ch[c].rstd as f64 * scale) as f32, (sg / count * scale) as f32) } else { (0.0, 0.0) };
+        }
+        let Some(dx) = dx else { return Ok(()) };
+        for (k, &(c, d)) in ch.iter_mut().zip(&ks) {
+            k.dx_c = c;
+            k.dx_d = d;
+        }
+        self.each_plane(&ch, dx, |p, k, d| {
+            let (xp, dp) = (self.plane(x, p), self.plane(dy, p));
+            match (relu, batch) {
+                (false, false) => plane_dx::<false, false>(xp, dp, d, k),
+                (false, true) => plane_dx::<false, true>(xp, dp, d, k),
+                (true, false) => plane_dx::<true, false>(xp, dp, d, k),
+                (true, true) => plane_dx::<true, true>(xp, dp, d, k),
             }
         });
-        for (ch, &(dgamma, dbeta)) in sums.iter().enumerate() {
-            put(&mut grads.weight, ch, dgamma, grads.accumulate);
-            put(&mut grads.bias, ch, dbeta, grads.accumulate);
-        }
         Ok(())
     }
 }
-
-/// The upstream gradient at one value: `dy`, or 0 where the fused ReLU was off. The pre-activation is
+/// (x − mean, the upstream gradient at x): `dy`, or 0 where the fused ReLU was off. The pre-activation is
 /// recomputed with the forward's exact operations, so the mask matches the forward bit for bit.
 #[inline(always)]
-fn gate<L: Math>(relu: bool, x: L, dy: L, mean: f32, scale: f32, shift: f32) -> L {
+fn gate<L: Math>(relu: bool, x: L, dy: L, k: &Channel) -> (L, L) {
+    let xm = x.sub(L::splat(k.mean));
     if !relu {
-        return dy;
+        return (xm, dy);
     }
-    let t = x.sub(L::splat(mean)).mul(L::splat(scale)).add(L::splat(shift));
-    L::select(L::splat(0.0).lt(t), dy, L::splat(0.0))
+    let t = xm.mul(L::splat(k.scale)).add(L::splat(k.shift));
+    (xm, L::select(L::splat(0.0).lt(t), dy, L::splat(0.0)))
+}
+
+/// (g, g·(x − mean)) at each value of a plane, g the gated upstream gradient.
+struct GradSums<'a> {
+    x: &'a [f32],
+    dy: &'a [f32],
+    k: &'a Channel,
+    relu: bool,
+}
+
+impl Summand<2> for GradSums<'_> {
+    #[inline(always)]
+    fn at<L: Math>(&self, i: usize) -> [L; 2] {
+        // SAFETY: blocked_sums asks for i + L::WIDTH <= the plane's length.
+        let (x, dy) = unsafe { (L::load(self.x.as_ptr().add(i)), L::load(self.dy.as_ptr().add(i))) };
+        let (xm, g) = gate(self.relu, x, dy, self.k);
+        [g, g.mul(xm)]
+    }
 }
 
 /// y = (x − mean)·scale + shift, then max(·, 0) with `RELU`.
-fn normalize_plane<const RELU: bool>(x: &[f32], y: &mut [f32], mean: f32, scale: f32, shift: f32) {
+fn normalize_plane<const RELU: bool>(x: &[f32], y: &mut [f32], k: &Channel) {
     crate::for_each_lane!(0, x.len(), |i, L| {
         // SAFETY: i + L::WIDTH <= len of both planes.
         unsafe {
-            let t = L::load(x.as_ptr().add(i)).sub(L::splat(mean)).mul(L::splat(scale)).add(L::splat(shift));
+            let t = L::load(x.as_ptr().add(i)).sub(L::splat(k.mean)).mul(L::splat(k.scale)).add(L::splat(k.shift));
             if RELU { t.pmax(L::splat(0.0)) } else { t }.store(y.as_mut_ptr().add(i))
         }
     });
 }
 
-/// One channel's constants for the dx pass.
-struct PlaneGrad {
-    mean: f32,
-    rstd: f32,
-    scale: f32,
-    shift: f32,
-    /// mean(g) and mean(g·x̂), subtracted with batch statistics.
-    k1: f32,
-    k2: f32,
-}
-
-impl PlaneGrad {
-    fn dx<const RELU: bool, const BATCH: bool>(&self, x: &[f32], dy: &[f32], dx: &mut [f32]) {
-        let s = self;
-        crate::for_each_lane!(0, x.len(), |i, L| {
-            // SAFETY: i + L::WIDTH <= len of the three planes.
-            unsafe {
-                let xv = L::load(x.as_ptr().add(i));
-                let g = gate(RELU, xv, L::load(dy.as_ptr().add(i)), s.mean, s.scale, s.shift);
-                let g = if BATCH {
-                    let xhat = xv.sub(L::splat(s.mean)).mul(L::splat(s.rstd));
-                    g.sub(L::splat(s.k1)).sub(xhat.mul(L::splat(s.k2)))
-                } else {
-                    g
-                };
-                g.mul(L::splat(s.scale)).store(dx.as_mut_ptr().add(i))
-            }
-        });
-    }
+/// dx = (g − mean(g) − x̂·mean(g·x̂))·scale with `BATCH`, g·scale without; the batch form is evaluated
+/// as g·scale − ((x − mean)·c + d) with the channel's c = rstd·mean(g·x̂)·scale, d = mean(g)·scale.
+fn plane_dx<const RELU: bool, const BATCH: bool>(x: &[f32], dy: &[f32], dx: &mut [f32], k: &Channel) {
+    crate::for_each_lane!(0, x.len(), |i, L| {
+        // SAFETY: i + L::WIDTH <= len of the three planes.
+        unsafe {
+            let (xm, g) = gate(RELU, L::load(x.as_ptr().add(i)), L::load(dy.as_ptr().add(i)), k);
+            let d = g.mul(L::splat(k.scale));
+            if BATCH { d.sub(xm.mul(L::splat(k.dx_c)).add(L::splat(k.dx_d))) } else { d }.store(dx.as_mut_ptr().add(i))
+        }
+    });
 }
 
 #[cfg(test)]
