@@ -11,7 +11,7 @@ pub mod groupnorm;
 pub mod layernorm;
 
 use crate::error::{Error, Result};
-use crate::simd::F32x4;
+use crate::simd::{F32x4, Lane};
 use crate::vmath::Math;
 
 /// The affine parameters γ (weight) and β (bias): both present for an affine layer, both absent otherwise.
@@ -151,4 +151,101 @@ pub(crate) fn mean_var<'a, R: Iterator<Item = &'a [f32]>>(runs: impl Fn() -> R, 
     let m2 = runs().map(|r| blocked_sums(r.len(), &Centered(r, m))[0]).sum::<f64>();
     let shift = mean - m as f64;
     (mean, (m2 / count as f64 - shift * shift).max(0.0))
+}
+
+/// y = (x − mean)·scale + shift over a run, then max(·, 0) with `RELU` (BatchNorm's and GroupNorm's
+/// per-channel affine map).
+pub(crate) fn normalize_run<const RELU: bool>(x: &[f32], y: &mut [f32], mean: f32, scale: f32, shift: f32) {
+    crate::for_each_lane!(0, x.len(), |i, L| {
+        // SAFETY: i + L::WIDTH <= len of both runs.
+        unsafe {
+            let t = L::load(x.as_ptr().add(i)).sub(L::splat(mean)).mul(L::splat(scale)).add(L::splat(shift));
+            if RELU { t.pmax(L::splat(0.0)) } else { t }.store(y.as_mut_ptr().add(i))
+        }
+    });
+}
+
+/// γ over a run of a normalised row: none, one value (GroupNorm's channel), or one per element (LayerNorm).
+pub(crate) trait Weight: Sync {
+    /// v·γ at elements `i..i + L::WIDTH` of the run.
+    fn apply<L: Math>(&self, i: usize, v: L) -> L;
+}
+
+pub(crate) struct Unit;
+impl Weight for Unit {
+    #[inline(always)]
+    fn apply<L: Math>(&self, _: usize, v: L) -> L {
+        v
+    }
+}
+
+pub(crate) struct Scalar(pub f32);
+impl Weight for Scalar {
+    #[inline(always)]
+    fn apply<L: Math>(&self, _: usize, v: L) -> L {
+        v.mul(L::splat(self.0))
+    }
+}
+
+pub(crate) struct PerElement<'a>(pub &'a [f32]);
+impl Weight for PerElement<'_> {
+    #[inline(always)]
+    fn apply<L: Math>(&self, i: usize, v: L) -> L {
+        // SAFETY: the run and its weights have the same length; i + L::WIDTH <= it.
+        v.mul(unsafe { L::load(self.0.as_ptr().add(i)) })
+    }
+}
+
+/// (Σg, Σg·(x − mean)) over a run, g = dy·γ: the row backward's first pass.
+pub(crate) fn row_grad_sums<W: Weight>(x: &[f32], dy: &[f32], mean: f32, w: &W) -> [f64; 2] {
+    struct S<'a, W>(&'a [f32], &'a [f32], f32, &'a W);
+    impl<W: Weight> Summand<2> for S<'_, W> {
+        #[inline(always)]
+        fn at<L: Math>(&self, i: usize) -> [L; 2] {
+            // SAFETY: blocked_sums asks for i + L::WIDTH <= the run's length.
+            let (x, dy) = unsafe { (L::load(self.0.as_ptr().add(i)), L::load(self.1.as_ptr().add(i))) };
+            let g = self.3.apply(i, dy);
+            [g, g.mul(x.sub(L::splat(self.2)))]
+        }
+    }
+    blocked_sums(x.len(), &S(x, dy, mean, w))
+}
+
+/// dx = rstd·(g − mean(g) − x̂·mean(g·x̂)) over a run of a row of `d` values, given the row's
+/// (Σg, Σg·(x − mean)): evaluated as g·rstd − ((x − mean)·c + k) with c = rstd³·Σg(x − mean)/d and
+/// k = rstd·Σg/d.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn row_dx<W: Weight>(x: &[f32], dy: &[f32], dx: &mut [f32], mean: f32, rstd: f32, sums: [f64; 2], d: usize, w: &W) {
+    let r = rstd as f64;
+    let c = (r * r * r * sums[1] / d as f64) as f32;
+    let k = (r * sums[0] / d as f64) as f32;
+    crate::for_each_lane!(0, x.len(), |i, L| {
+        // SAFETY: i + L::WIDTH <= len of the three runs.
+        unsafe {
+            let xm = L::load(x.as_ptr().add(i)).sub(L::splat(mean));
+            let g = w.apply(i, L::load(dy.as_ptr().add(i)));
+            g.mul(L::splat(rstd)).sub(xm.mul(L::splat(c)).add(L::splat(k))).store(dx.as_mut_ptr().add(i))
+        }
+    });
+}
+
+/// Per-row statistics for LayerNorm and GroupNorm: rows of `d` values; writes `saved` and calls
+/// `f(row, x row, y row, mean, rstd)` in the same task, in parallel over chunks of rows.
+pub(crate) fn rows_forward(d: usize, eps: f32, x: &[f32], saved: StatsOut, y: &mut [f32], f: impl Fn(usize, &[f32], &mut [f32], f32, f32) + Sync) {
+    let per = (crate::par::ELEMENTWISE_CHUNK / d).max(1);
+    let (mp, rp) = (crate::par::SyncPtr(saved.mean.as_mut_ptr()), crate::par::SyncPtr(saved.rstd.as_mut_ptr()));
+    crate::par::chunks_mut(y, per * d, |k, chunk| {
+        for (j, yr) in chunk.chunks_exact_mut(d).enumerate() {
+            let r = k * per + j;
+            let xr = &x[r * d..][..d];
+            let (mean, var) = mean_var(|| std::iter::once(xr), d);
+            let rstd = (1.0 / (var + eps as f64).sqrt()) as f32;
+            // SAFETY: row r < rows, the statistics' length, is this task's alone.
+            unsafe {
+                *mp.get().add(r) = mean as f32;
+                *rp.get().add(r) = rstd;
+            }
+            f(r, xr, yr, mean as f32, rstd);
+        }
+    });
 }

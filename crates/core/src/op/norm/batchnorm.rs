@@ -13,7 +13,7 @@
 //! depend on the thread count. (Walking one channel's planes at a time instead strides by C·L: with
 //! power-of-two strides the planes share cache sets and the second pass missed; measured 2.4× slower.)
 
-use super::{affine_params, blocked_sums, check_eps, check_grads, check_stats, mean_var, put, Affine, AffineGrad, Stats, StatsOut, Summand};
+use super::{affine_params, blocked_sums, check_eps, check_grads, check_stats, mean_var, normalize_run, put, Affine, AffineGrad, Stats, StatsOut, Summand};
 use crate::error::{self, Error, Result};
 use crate::par::{self, ELEMENTWISE_CHUNK};
 use crate::simd::Lane;
@@ -198,9 +198,9 @@ impl BatchNorm {
         let relu = self.cfg.relu;
         self.each_plane(&ch, y, |p, k, yp| {
             if relu {
-                normalize_plane::<true>(self.plane(x, p), yp, k);
+                normalize_run::<true>(self.plane(x, p), yp, k.mean, k.scale, k.shift);
             } else {
-                normalize_plane::<false>(self.plane(x, p), yp, k);
+                normalize_run::<false>(self.plane(x, p), yp, k.mean, k.scale, k.shift);
             }
         });
         Ok(())
@@ -303,17 +303,6 @@ impl Summand<2> for GradSums<'_> {
         let (xm, g) = gate(self.relu, x, dy, self.k);
         [g, g.mul(xm)]
     }
-}
-
-/// y = (x − mean)·scale + shift, then max(·, 0) with `RELU`.
-fn normalize_plane<const RELU: bool>(x: &[f32], y: &mut [f32], k: &Channel) {
-    crate::for_each_lane!(0, x.len(), |i, L| {
-        // SAFETY: i + L::WIDTH <= len of both planes.
-        unsafe {
-            let t = L::load(x.as_ptr().add(i)).sub(L::splat(k.mean)).mul(L::splat(k.scale)).add(L::splat(k.shift));
-            if RELU { t.pmax(L::splat(0.0)) } else { t }.store(y.as_mut_ptr().add(i))
-        }
-    });
 }
 
 /// dx = (g − mean(g) − x̂·mean(g·x̂))·scale with `BATCH`, g·scale without; the batch form is evaluated
