@@ -9,5 +9,6 @@ pub mod dropout;
 pub mod geom;
 pub mod im2col;
 pub mod loss;
+pub mod merge;
 pub mod norm;
 pub mod pool;
