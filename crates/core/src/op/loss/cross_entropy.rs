@@ -3,9 +3,8 @@
 //!
 //! With labels y and weights w (1 without), smoothing ε, logp = log_softmax(z):
 //!   loss = (1 − ε)·Σᵢ −w_yᵢ·logp_{i,yᵢ} / A  +  (ε/C)·Σᵢ Σ_c −w_c·logp_{i,c} / B,
-//! ignored rows contributing nothing. Mean: A = Σ w_yᵢ over the counted rows (the count without weights),
-//! and B = A with weights but N, every row, without them — PyTorch 1.13's own normalisers (checked in the
-//! goldens); Sum: A = B = 1. With probabilities t: loss = Σᵢ Σ_c −w_c·t′_{i,c}·logp_{i,c} / (N or 1),
+//! ignored rows contributing nothing. Mean: A = B = Σ w_yᵢ over the counted rows (their count without
+//! weights), PyTorch 1.13's normalisers (checked against it in the goldens); Sum: A = B = 1. With probabilities t: loss = Σᵢ Σ_c −w_c·t′_{i,c}·logp_{i,c} / (N or 1),
 //! t′ = (1 − ε)·t + ε/C. A normaliser of 0 (every row ignored) makes its term 0 (PyTorch gives NaN).
 //!
 //! Each row is computed in f64 (max-subtracted log-sum-exp, so any finite logits are safe) and its
@@ -71,7 +70,10 @@ impl CrossEntropy {
                         let a: f64 = counted.map(|&l| w(l as usize)).sum();
                         (a, a)
                     }
-                    (Reduction::Mean, None) => (counted.count() as f64, n as f64),
+                    (Reduction::Mean, None) => {
+                        let a = counted.count() as f64;
+                        (a, a)
+                    }
                 }
             }
             Target::Probabilities(t) => {
@@ -171,7 +173,7 @@ mod tests {
                 let hard: f64 = rows.iter().map(|&i| -w(y[i] as usize) * logp(i, y[i] as usize)).sum();
                 let smooth: f64 = rows.iter().map(|&i| (0..c).map(|j| -w(j) * logp(i, j)).sum::<f64>()).sum();
                 let a = if !mean { 1.0 } else if weight.is_some() { rows.iter().map(|&i| w(y[i] as usize)).sum() } else { rows.len() as f64 };
-                let b = if !mean { 1.0 } else if weight.is_some() { a } else { n as f64 };
+                let b = a;
                 (1.0 - eps) * hard / a + eps / c as f64 * smooth / b
             }
             Target::Probabilities(t) => {

@@ -3,8 +3,9 @@
 //! - MSE d², gradient 2d;
 //! - L1 |d|, gradient sign(d) (0 at d = 0, as PyTorch);
 //! - Huber(δ) ½d² for |d| < δ, else δ(|d| − ½δ); gradient d clamped to [−δ, δ];
-//! - SmoothL1(β) ½d²/β for |d| < β, else |d| − ½β; gradient d/β clamped to [−1, 1]; β = 0 is L1 (as
-//!   PyTorch, which avoids 0/0 that way).
+//! - SmoothL1(β) ½d²/β for |d| < β, else |d| − ½β; gradient d/β clamped to [−1, 1]; with β = 0 it is
+//!   |d| with gradient −1 for d ≤ 0 and 1 above (PyTorch 1.13's backward tests x ≤ −β first, so at d = 0
+//!   it gives −1, unlike L1's 0; checked against it in the goldens).
 //!
 //! f64 per element, the gradient rounded once; sums in fixed chunks (`optim::reduce::chunked`).
 
@@ -56,7 +57,7 @@ impl Regression {
                 let delta = delta as f64;
                 if d.abs() < delta { (0.5 * d * d, d) } else { (delta * (d.abs() - 0.5 * delta), delta * sign(d)) }
             }
-            Kind::SmoothL1 { beta } if beta == 0.0 => (d.abs(), sign(d)),
+            Kind::SmoothL1 { beta } if beta == 0.0 => (d.abs(), if d <= 0.0 { -1.0 } else { 1.0 }),
             Kind::SmoothL1 { beta } => {
                 let beta = beta as f64;
                 if d.abs() < beta { (0.5 * d * d / beta, d / beta) } else { (d.abs() - 0.5 * beta, sign(d)) }
