@@ -167,7 +167,7 @@ fn batchnorm_sums_stay_accurate_over_50k_values_per_channel() {
     // the normalisation, 2⁻²⁴·|x|·rstd: the mean, ≈ 10 here, is held in f32 (as PyTorch's is) and so is
     // known to half an ulp of 10, which the subtraction passes on (torch's own float32 run has twice our
     // error). dx: plain metric.
-    let (xs, rstd_max) = (pick(&x), rstd.iter().fold(0.0f32, |a, &b| a.max(b)) as f64);
+    let (xs, rstd_max) = (pick(x), rstd.iter().fold(0.0f32, |a, &b| a.max(b)) as f64);
     for (what, got, key) in [("y", pick(&y), "y"), ("dx", pick(&dx), "dx")] {
         let w = f64s(&want[key]);
         let scale = w.iter().fold(0.0f64, |a, b| a.max(b.abs()));

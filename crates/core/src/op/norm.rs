@@ -51,9 +51,12 @@ impl<'a> StatsOut<'a> {
     }
 }
 
-/// `(γ, β)` as slices of `len` (γ = 1, β = 0 when the layer is not affine), after checking that the
+/// (γ, β), both present or both absent.
+pub(crate) type Params<'a> = (Option<&'a [f32]>, Option<&'a [f32]>);
+
+/// `(γ, β)` as slices of `len` (absent when the layer is not affine: γ = 1, β = 0), after checking that the
 /// parameters match `affine`.
-pub(crate) fn affine_params<'a>(affine: bool, p: &Affine<'a>, len: usize) -> Result<(Option<&'a [f32]>, Option<&'a [f32]>)> {
+pub(crate) fn affine_params<'a>(affine: bool, p: &Affine<'a>, len: usize) -> Result<Params<'a>> {
     match (affine, p.weight, p.bias) {
         (true, Some(w), Some(b)) if w.len() == len && b.len() == len => Ok((Some(w), Some(b))),
         (false, None, None) => Ok((None, None)),
@@ -248,4 +251,28 @@ pub(crate) fn rows_forward(d: usize, eps: f32, x: &[f32], saved: StatsOut, y: &m
             f(r, xr, yr, mean as f32, rstd);
         }
     });
+}
+
+/// The three layers' test against their f64 definition: `reference(x, γ, β)` (γ, β empty when not affine)
+/// is the forward in f64; checks y, then dx, dγ, dβ against f64 central differences of Σ reference·u,
+/// all with `max_rel_err` (floor 1%) below 1e-5. Returns (forward error, dx error).
+#[cfg(test)]
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn check_against_definition(x: &[f32], w: &[f32], b: &[f32], u: &[f32], y: &[f32], dx: &[f32], dw: &[f32], db: &[f32], reference: impl Fn(&[f64], &[f64], &[f64]) -> Vec<f64>) -> (f64, f64) {
+    use crate::testutil::{fd_grad, max_rel_err};
+    let f = |v: &[f32]| v.iter().map(|&a| a as f64).collect::<Vec<f64>>();
+    let (nx, c) = (x.len(), w.len());
+    let (e, i) = max_rel_err(y, &reference(&f(x), &f(w), &f(b)), 1e-2);
+    assert!(e < 1e-5, "forward rel err {e} at {i}");
+    let loss = |v: &[f64]| reference(&v[..nx], &v[nx..nx + c], &v[nx + c..]).iter().zip(u).map(|(a, &g)| a * g as f64).sum::<f64>();
+    let at: Vec<f64> = f(x).into_iter().chain(f(w)).chain(f(b)).collect();
+    let fd = fd_grad(loss, &at, 1e-6);
+    let (ex, i) = max_rel_err(dx, &fd[..nx], 1e-2);
+    assert!(ex < 1e-5, "dx rel err {ex} at {i}: {} vs {}", dx[i], fd[i]);
+    if c > 0 {
+        let (ew, _) = max_rel_err(dw, &fd[nx..nx + c], 1e-2);
+        let (eb, _) = max_rel_err(db, &fd[nx + c..], 1e-2);
+        assert!(ew < 1e-5 && eb < 1e-5, "dγ {ew} dβ {eb}");
+    }
+    (e, ex)
 }

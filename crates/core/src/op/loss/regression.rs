@@ -57,7 +57,7 @@ impl Regression {
                 let delta = delta as f64;
                 if d.abs() < delta { (0.5 * d * d, d) } else { (delta * (d.abs() - 0.5 * delta), delta * sign(d)) }
             }
-            Kind::SmoothL1 { beta } if beta == 0.0 => (d.abs(), if d <= 0.0 { -1.0 } else { 1.0 }),
+            Kind::SmoothL1 { beta: 0.0 } => (d.abs(), if d <= 0.0 { -1.0 } else { 1.0 }),
             Kind::SmoothL1 { beta } => {
                 let beta = beta as f64;
                 if d.abs() < beta { (0.5 * d * d / beta, d / beta) } else { (d.abs() - 0.5 * beta, sign(d)) }

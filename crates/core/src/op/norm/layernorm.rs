@@ -126,10 +126,10 @@ impl LayerNorm {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testutil::{fd_grad, max_rel_err, Rng};
+    use crate::testutil::Rng;
 
     /// y from the definition in f64 (γ = 1, β = 0 when `w`, `b` are empty).
-    pub(crate) fn reference(rows: usize, d: usize, eps: f64, x: &[f64], w: &[f64], b: &[f64]) -> Vec<f64> {
+    fn reference(rows: usize, d: usize, eps: f64, x: &[f64], w: &[f64], b: &[f64]) -> Vec<f64> {
         let mut y = vec![0.0; x.len()];
         for r in 0..rows {
             let xr = &x[r * d..(r + 1) * d];
@@ -154,28 +154,11 @@ mod tests {
             let p = if affine { Affine { weight: Some(&w), bias: Some(&b) } } else { Affine::default() };
             let (mut mean, mut rstd, mut y) = (vec![0.0; rows], vec![0.0; rows], vec![0.0; x.len()]);
             ln.forward(&x, p, StatsOut { mean: &mut mean, rstd: &mut rstd }, &mut y).unwrap();
-            let f = |v: &[f32]| v.iter().map(|&a| a as f64).collect::<Vec<f64>>();
-            let want = reference(rows, d, 1e-5, &f(&x), &f(&w), &f(&b));
-            let (e, _) = max_rel_err(&y, &want, 1e-2);
-            assert!(e < 1e-5, "{shape:?}: forward {e}");
             let u = rng.normal_vec(x.len());
             let (mut dx, mut dw, mut db) = (vec![0.0; x.len()], vec![0.0; d], vec![0.0; d]);
             let grads = if affine { AffineGrad { weight: Some(&mut dw), bias: Some(&mut db), accumulate: false } } else { AffineGrad::default() };
             ln.backward(&x, p, Stats { mean: &mean, rstd: &rstd }, &u, Some(&mut dx), grads).unwrap();
-            let n = x.len();
-            let loss = |v: &[f64]| {
-                let (w, b) = if affine { (&v[n..n + d], &v[n + d..]) } else { (&v[n..n], &v[n..n]) };
-                reference(rows, d, 1e-5, &v[..n], w, b).iter().zip(&u).map(|(a, &g)| a * g as f64).sum::<f64>()
-            };
-            let at: Vec<f64> = f(&x).into_iter().chain(f(&w)).chain(f(&b)).collect();
-            let fd = fd_grad(loss, &at, 1e-6);
-            let (ex, i) = max_rel_err(&dx, &fd[..n], 1e-2);
-            assert!(ex < 1e-5, "{shape:?}: dx {ex} at {i}");
-            if affine {
-                let (ew, _) = max_rel_err(&dw, &fd[n..n + d], 1e-2);
-                let (eb, _) = max_rel_err(&db, &fd[n + d..], 1e-2);
-                assert!(ew < 1e-5 && eb < 1e-5, "{shape:?}: dγ {ew} dβ {eb}");
-            }
+            let (e, ex) = super::super::check_against_definition(&x, &w, &b, &u, &y, &dx, &dw, &db, |x, w, b| reference(rows, d, 1e-5, x, w, b));
             println!("layernorm {shape:?} over {normalized:?}: forward {e:.1e}, dx vs f64 FD {ex:.1e}");
         }
     }
