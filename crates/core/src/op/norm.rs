@@ -232,6 +232,26 @@ pub(crate) fn row_dx<W: Weight>(x: &[f32], dy: &[f32], dx: &mut [f32], mean: f32
     });
 }
 
+/// Calls `f(row, x row, dy row, dx row, mean, rstd)` for each row of `d` values, in parallel over chunks
+/// of rows: the row backward of LayerNorm and GroupNorm.
+pub(crate) fn rows_backward(d: usize, x: &[f32], dy: &[f32], saved: &Stats, dx: &mut [f32], f: impl Fn(usize, &[f32], &[f32], &mut [f32], f32, f32) + Sync) {
+    let per = (crate::par::ELEMENTWISE_CHUNK / d).max(1);
+    crate::par::chunks_mut(dx, per * d, |k, chunk| {
+        for (j, dxr) in chunk.chunks_exact_mut(d).enumerate() {
+            let r = k * per + j;
+            f(r, &x[r * d..][..d], &dy[r * d..][..d], dxr, saved.mean[r], saved.rstd[r]);
+        }
+    });
+}
+
+/// Writes (or adds) the per-parameter sums `[Σdy·x̂, Σdy]` into dγ and dβ.
+pub(crate) fn put_grads(grads: &mut AffineGrad, sums: &[[f64; 2]]) {
+    for (i, s) in sums.iter().enumerate() {
+        put(&mut grads.weight, i, s[0], grads.accumulate);
+        put(&mut grads.bias, i, s[1], grads.accumulate);
+    }
+}
+
 /// Per-row statistics for LayerNorm and GroupNorm: rows of `d` values; writes `saved` and calls
 /// `f(row, x row, y row, mean, rstd)` in the same task, in parallel over chunks of rows.
 pub(crate) fn rows_forward(d: usize, eps: f32, x: &[f32], saved: StatsOut, y: &mut [f32], f: impl Fn(usize, &[f32], &mut [f32], f32, f32) + Sync) {

@@ -97,5 +97,9 @@ mod tests {
         let mut d = vec![0.0; 2];
         let l = b.forward_backward(&[200.0, -200.0], &[0.0, 1.0], None, None, Some(&mut d)).unwrap();
         assert_eq!((l, d[0], d[1]), (400.0, 1.0, -1.0));
+        assert_eq!(b.forward_backward(&[0.0; 2], &[0.0; 2], Some(&[1.0; 3]), None, None), Err(Error::BadBuffer));
+        assert_eq!(b.forward_backward(&[0.0; 2], &[0.0; 1], None, None, None), Err(Error::BadBuffer));
+        assert_eq!(BceWithLogits::new(0, 2, Reduction::Sum), Err(Error::BadGeometry));
+        assert_eq!(BceWithLogits::new(1 << 20, 1 << 10, Reduction::Sum), Err(Error::TooLarge));
     }
 }

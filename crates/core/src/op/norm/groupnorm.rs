@@ -5,9 +5,9 @@
 //! Groups run in parallel (one task sums a group in a fixed order); dγ and dβ are summed per channel over
 //! the batch in order, in parallel over channels.
 
-use super::{affine_params, check_eps, check_grads, check_stats, normalize_run, put, row_dx, row_grad_sums, rows_forward, Affine, AffineGrad, Scalar, Stats, StatsOut, Unit};
+use super::{affine_params, check_eps, check_grads, check_stats, normalize_run, put_grads, row_dx, row_grad_sums, rows_backward, rows_forward, Affine, AffineGrad, Scalar, Stats, StatsOut, Unit};
 use crate::error::{self, Error, Result};
-use crate::par::{self, ELEMENTWISE_CHUNK};
+use crate::par;
 
 /// A validated group norm over `n × c × inner` values in `groups` groups.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -86,27 +86,22 @@ impl GroupNorm {
         }
         let (cpg, l, d) = (self.cpg(), self.inner, self.row_len());
         if let Some(dx) = dx {
-            let per = (ELEMENTWISE_CHUNK / d).max(1);
-            par::chunks_mut(dx, per * d, |k, chunk| {
-                for (j, dxr) in chunk.chunks_exact_mut(d).enumerate() {
-                    let r = k * per + j;
-                    let (xr, dyr, mean, rstd) = (&x[r * d..][..d], &dy[r * d..][..d], saved.mean[r], saved.rstd[r]);
-                    let c0 = (r % self.groups) * cpg;
-                    let runs = || xr.chunks_exact(l).zip(dyr.chunks_exact(l)).enumerate();
-                    // The group's sums over its channels' runs, in channel order.
-                    let mut sums = [0.0f64; 2];
-                    for (j, (xs, ds)) in runs() {
-                        let s = match w {
-                            Some(w) => row_grad_sums(xs, ds, mean, &Scalar(w[c0 + j])),
-                            None => row_grad_sums(xs, ds, mean, &Unit),
-                        };
-                        sums = [sums[0] + s[0], sums[1] + s[1]];
-                    }
-                    for ((j, (xs, ds)), dxs) in runs().zip(dxr.chunks_exact_mut(l)) {
-                        match w {
-                            Some(w) => row_dx(xs, ds, dxs, mean, rstd, sums, d, &Scalar(w[c0 + j])),
-                            None => row_dx(xs, ds, dxs, mean, rstd, sums, d, &Unit),
-                        }
+            rows_backward(d, x, dy, &saved, dx, |r, xr, dyr, dxr, mean, rstd| {
+                let c0 = (r % self.groups) * cpg;
+                let runs = || xr.chunks_exact(l).zip(dyr.chunks_exact(l)).enumerate();
+                // The group's sums over its channels' runs, in channel order.
+                let mut sums = [0.0f64; 2];
+                for (j, (xs, ds)) in runs() {
+                    let s = match w {
+                        Some(w) => row_grad_sums(xs, ds, mean, &Scalar(w[c0 + j])),
+                        None => row_grad_sums(xs, ds, mean, &Unit),
+                    };
+                    sums = [sums[0] + s[0], sums[1] + s[1]];
+                }
+                for ((j, (xs, ds)), dxs) in runs().zip(dxr.chunks_exact_mut(l)) {
+                    match w {
+                        Some(w) => row_dx(xs, ds, dxs, mean, rstd, sums, d, &Scalar(w[c0 + j])),
+                        None => row_dx(xs, ds, dxs, mean, rstd, sums, d, &Unit),
                     }
                 }
             });
@@ -126,10 +121,7 @@ impl GroupNorm {
                 a[0][1] += sdy;
             }
         });
-        for (ch, a) in acc.iter().enumerate() {
-            put(&mut grads.weight, ch, a[0], grads.accumulate);
-            put(&mut grads.bias, ch, a[1], grads.accumulate);
-        }
+        put_grads(&mut grads, &acc);
         Ok(())
     }
 }

@@ -6,9 +6,9 @@
 //! summed over rows in row order per column, in parallel over column chunks, so nothing depends on the
 //! thread count.
 
-use super::{affine_params, check_eps, check_grads, check_stats, row_dx, row_grad_sums, rows_forward, put, Affine, AffineGrad, PerElement, Stats, StatsOut, Unit};
+use super::{affine_params, check_eps, check_grads, check_stats, put_grads, row_dx, row_grad_sums, rows_backward, rows_forward, Affine, AffineGrad, PerElement, Stats, StatsOut, Unit};
 use crate::error::{self, Error, Result};
-use crate::par::{self, ELEMENTWISE_CHUNK};
+use crate::par;
 use crate::simd::Lane;
 
 /// A validated layer norm: `rows` rows of `d` values.
@@ -85,16 +85,9 @@ impl LayerNorm {
         }
         let d = self.d;
         if let Some(dx) = dx {
-            let per = (ELEMENTWISE_CHUNK / d).max(1);
-            par::chunks_mut(dx, per * d, |k, chunk| {
-                for (j, dxr) in chunk.chunks_exact_mut(d).enumerate() {
-                    let r = k * per + j;
-                    let (xr, dyr, mean, rstd) = (&x[r * d..][..d], &dy[r * d..][..d], saved.mean[r], saved.rstd[r]);
-                    match w {
-                        Some(w) => row_dx(xr, dyr, dxr, mean, rstd, row_grad_sums(xr, dyr, mean, &PerElement(w)), d, &PerElement(w)),
-                        None => row_dx(xr, dyr, dxr, mean, rstd, row_grad_sums(xr, dyr, mean, &Unit), d, &Unit),
-                    }
-                }
+            rows_backward(d, x, dy, &saved, dx, |_, xr, dyr, dxr, mean, rstd| match w {
+                Some(w) => row_dx(xr, dyr, dxr, mean, rstd, row_grad_sums(xr, dyr, mean, &PerElement(w)), d, &PerElement(w)),
+                None => row_dx(xr, dyr, dxr, mean, rstd, row_grad_sums(xr, dyr, mean, &Unit), d, &Unit),
             });
         }
         if grads.weight.is_none() && grads.bias.is_none() {
@@ -115,10 +108,7 @@ impl LayerNorm {
                 }
             }
         });
-        for (e, a) in acc.iter().enumerate() {
-            put(&mut grads.weight, e, a[0], grads.accumulate);
-            put(&mut grads.bias, e, a[1], grads.accumulate);
-        }
+        put_grads(&mut grads, &acc);
         Ok(())
     }
 }
