@@ -97,21 +97,32 @@ impl Dropout {
         }
         let key = stream_key(seed, counter);
         let words = self.chunk_words();
-        par::chunks_mut2(mask, words, y, words * 32 * self.inner, |k, mw, yc| {
+        let l = self.inner;
+        par::chunks_mut2(mask, words, y, words * 32 * l, |k, mw, yc| {
             let u0 = k * words * 32;
-            let xc = &x[u0 * self.inner..][..yc.len()];
+            let xc = &x[u0 * l..][..yc.len()];
             for (w, bits) in mw.iter_mut().enumerate() {
-                *bits = 0;
-                for b in 0..32.min(self.units - u0 - 32 * w) {
-                    let u = 32 * w + b;
-                    let keep = (unit_bits(key, u0 + u) as u64) < self.keep_below;
-                    *bits |= (keep as u32) << b;
-                    let (xs, ys) = (&xc[u * self.inner..][..self.inner], &mut yc[u * self.inner..][..self.inner]);
-                    apply(keep, self.scale, xs, ys);
-                }
+                let (first, count) = (32 * w, 32.min(self.units - u0 - 32 * w));
+                *bits = self.word(key, u0 + first, count);
+                let (xs, ys) = (&xc[first * l..][..count * l], &mut yc[first * l..][..count * l]);
+                masked(*bits, self.scale, l, xs, ys);
             }
         });
         Ok(())
+    }
+
+    /// The keep bits of units `u..u + count` (u even, count ≤ 32): one SplitMix64 output per pair.
+    #[inline]
+    fn word(&self, key: u64, u: usize, count: usize) -> u32 {
+        let mut bits = 0u32;
+        for b in (0..count).step_by(2) {
+            let r = mix64(key.wrapping_add(((u + b) as u64 >> 1).wrapping_mul(GAMMA)));
+            bits |= (((r as u32 as u64) < self.keep_below) as u32) << b;
+            if b + 1 < count {
+                bits |= ((((r >> 32) as u32 as u64) < self.keep_below) as u32) << (b + 1);
+            }
+        }
+        bits
     }
 
     /// Training: dx = dy·mask/(1 − p) with the forward's mask; eval: dx = dy.
@@ -123,13 +134,12 @@ impl Dropout {
             dx.copy_from_slice(dy);
             return Ok(());
         }
-        let words = self.chunk_words();
-        par::chunks_mut(dx, words * 32 * self.inner, |k, dc| {
+        let (words, l) = (self.chunk_words(), self.inner);
+        par::chunks_mut(dx, words * 32 * l, |k, dc| {
             let u0 = k * words * 32;
-            let dyc = &dy[u0 * self.inner..][..dc.len()];
-            for (u, (ds, gs)) in dc.chunks_exact_mut(self.inner).zip(dyc.chunks_exact(self.inner)).enumerate() {
-                let unit = u0 + u;
-                apply(mask[unit / 32] >> (unit % 32) & 1 == 1, self.scale, gs, ds);
+            let dyc = &dy[u0 * l..][..dc.len()];
+            for (w, (ds, gs)) in dc.chunks_mut(32 * l).zip(dyc.chunks(32 * l)).enumerate() {
+                masked(mask[u0 / 32 + w], self.scale, l, gs, ds);
             }
         });
         Ok(())
@@ -146,15 +156,24 @@ impl Dropout {
     }
 }
 
-/// dst = src·scale where kept, 0 where dropped.
+/// dst = src·scale for the units whose bit is set in `bits` (unit b = values b·inner..(b + 1)·inner), 0
+/// for the others. Per element, a multiply by the bit (exact: ·1 or ·0), which vectorises.
 #[inline(always)]
-fn apply(keep: bool, scale: f32, src: &[f32], dst: &mut [f32]) {
-    if keep {
-        for (d, &s) in dst.iter_mut().zip(src) {
-            *d = s * scale;
+fn masked(bits: u32, scale: f32, inner: usize, src: &[f32], dst: &mut [f32]) {
+    if inner == 1 {
+        for (b, (d, &s)) in dst.iter_mut().zip(src).enumerate() {
+            *d = s * scale * ((bits >> b) & 1) as f32;
         }
-    } else {
-        dst.fill(0.0);
+        return;
+    }
+    for (b, (d, s)) in dst.chunks_exact_mut(inner).zip(src.chunks_exact(inner)).enumerate() {
+        if (bits >> b) & 1 == 1 {
+            for (d, &s) in d.iter_mut().zip(s) {
+                *d = s * scale;
+            }
+        } else {
+            d.fill(0.0);
+        }
     }
 }
 
@@ -179,7 +198,8 @@ mod tests {
             for i in 0..len {
                 let k = mask[i / 32] >> (i % 32) & 1 == 1;
                 assert_eq!(k, d.keeps(42, 7, i));
-                assert_eq!(y[i].to_bits(), if k { (x[i] * (1.0 / (1.0 - p))).to_bits() } else { 0f32.to_bits() }, "p {p} at {i}");
+                assert_eq!(y[i], if k { x[i] * (1.0 / (1.0 - p)) } else { 0.0 }, "p {p} at {i}");
+                assert!(!k || y[i].to_bits() == (x[i] * (1.0 / (1.0 - p))).to_bits());
             }
             // Padding bits of the last word stay clear.
             if len % 32 != 0 {
