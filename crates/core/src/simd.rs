@@ -114,11 +114,6 @@ mod imp {
         pub fn select(mask: Self, a: Self, b: Self) -> Self {
             Self(v128_bitselect(a.0, b.0, mask.0))
         }
-        /// Rounded to the nearest integer, ties to even.
-        #[inline(always)]
-        pub fn round_even(self) -> Self {
-            Self(f32x4_nearest(self.0))
-        }
         /// `2^n` for lanes holding integers `n` in [-126, 127], built from the exponent bits.
         #[inline(always)]
         pub fn pow2i(self) -> Self {
@@ -259,10 +254,6 @@ mod imp {
             let sel = |m: f32, a: f32, b: f32| f32::from_bits((a.to_bits() & m.to_bits()) | (b.to_bits() & !m.to_bits()));
             let (m, a, b) = (mask.0, a.0, b.0);
             Self([sel(m[0], a[0], b[0]), sel(m[1], a[1], b[1]), sel(m[2], a[2], b[2]), sel(m[3], a[3], b[3])])
-        }
-        #[inline(always)]
-        pub fn round_even(self) -> Self {
-            Self(map1(self.0, f32::round_ties_even))
         }
         #[inline(always)]
         pub fn pow2i(self) -> Self {

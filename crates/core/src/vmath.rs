@@ -29,7 +29,6 @@ pub trait Math: Lane {
     fn le(self, o: Self) -> Self;
     /// `mask ? a : b`, bitwise.
     fn select(mask: Self, a: Self, b: Self) -> Self;
-    fn round_even(self) -> Self;
     /// `2^n` for an integral `n` in [-126, 127].
     fn pow2i(self) -> Self;
 }
@@ -63,10 +62,6 @@ impl Math for f32 {
     fn select(mask: Self, a: Self, b: Self) -> Self {
         let m = mask.to_bits();
         f32::from_bits((a.to_bits() & m) | (b.to_bits() & !m))
-    }
-    #[inline(always)]
-    fn round_even(self) -> Self {
-        f32::round_ties_even(self)
     }
     #[inline(always)]
     fn pow2i(self) -> Self {
@@ -104,10 +99,6 @@ impl Math for F32x4 {
         F32x4::select(mask, a, b)
     }
     #[inline(always)]
-    fn round_even(self) -> Self {
-        F32x4::round_even(self)
-    }
-    #[inline(always)]
     fn pow2i(self) -> Self {
         F32x4::pow2i(self)
     }
@@ -118,10 +109,15 @@ fn k<L: Lane>(v: f32) -> L {
     L::splat(v)
 }
 
+/// 1.5·2²³: adding and subtracting it rounds |v| < 2²² to the nearest integer, ties to even (plain
+/// IEEE adds: no rounding instruction, which x86's baseline lacks and would call libm for per lane).
+const ROUND: f32 = 12_582_912.0;
+
 /// `x = n·ln2 + r`: returns (n, r). ln2 = C1 + C2 with C1 = 355/512 exact in 9 bits, so n·C1 is exact.
+/// The callers clamp x, so |x·log2 e| ≤ 151.
 #[inline(always)]
 fn reduce<L: Math>(x: L) -> (L, L) {
-    let n = x.mul(k(core::f32::consts::LOG2_E)).round_even();
+    let n = x.mul(k(core::f32::consts::LOG2_E)).add(k(ROUND)).sub(k(ROUND));
     let r = x.sub(n.mul(k(0.693_359_4))).sub(n.mul(k(-2.121_944_4e-4)));
     (n, r)
 }
@@ -142,7 +138,7 @@ pub fn exp<L: Math>(x: L) -> L {
     let (n, r) = reduce(x.pmax(k(-104.0)).pmin(k(89.0)));
     let e = k::<L>(1.0).add(expm1_reduced(r));
     // n ∈ [-150, 129]: split so each factor is a normal power of two and the product rounds once.
-    let n1 = n.mul(k(0.5)).round_even();
+    let n1 = n.mul(k(0.5)).add(k(ROUND)).sub(k(ROUND));
     e.mul(n1.pow2i()).mul(n.sub(n1).pow2i())
 }
 
