@@ -9,7 +9,7 @@
 //!
 //! Memory order: the tensor is N·C planes of L values. Each pass streams the planes in order (in parallel
 //! over chunks of planes); a plane's statistics are computed from it alone (two-pass, while it is in L1)
-//! and combined per channel in batch order in f64 (Chan's pairwise mean/M2 update), so results do not
+//! and combined per channel in batch order in f64 (the planes' means, then their spread), so results do not
 //! depend on the thread count. (Walking one channel's planes at a time instead strides by C·L: with
 //! power-of-two strides the planes share cache sets and the second pass missed; measured 2.4× slower.)
 
@@ -107,14 +107,16 @@ impl BatchNorm {
         &v[p * self.inner..][..self.inner]
     }
 
-    /// `f(p)` for every plane p, in parallel over chunks of planes.
-    fn per_plane<T: Copy + Default + Send>(&self, f: impl Fn(usize) -> T + Sync) -> Result<Vec<T>> {
+    /// `f(p, channel of p)` for every plane p, in parallel over chunks of planes.
+    fn per_plane<T: Copy + Default + Send>(&self, f: impl Fn(usize, usize) -> T + Sync) -> Result<Vec<T>> {
         let mut out = Vec::new();
         error::grow(&mut out, self.n * self.c)?;
         let per = (ELEMENTWISE_CHUNK / self.inner).max(1);
         par::chunks_mut(&mut out, per, |k, chunk| {
+            let mut ch = (k * per) % self.c;
             for (j, o) in chunk.iter_mut().enumerate() {
-                *o = f(k * per + j);
+                *o = f(k * per + j, ch);
+                ch = if ch + 1 == self.c { 0 } else { ch + 1 };
             }
         });
         Ok(out)
@@ -124,9 +126,10 @@ impl BatchNorm {
     fn each_plane(&self, ch: &[Channel], out: &mut [f32], f: impl Fn(usize, &Channel, &mut [f32]) + Sync) {
         let per = (ELEMENTWISE_CHUNK / self.inner).max(1);
         par::chunks_mut(out, per * self.inner, |k, chunk| {
+            let mut c = (k * per) % self.c;
             for (j, o) in chunk.chunks_exact_mut(self.inner).enumerate() {
-                let p = k * per + j;
-                f(p, &ch[p % self.c], o);
+                f(k * per + j, &ch[c], o);
+                c = if c + 1 == self.c { 0 } else { c + 1 };
             }
         });
     }
@@ -172,7 +175,11 @@ impl BatchNorm {
                 }
             }
             running => {
-                let planes = self.per_plane(|p| {
+                let planes = self.per_plane(|p, _| {
+                    if self.inner == 1 {
+                        // BatchNorm1d over (N, C): a plane is one value.
+                        return (x[p] as f64, 0.0);
+                    }
                     let (mean, var) = mean_var(|| std::iter::once(self.plane(x, p)), self.inner);
                     (mean, var * self.inner as f64)
                 })?;
@@ -183,8 +190,7 @@ impl BatchNorm {
                 });
                 let count = self.count() as f64;
                 let mut update = update;
-                for ch in 0..self.c {
-                    let (mean, m2) = self.combine(&planes, ch);
+                for (ch, &(mean, m2)) in self.combine(&planes)?.iter().enumerate() {
                     saved.mean[ch] = mean as f32;
                     saved.rstd[ch] = (1.0 / (m2 / count + self.cfg.eps as f64).sqrt()) as f32;
                     if let Some((m, r)) = &mut update {
@@ -206,20 +212,33 @@ impl BatchNorm {
         Ok(())
     }
 
-    /// Channel `ch`'s mean and Σ(x − mean)² from its planes' (mean, M2), combined in batch order (Chan et
-    /// al.'s pairwise update, exact in f64 up to rounding).
-    fn combine(&self, planes: &[(f64, f64)], ch: usize) -> (f64, f64) {
-        let (mut k, mut mean, mut m2) = (0.0f64, 0.0f64, 0.0f64);
-        let l = self.inner as f64;
-        for n in 0..self.n {
-            let (pm, pm2) = planes[n * self.c + ch];
-            let total = k + l;
-            let d = pm - mean;
-            mean += d * (l / total);
-            m2 += pm2 + d * d * (k * l / total);
-            k = total;
+    /// Each channel's mean and Σ(x − mean)² from its planes' (mean, M2), in batch order: the planes have
+    /// equal sizes L, so mean = Σ mean_p / N and M2 = Σ M2_p + L·Σ(mean_p − mean)² (two passes in f64,
+    /// walking the planes in memory order).
+    fn combine(&self, planes: &[(f64, f64)]) -> Result<Vec<(f64, f64)>> {
+        let mut out: Vec<(f64, f64)> = Vec::new();
+        error::grow(&mut out, self.c)?;
+        for row in planes.chunks_exact(self.c) {
+            for (o, p) in out.iter_mut().zip(row) {
+                o.0 += p.0;
+            }
         }
-        (mean, m2)
+        let n = self.n as f64;
+        let mut spread: Vec<f64> = Vec::new();
+        error::grow(&mut spread, self.c)?;
+        for o in out.iter_mut() {
+            o.0 /= n;
+        }
+        for row in planes.chunks_exact(self.c) {
+            for ((o, s), p) in out.iter_mut().zip(spread.iter_mut()).zip(row) {
+                *s += (p.0 - o.0) * (p.0 - o.0);
+                o.1 += p.1;
+            }
+        }
+        for (o, s) in out.iter_mut().zip(&spread) {
+            o.1 += self.inner as f64 * s;
+        }
+        Ok(out)
     }
 
     /// Gradients of `forward` in the same mode (`training` as given to it): `dy` is the gradient of the
@@ -236,33 +255,31 @@ impl BatchNorm {
         }
         let mut ch = self.channels_from(w, b, saved.mean, saved.rstd)?;
         let relu = self.cfg.relu;
-        let sums = self.per_plane(|p| {
-            let k = &ch[p % self.c];
+        let sums = self.per_plane(|p, c| {
+            let k = &ch[c];
             blocked_sums(self.inner, &GradSums { x: self.plane(x, p), dy: self.plane(dy, p), k, relu })
         })?;
         let count = self.count() as f64;
         let batch = self.uses_batch_stats(training);
-        let mut ks = Vec::new();
-        error::grow(&mut ks, self.c)?;
-        for (c, k) in ks.iter_mut().enumerate() {
-            let (mut sg, mut sgx) = (0.0, 0.0);
-            for n in 0..self.n {
-                let [s, t] = sums[n * self.c + c];
-                sg += s;
-                sgx += t;
+        // Per channel, Σg and Σg·(x − mean) over the batch in order (walking the planes in memory order).
+        let mut total: Vec<[f64; 2]> = Vec::new();
+        error::grow(&mut total, self.c)?;
+        for row in sums.chunks_exact(self.c) {
+            for (t, s) in total.iter_mut().zip(row) {
+                *t = [t[0] + s[0], t[1] + s[1]];
             }
-            let dgamma = sgx * ch[c].rstd as f64;
+        }
+        for (c, (k, &[sg, sgx])) in ch.iter_mut().zip(&total).enumerate() {
+            let dgamma = sgx * k.rstd as f64;
             put(&mut grads.weight, c, dgamma, grads.accumulate);
             put(&mut grads.bias, c, sg, grads.accumulate);
-            // mean(g) and mean(g·x̂), folded with the channel's scale for plane_dx.
-            let scale = ch[c].scale as f64;
-            *k = if batch { ((dgamma / count * ch[c].rstd as f64 * scale) as f32, (sg / count * scale) as f32) } else { (0.0, 0.0) };
+            // mean(g·x̂) and mean(g), folded with the channel's scale for plane_dx.
+            if batch {
+                let scale = k.scale as f64;
+                (k.dx_c, k.dx_d) = ((dgamma / count * k.rstd as f64 * scale) as f32, (sg / count * scale) as f32);
+            }
         }
         let Some(dx) = dx else { return Ok(()) };
-        for (k, &(c, d)) in ch.iter_mut().zip(&ks) {
-            k.dx_c = c;
-            k.dx_d = d;
-        }
         self.each_plane(&ch, dx, |p, k, d| {
             let (xp, dp) = (self.plane(x, p), self.plane(dy, p));
             match (relu, batch) {
