@@ -14,6 +14,7 @@ export type {
   DropoutSpec, ReluSpec, ActivationSpec, FlattenSpec,
 } from './nn/layer-spec.js';
 export type { InitSpec } from './nn/init.js';
+export type { LoadWeightsOptions, LoadWeightsReport, WeightsSource } from './nn/weights-io.js';
 export * as models from './nn/presets/index.js';
 export type { LossSpec, LossName, Reduction } from './train/loss.js';
 export type { EvaluateOptions, PredictOptions, TrainingWarning } from './train/fit.js';

@@ -15,6 +15,7 @@ import { Rng } from './rng.js';
 import { gather } from '../train/batch.js';
 import { checkXY, evaluate, fit, predict, type EvalResult, type EvaluateOptions, type FitOptions, type History, type PredictOptions } from '../train/fit.js';
 import { Loss, type LossSpec } from '../train/loss.js';
+import { loadWeights, loadWeightsSync, saveWeights, type LoadWeightsOptions, type LoadWeightsReport, type WeightsSource } from './weights-io.js';
 
 export interface ModelJSON extends ModelSpec {
   format: 'wasmcnn.model' | 'wasmcnn.sequential';
@@ -328,6 +329,28 @@ export class Model {
     } finally {
       loss.dispose();
     }
+  }
+
+  /**
+   * Loads a safetensors file (bytes, a Blob or a Response) into the state_dict, as PyTorch's
+   * `load_state_dict`: strict by default (every tensor, nothing extra); shape mismatches refuse the file
+   * unless `skipMismatched` (swapping a head). F16/BF16/F64 convert to F32. Nothing changes unless it loads.
+   */
+  loadWeights(source: WeightsSource, opts?: LoadWeightsOptions): Promise<LoadWeightsReport> {
+    this.#alive();
+    return loadWeights(this, source, opts);
+  }
+
+  /** `loadWeights` from bytes already in memory, synchronously. */
+  loadWeightsSync(bytes: ArrayBufferLike | ArrayBufferView, opts?: LoadWeightsOptions): LoadWeightsReport {
+    this.#alive();
+    return loadWeightsSync(this, bytes, opts);
+  }
+
+  /** The state_dict as safetensors bytes (F32; BatchNorm's num_batches_tracked as I64): torch loads it with strict=True. */
+  saveWeights(metadata?: Record<string, string>): Uint8Array {
+    this.#alive();
+    return saveWeights(this, metadata);
   }
 
   // ---- internals used by the training loop (not part of the public API) ----
