@@ -32,6 +32,7 @@ export type {
 } from './optim/index.js';
 export type { FitOptions, History, BatchInfo, EpochInfo, Callbacks, EvalResult } from './train/fit.js';
 export type { LayerTelemetry } from './train/telemetry.js';
+export { lrFind, type LrFindOptions, type LrFindResult } from './train/lr-find.js';
 export { Advisor, FINDING_KINDS, resolveAdvisorOptions } from './train/advisor.js';
 export type { AdvisorOptions, Finding, FindingKind, StepRecord, ResolvedAdvisorOptions } from './train/advisor.js';
 export type {

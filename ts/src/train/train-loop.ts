@@ -11,7 +11,7 @@ import type { F32Buffer } from '../runtime/memory.js';
 import { checkCheckpointShape, type Checkpoint } from './checkpoint.js';
 import { EarlyStopping } from './early-stopping.js';
 import { DivergenceMonitor, resolveDivergence } from './divergence.js';
-import { gather } from './batch.js';
+import { forwardBackward, type StepData } from './step.js';
 import type { Loss } from './loss.js';
 import { checkBatch, checkXY, evaluate, type BatchInfo, type EpochInfo, type FitOptions, type History, type TrainingWarning } from './fit.js';
 import { checkClip, clipGradients, type Clip } from './grad-tools.js';
@@ -176,6 +176,7 @@ export async function train(model: Model, x: Float32Array, y: ArrayLike<number>,
     for (let epoch = startEpoch; epoch < r.epochs && !stop; epoch++) {
       const t0 = performance.now();
       const order = r.shuffle ? rng.permutation(n) : null;
+      const data: StepData = { x, y, n, per: model.sampleSize, order };
       if (schedule && !perBatch) optimizer.lr = schedule.lr();
       let lossSum = 0;
       let counted = 0;
@@ -183,27 +184,12 @@ export async function train(model: Model, x: Float32Array, y: ArrayLike<number>,
         if (schedule && perBatch) optimizer.lr = schedule.lr();
         const from = s * stepSize;
         const total = Math.min(stepSize, n - from);
-        let stepLoss = 0;
         let bad: Omit<NonFiniteEvent, 'message'> | null = null;
-        let badLoss: number | undefined;
         // Before the forward passes: BatchNorm's running statistics move there, the weights in the update.
         guard.save();
-        for (let m = 0; m * batchSize < total; m++) {
-          const at = from + m * batchSize;
-          const size = Math.min(batchSize, total - m * batchSize);
-          gather(plan, model.sampleSize, x, order, at, size);
-          loss.gather(y, n, order, at, size);
-          plan.forward(size, true);
-          const value = loss.forward(plan.outputPtr, plan.outputGradPtr, size, size / total);
-          if (!Number.isFinite(value)) {
-            const first = plan.firstNonFinite(size);
-            bad = { epoch, step: s, what: 'loss', where: first ? [first] : [] };
-            badLoss = value;
-            break;
-          }
-          plan.backward(size, m > 0, true);
-          stepLoss += value * size;
-        }
+        const fb = forwardBackward(plan, loss, data, from, total, batchSize);
+        const stepLoss = fb.loss * total;
+        if (fb.nonFinite) bad = { epoch, step: s, what: 'loss', where: fb.nonFinite.where ? [fb.nonFinite.where] : [] };
         if (bad === null) {
           const badGrads = guard.badGradients();
           if (badGrads.length) bad = { epoch, step: s, what: 'gradient', where: badGrads };
@@ -211,7 +197,7 @@ export async function train(model: Model, x: Float32Array, y: ArrayLike<number>,
         if (bad !== null) {
           // No update was applied yet; the running statistics are put back: this step does not happen.
           guard.undo();
-          if (!(await nonFinite(bad, badLoss))) {
+          if (!(await nonFinite(bad, fb.nonFinite?.value))) {
             stop = true;
             break;
           }
