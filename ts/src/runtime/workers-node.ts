@@ -80,7 +80,7 @@ export async function startNodeWorkers(module: WebAssembly.Module, memory: WebAs
   return {
     threads: ex.wcnn_pool_threads(),
     terminate: async () => {
-      ex.wcnn_pool_retire(); // first: a killed worker may hold the allocator's lock (the heap is done with)
+      ex.wcnn_pool_retire(); // first: no worker may be ended holding the allocator's lock
       await Promise.all(workers.map((w) => w.terminate()));
     },
   };

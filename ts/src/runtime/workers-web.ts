@@ -64,7 +64,7 @@ export async function startWebWorkers(module: WebAssembly.Module, memory: WebAss
   return {
     threads: ex.wcnn_pool_threads(),
     terminate: async () => {
-      ex.wcnn_pool_retire(); // first: a killed worker may hold the allocator's lock (the heap is done with)
+      ex.wcnn_pool_retire(); // first: no worker may be ended holding the allocator's lock
       workers.forEach((w) => w.terminate());
     },
   };
