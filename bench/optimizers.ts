@@ -23,6 +23,8 @@ export const OPTIMIZER_BENCH: { label: string; cfg: OptimizerConfig; matrix?: bo
   { label: 'lion', cfg: { type: 'lion' } },
   { label: 'lamb', cfg: { type: 'lamb' }, matrix: true },
   { label: 'lars (momentum 0.9, wd 1e-4)', cfg: { type: 'lars', momentum: 0.9, weightDecay: 1e-4 }, matrix: true },
+  // SWATS's timed step is its Adam phase (the fused pass with its two dot products); no switch this early.
+  { label: 'swats (adam phase)', cfg: { type: 'swats' } },
   { label: 'prodigy', cfg: { type: 'prodigy' } },
   { label: 'dadapt_adam', cfg: { type: 'dadapt_adam' } },
   { label: 'dadapt_sgd', cfg: { type: 'dadapt_sgd' } },

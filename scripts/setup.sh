@@ -35,8 +35,10 @@ fi
 # 3. The wasm build(s). Cargo is incremental, so this is quick when nothing changed.
 bash scripts/build-wasm.sh
 
-# 4. The TypeScript package build (ts/dist), skipped when no source is newer than the last build.
+# 4. The TypeScript package build (ts/dist), skipped when no source is newer than the last build. Built from
+#    scratch, so that no file of a removed source (or an old source map) lingers into `npm pack`.
 if [ ! -f ts/dist/index.js ] || [ -n "$(find ts/src tsconfig.build.json -newer ts/dist/index.js -print -quit)" ]; then
   say "tsc (ts/dist)"
+  rm -rf ts/dist
   node_modules/.bin/tsc -p tsconfig.build.json
 fi

@@ -3,15 +3,14 @@
 // back to the single-threaded build; spawn() from the page puts the engine in a dedicated worker itself. The
 // weights must be bitwise the ones Node computes with the same build (Node runs the relaxed builds here
 // because vitest passes --experimental-wasm-relaxed-simd).
-import { existsSync } from 'node:fs';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { init } from '../ts/src/index.js';
 // @ts-expect-error: plain JS module shared with the browser pages
 import { trainFixture } from './browser/train-fixture.js';
+import { launchChromium } from './browser/chromium.js';
 import { serve } from './browser/server.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 type Result = { ok: boolean; error?: string; info?: { build: string; threads: number; reason: string }; hex?: string; where?: string; batches?: number };
 type Opts = { threads: number; relaxedSimd?: boolean };
 const PLAIN = { threads: 2, relaxedSimd: false };
@@ -23,15 +22,10 @@ describe('browser (headless Chromium)', () => {
   let nodeRelaxedHex: string;
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: scripts/setup.sh installs Debian's chromium`);
     nodeHex = ((await trainFixture(init, PLAIN)) as Result).hex!;
     nodeRelaxedHex = ((await trainFixture(init, { threads: 2, relaxedSimd: true })) as Result).hex!;
     servers = [await serve(true), await serve(false)];
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-        '--disable-component-update', '--disable-sync'], // playwright gives it a fresh empty profile
-    });
+    browser = await launchChromium();
   }, 120_000);
 
   afterAll(async () => {

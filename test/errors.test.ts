@@ -46,7 +46,7 @@ describe('fit / evaluate / predict reject bad data before touching the model', (
     ['label count', (m) => m.fit(x, [0, 1]), /fit: labels has length 2, expected 4/],
     ['batch size 0', (m) => m.fit(x, y, { batchSize: 0 }), /fit: batchSize must be in \[1, ∞\], got 0/],
     ['unknown fit option', (m) => m.fit(x, y, { epoch: 2 }), /fit: unknown option 'epoch'/],
-    ['unknown optimizer', (m) => m.fit(x, y, { optimizer: { type: 'nadamw' } }), /optimizer: unknown type "nadamw" \(known: sgd, adagrad, rmsprop, adadelta, adam, adamw, adamax, adafactor, radam, nadam, adabelief, lion, lamb, lars, prodigy, dadapt_adam, dadapt_sgd, dadapt_adagrad, schedulefree_adamw, schedulefree_sgd, lookahead\)/],
+    ['unknown optimizer', (m) => m.fit(x, y, { optimizer: { type: 'nadamw' } }), /optimizer: unknown type "nadamw" \(known: sgd, adagrad, rmsprop, adadelta, adam, adamw, adamax, adafactor, radam, nadam, adabelief, lion, lamb, lars, swats, prodigy, dadapt_adam, dadapt_sgd, dadapt_adagrad, schedulefree_adamw, schedulefree_sgd, lookahead\)/],
     ['negative learning rate', (m) => m.fit(x, y, { optimizer: { type: 'adam', lr: -1 } }), /Adam: lr must be in \[0, Infinity\], got -1/],
     ['beta out of range', (m) => m.fit(x, y, { optimizer: { type: 'adam', betas: [0.9, 1] } }), /Adam: betas\[1\] must be in \[0, 1\), got 1/],
     ['eps zero', (m) => m.fit(x, y, { optimizer: { type: 'rmsprop', eps: 0 } }), /RMSprop: eps must be in \(0, Infinity\], got 0/],

@@ -1,5 +1,6 @@
-// A tiny static server over the repository for the browser tests, with or without the cross-origin
-// isolation headers (COOP same-origin + COEP require-corp) that SharedArrayBuffer needs.
+// A tiny static server for the browser tests, with or without the cross-origin isolation headers (COOP
+// same-origin + COEP require-corp) that SharedArrayBuffer needs: over the repository by default, or over a
+// built app's directory (test/package.test.ts).
 import { createReadStream, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { extname, join, normalize } from 'node:path';
@@ -9,11 +10,13 @@ const TYPES: Record<string, string> = { '.html': 'text/html', '.js': 'text/javas
 // Only what the pages load.
 const ALLOWED = ['ts/dist/', 'wasm/', 'test/browser/'];
 
-export async function serve(isolated: boolean): Promise<{ url: string; close: () => Promise<void> }> {
+/** Serves `root` (only paths under `allowed`; '' allows all); a directory's URL serves its index.html. */
+export async function serve(isolated: boolean, root = ROOT, allowed = ALLOWED): Promise<{ url: string; close: () => Promise<void> }> {
   const server: Server = createServer((req, res) => {
-    const path = normalize(decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname)).replace(/^\/+/, '');
-    const file = join(ROOT, path);
-    let ok = ALLOWED.some((p) => path.startsWith(p)) && !path.includes('..');
+    let path = normalize(decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname)).replace(/^\/+/, '');
+    if (path === '' || path.endsWith('/')) path += 'index.html';
+    const file = join(root, path);
+    let ok = allowed.some((p) => path.startsWith(p)) && !path.includes('..');
     try {
       ok &&= statSync(file).isFile();
     } catch {

@@ -10,7 +10,7 @@ export const LAYERS = [
   { type: 'dense', units: 10 },
 ];
 
-/** Trains 3 steps of batch 32 on synthetic 1×12×12 digits; returns engine info and the weights as hex.
+/** Trains 3 steps of batch 32 on synthetic 1×12×12 digits; returns engine info, the loss and the weights as hex.
  *  `opts` goes to init(): { threads, relaxedSimd }. */
 export async function trainFixture(init, opts) {
   const engine = await init(opts);
@@ -19,7 +19,8 @@ export async function trainFixture(init, opts) {
   for (let i = 0; i < x.length; i++) x[i] = ((i * 2654435761) % 1000) / 500 - 1; // integer math: exact everywhere
   const y = Array.from({ length: n }, (_, i) => (i * 7) % 10);
   const model = engine.sequential({ inputShape: [1, 12, 12], layers: LAYERS, seed: 11, init: 'glorot' });
-  await model.fit(x, y, { epochs: 1, batchSize: 32, seed: 5, optimizer: { type: 'adam', lr: 1e-2, amsgrad: true } });
+  const h = await model.fit(x, y, { epochs: 1, batchSize: 32, seed: 5, optimizer: { type: 'adam', lr: 1e-2, amsgrad: true } });
+  const loss = h.epochs[0].loss;
   const w = model.getWeights();
   const hex = Object.values(w)
     .map((a) => Array.from(new Uint8Array(a.buffer, a.byteOffset, a.byteLength), (b) => b.toString(16).padStart(2, '0')).join(''))
@@ -27,7 +28,7 @@ export async function trainFixture(init, opts) {
   const info = engine.info();
   model.dispose();
   await engine.terminate();
-  return { info, hex };
+  return { info, loss, hex };
 }
 
 /** The same run through the async API (`spawn()`): the engine in a dedicated worker or in this thread.
@@ -40,7 +41,7 @@ export async function trainFixtureRemote(spawn, opts) {
   const y = Array.from({ length: n }, (_, i) => (i * 7) % 10);
   const model = await engine.sequential({ inputShape: [1, 12, 12], layers: LAYERS, seed: 11, init: 'glorot' });
   let batches = 0;
-  await model.fit(x, y, {
+  const h = await model.fit(x, y, {
     epochs: 1, batchSize: 32, seed: 5, optimizer: { type: 'adam', lr: 1e-2, amsgrad: true },
     callbacks: { onBatchEnd: async () => { await new Promise((r) => setTimeout(r, 1)); batches++; } },
   });
@@ -52,5 +53,5 @@ export async function trainFixtureRemote(spawn, opts) {
   const where = engine.where;
   await model.dispose();
   await engine.terminate();
-  return { info, hex, where, batches };
+  return { info, loss: h.epochs[0].loss, hex, where, batches };
 }

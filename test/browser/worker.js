@@ -1,5 +1,5 @@
 // Runs in a dedicated module Worker: a thread that may block, so the threaded build can drive its pool.
-import { init } from '../../ts/dist/index.js';
+import { init } from '../../ts/dist/index.browser.js';
 import { trainFixture } from './train-fixture.js';
 
 onmessage = async (ev) => {

@@ -1,22 +1,25 @@
 #!/work/venv/bin/python
 """Golden trajectories for the optimizers of issue 14, from their reference implementations on PyPI.
 
-Writes optim_adaptive.json next to this script, read by crates/core/tests/golden_optim_adaptive.rs and
-test/optim-adaptive-golden.test.ts. Run from the repository root with the venv of requirements.txt:
+Writes optim_adaptive/<family>.json next to this script (one file per method family, e.g. swats.json,
+dadapt.json), read by crates/core/tests/golden_optim_adaptive.rs and test/optim-adaptive-golden.test.ts. Run from the repository root with the venv of requirements.txt:
 
     /work/venv/bin/python test/golden/gen_optim_adaptive.py
 
 Case format (compact: the inputs are generated, not stored):
   name, optimizer (our config type), reference ("package version"), options (our camelCase config),
-  tensors: [{name, shape, exclude?}] laid out back to back from offset 0 (n floats in all),
-  steps, seed; grads and initial parameters come from the xorshift generator below (the same one as
-  test/helpers.ts `noise`, and float32 arithmetic only, so every language gets the same bits):
+  tensors: [{name, shape, exclude?, group?}] laid out back to back from offset 0 (n floats in all),
+  steps, seed, gradScale (a power of two, so scaling is exact; 1 when absent); grads and initial
+  parameters come from the xorshift generator below (the same one as test/helpers.ts `noise`, and float32
+  arithmetic only, so every language gets the same bits):
       params0      = noise(n, seed + 1000)
-      grad at step t = f32(0.5·noise(n, seed) + noise(n, seed + t))
+      grad at step t = f32(0.5·noise(n, seed) + noise(n, seed + t)) · gradScale
   checkpoints: step numbers; sample: element indices compared (null: all); params: the parameters at
   each checkpoint (sampled); optionally evalParams (Schedule-Free: after optimizer.eval()), d (the
   reference's d after each checkpoint step: Prodigy, D-Adaptation), trust (LAMB: per-tensor trust
-  ratios of the last step), lr (SWATS: the group rate after each checkpoint).
+  ratios of the last step), switches (SWATS: per group, the step it switched to SGD at and the rate it
+  carried, or null). SWATS groups: a tensor's `group` (default 0) is its reference param_group; ours are
+  paramGroups over the tensor names.
 Every stored float is the shortest decimal that round-trips its float32 value.
 """
 import json
@@ -41,7 +44,7 @@ import prodigyopt  # noqa: E402
 import schedulefree  # noqa: E402
 import torch_optimizer  # noqa: E402
 
-OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "optim_adaptive.json")
+OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "optim_adaptive")
 TORCH = f"torch {torch.__version__.split('a')[0].split('+')[0]}"
 VERSIONS = {
     "torch": TORCH,
@@ -65,9 +68,10 @@ def noise(n, seed):
     return out
 
 
-def grads(n, seed, steps):
+def grads(n, seed, steps, scale=1):
+    assert scale > 0 and math.frexp(scale)[0] == 0.5, "gradScale must be a power of two (exact in float32)"
     h = noise(n, seed) * np.float32(0.5)
-    return [(h + noise(n, seed + t)).astype(np.float32) for t in range(1, steps + 1)]
+    return [((h + noise(n, seed + t)).astype(np.float32) * np.float32(scale)).astype(np.float32) for t in range(1, steps + 1)]
 
 
 class F32(float):
@@ -129,6 +133,9 @@ def make(kind, o, groups):
         return [torch_optimizer.LARS(pg, lr=o["lr"], momentum=o["momentum"], dampening=o["dampening"],
                                      weight_decay=o["weightDecay"], nesterov=o["nesterov"],
                                      trust_coefficient=o["trustCoefficient"], eps=o["eps"])]
+    if kind == "swats":
+        return [torch_optimizer.SWATS(plain, lr=o["lr"], betas=b, eps=o["eps"], weight_decay=o["weightDecay"], amsgrad=o["amsgrad"],
+                                      nesterov=o["nesterov"])]
     if kind == "prodigy":
         return [prodigyopt.Prodigy(plain, lr=o["lr"], betas=b, beta3=o["beta3"], eps=o["eps"], weight_decay=o["weightDecay"],
                                    decouple=o["decouple"], use_bias_correction=o["useBiasCorrection"],
@@ -155,43 +162,80 @@ def make(kind, o, groups):
     raise KeyError(kind)
 
 
-def case(name, kind, pkg, o, shapes=None, steps=60, seed=1, exclude=(), sample=None, extra=None):
-    """Runs the reference and records the trajectory. `shapes`: the tensors' shapes (default one [11])."""
+def case(name, kind, pkg, o, shapes=None, steps=60, seed=1, exclude=(), sample=None, extra=None, grad_scale=1, groups=None,
+         checkpoints=(), dtype=torch.float32, replay=None):
+    """Runs the reference and records the trajectory. `shapes`: the tensors' shapes (default one [11]);
+    `groups`: each tensor's param_group (SWATS); `replay(opts)` is called after every step (SWATS: to see
+    its switches)."""
     shapes = shapes or [[11]]
     names = [f"t{i}" for i in range(len(shapes))]
     sizes = [int(np.prod(s)) for s in shapes]
     n = sum(sizes)
     p0 = noise(n, seed + 1000)
-    gs = grads(n, seed, steps)
+    gs = grads(n, seed, steps, grad_scale)
     offs = np.cumsum([0] + sizes)
-    params = [torch.nn.Parameter(torch.tensor(p0[offs[i]:offs[i + 1]]).reshape(shapes[i])) for i in range(len(shapes))]
+    params = [torch.nn.Parameter(torch.tensor(p0[offs[i]:offs[i + 1]], dtype=dtype).reshape(shapes[i])) for i in range(len(shapes))]
     excl = [i for i in range(len(shapes)) if names[i] in exclude]
-    groups = [{"params": [params[i] for i in range(len(shapes)) if i not in excl], "exclude": False}]
-    if excl:
-        groups.append({"params": [params[i] for i in excl], "exclude": True})
-    opts = make(kind, o, groups)
-    checkpoints = sorted(set([1, 2, 3, 5] + list(range(10, steps + 1, 10)) + [steps]))
+    if groups:
+        pgroups = [{"params": [params[i] for i in range(len(shapes)) if groups[i] == k], "exclude": False} for k in range(max(groups) + 1)]
+    else:
+        pgroups = [{"params": [params[i] for i in range(len(shapes)) if i not in excl], "exclude": False}]
+        if excl:
+            pgroups.append({"params": [params[i] for i in excl], "exclude": True})
+    opts = make(kind, o, pgroups)
+    checkpoints = sorted(set([1, 2, 10, 30, steps] + [c for c in checkpoints if 1 <= c <= steps]))
     out = {"params": [], **({k: [] for k in extra} if extra else {})}
     for t in range(1, steps + 1):
         for i, p in enumerate(params):
-            p.grad = torch.tensor(gs[t - 1][offs[i]:offs[i + 1]]).reshape(shapes[i]).clone()
+            p.grad = torch.tensor(gs[t - 1][offs[i]:offs[i + 1]], dtype=dtype).reshape(shapes[i]).clone()
         for opt in opts:
             opt.step()
+        if replay:
+            replay(t, opts)
         if t in checkpoints:
             flat = torch.cat([p.detach().reshape(-1) for p in params]).numpy().copy()
             out["params"].append(enc(flat if sample is None else flat[sample]))
             for k, f in (extra or {}).items():
                 v = f(opts, params)
                 out[k].append(enc(v if sample is None else v[sample]) if isinstance(v, np.ndarray) else v)
-    tensors = [{"name": names[i], "shape": list(shapes[i]), **({"exclude": True} if i in excl else {})} for i in range(len(shapes))]
+    tensors = [{"name": names[i], "shape": list(shapes[i]), **({"exclude": True} if i in excl else {}),
+                **({"group": groups[i]} if groups and groups[i] else {})} for i in range(len(shapes))]
     # JSON has no ∞: an infinite option (growthRate) is left out, meaning our default ∞.
     stored = {k: v for k, v in o.items() if v != float("inf")}
     return {"name": name, "optimizer": kind, "reference": VERSIONS[pkg], "options": stored, "tensors": tensors, "n": n,
-            "steps": steps, "seed": seed, "checkpoints": checkpoints, "sample": sample, **out}
+            "steps": steps, "seed": seed, **({"gradScale": grad_scale} if grad_scale != 1 else {}), "checkpoints": checkpoints,
+            "sample": sample, **out}
+
+
+def swats_case(name, o, steps=60, **kw):
+    """A SWATS case whose switch happens inside the trajectory: the reference's switches (per group: step and
+    carried rate), checked against its own float64 run (the switch test compares to 1e-6, so a switch that
+    float32 rounding could move is no golden), with checkpoints around each switch (the last Adam step,
+    the switch step, and the first two SGD steps, where the in-place buffer quirks show)."""
+    def switches(dtype):
+        seen = {}
+
+        def replay(t, opts):
+            for k, g in enumerate(opts[0].param_groups):
+                if g["phase"] == "SGD" and k not in seen:
+                    seen[k] = (t, g["lr"])
+        case(name, "swats", "torch-optimizer", o, steps=steps, dtype=dtype, replay=replay, **kw)
+        ngroups = max(kw.get("groups") or [0]) + 1
+        return [seen.get(k) for k in range(ngroups)]
+    s32, s64 = switches(torch.float32), switches(torch.float64)
+    assert [s and s[0] for s in s32] == [s and s[0] for s in s64], f"{name}: float32 switches {s32}, float64 {s64}"
+    for a, b in zip(s32, s64):
+        # The reference keeps λ in float32: its carried rate is ~1e-6 from its own float64 run's, inside the tests' 1e-5.
+        assert a is None or abs(a[1] - b[1]) <= 1e-5 * b[1], f"{name}: carried rates {a} vs {b} (float64)"
+    assert any(s and 5 <= s[0] <= steps - 20 for s in s32), f"{name}: no switch inside the trajectory: {s32}"
+    near = [s[0] + d for s in s32 if s for d in (-1, 0, 1, 2)]
+    c = case(name, "swats", "torch-optimizer", o, steps=steps, checkpoints=near, **kw)
+    c["switches"] = [s and {"step": s[0], "rate": s[1]} for s in s32]
+    return c
 
 
 LONG = [5003]  # several reduction chunks (4096) and a ragged SIMD tail
-LONG_SAMPLE = sorted(set(list(range(0, 5003, 97)) + [4095, 4096, 4097, 5000, 5001, 5002]))
+LONG_SAMPLE = sorted(set(list(range(0, 5003, 199)) + [4095, 4096, 4097, 5000, 5001, 5002]))
 
 
 def build():
@@ -246,6 +290,22 @@ def build():
              "trustCoefficient": 0.001, "eps": 1e-6}, shapes=layers, seed=20),
         case("lars_long", "lars", "torch-optimizer", {**lars, "lr": 0.1, "weightDecay": 1e-3, "momentum": 0.9}, shapes=[[61, 83], [61]],
              exclude=["t1"], seed=21, sample=LONG_SAMPLE),
+    ]
+    # SWATS: gradients ×1024 make the projected SGD rate small (γ ~ 1e-6), where the reference's switch test
+    # (allclose: atol 1e-8 + rtol 1e-6) can pass, and the SGD phase still moves p by ~1e-3 a step. Seeds
+    # picked so the switch lands mid-trajectory (swats_case asserts it, and that float64 agrees).
+    sw = {"lr": 1e-3, "betas": [0.9, 0.999], "eps": 1e-3, "weightDecay": 0, "amsgrad": False, "nesterov": False}
+    big = 1024
+    cases += [
+        swats_case("swats_defaults", sw, grad_scale=big, seed=45),
+        # t1 (the 5-float bias) switches the group at step 18: t0 and t1 took Adam that step, t2 and t3 SGD.
+        swats_case("swats_layers", sw, shapes=layers, grad_scale=big, seed=55),
+        # Two groups, each switching on its own (group 1 at step 26, group 0 at 33).
+        swats_case("swats_two_groups", {**sw, "lr": 2e-3}, shapes=layers, groups=[0, 1, 0, 1], grad_scale=big, seed=56),
+        swats_case("swats_nesterov_wd", {**sw, "nesterov": True, "weightDecay": 200}, shapes=layers, grad_scale=big, seed=51),
+        swats_case("swats_amsgrad", {**sw, "amsgrad": True, "betas": [0.8, 0.99], "eps": 1e-8}, shapes=layers, grad_scale=big, seed=45),
+        # 5003 floats: γ is steady over that many, and the switch is a stabilisation (step 28) rather than chance.
+        swats_case("swats_long", sw, shapes=[LONG], grad_scale=big, seed=49, sample=LONG_SAMPLE),
     ]
     d = {"d": lambda opts, params: float(opts[0].param_groups[0]["d"])}
     inf = float("inf")
@@ -332,8 +392,19 @@ def lamb_trust(opts, params):
 if __name__ == "__main__":
     torch.set_num_threads(1)
     cases = build()
-    text = dumps({"generator": "test/golden/gen_optim_adaptive.py", "cases": cases}) + "\n"
-    json.loads(text)
-    with open(OUT, "w") as fh:
-        fh.write(text)
-    print(f"wrote {OUT} ({len(text)} bytes, {len(cases)} cases)")
+    families = {}
+    for c in cases:
+        families.setdefault(c["optimizer"].split("_")[0], []).append(c)
+    os.makedirs(OUT, exist_ok=True)
+    for old in os.listdir(OUT):
+        if old.endswith(".json") and old[:-5] not in families:
+            os.remove(os.path.join(OUT, old))
+    total = 0
+    for fam, cs in families.items():
+        text = dumps({"generator": "test/golden/gen_optim_adaptive.py", "cases": cs}) + "\n"
+        json.loads(text)
+        with open(os.path.join(OUT, f"{fam}.json"), "w") as fh:
+            fh.write(text)
+        total += len(text)
+        print(f"wrote {fam}.json ({len(text)} bytes, {len(cs)} cases)")
+    print(f"{len(cases)} cases, {total} bytes in {OUT}")

@@ -1,7 +1,7 @@
-// Cloudflare workerd module worker for test/runtimes.test.ts: the package build (ts/dist) with the
+// Cloudflare workerd module worker for test/workerd.test.ts: the package's browser entry (ts/dist) with the
 // precompiled single-threaded module (workerd forbids compiling wasm at run time), training the same small
 // model as test/fixtures/runtime-smoke.mjs. GET / answers with its engine info, losses and weights.
-import { init, spawn } from '../../ts/dist/index.js';
+import { init, spawn } from '../../ts/dist/index.browser.js';
 import simd from '../../wasm/wasmcnn-simd.wasm';
 
 const spec = { inputShape: [1, 8, 8], layers: [{ type: 'conv2d', filters: 4, kernelSize: 3 }, { type: 'relu' }, { type: 'flatten' }, { type: 'dense', units: 3 }], seed: 1 };

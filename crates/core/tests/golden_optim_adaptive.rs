@@ -1,15 +1,17 @@
 //! The optimizers of issue 14 against their reference implementations' trajectories:
-//! test/golden/optim_adaptive.json, written by test/golden/gen_optim_adaptive.py (torch 1.13 RAdam and
+//! test/golden/optim_adaptive/*.json, written by test/golden/gen_optim_adaptive.py (torch 1.13 RAdam and
 //! NAdam, torch-optimizer 0.3.0 AdaBelief, LAMB, LARS and SWATS, lion-pytorch 0.2.5, prodigyopt 1.1.2,
 //! dadaptation 3.2, schedulefree 1.4.1). Gradients and initial parameters are generated (the xorshift
 //! `noise` of test/helpers.ts), so the file holds only the checkpoints.
-//! Tolerance: |ours − ref| ≤ 1e-5 · max(|ref|, |p₀|, 1e-2) per element, as test/optim-golden.test.ts.
+//! Tolerance: |ours − ref| ≤ 1e-5 · max(|ref|, |p₀|, 1e-2) per element, as test/optim-golden.test.ts;
+//! SWATS switches at the reference's step in each group, carrying its rate within 1e-5.
 
 use serde_json::Value;
 use wasmcnn_core::optim::table::{Run, OUT_FIELDS};
 use wasmcnn_core::optim::dadapt::{self, DAdapt};
 use wasmcnn_core::optim::prodigy::{self, ProdigySlots};
 use wasmcnn_core::optim::schedulefree::{self, ScheduleFree};
+use wasmcnn_core::optim::swats::{self, SwatsSlots};
 use wasmcnn_core::optim::{adabelief, lamb, lars, lion, nadam, radam};
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -27,8 +29,9 @@ fn noise(n: usize, seed: u64) -> Vec<f32> {
         .collect()
 }
 
-fn grad(n: usize, seed: u64, t: u64) -> Vec<f32> {
-    noise(n, seed).iter().zip(noise(n, seed + t)).map(|(h, e)| h * 0.5 + e).collect()
+/// The gradient of step t, times `scale` (a power of two: exact).
+fn grad(n: usize, seed: u64, t: u64, scale: f32) -> Vec<f32> {
+    noise(n, seed).iter().zip(noise(n, seed + t)).map(|(h, e)| (h * 0.5 + e) * scale).collect()
 }
 
 fn floats(v: &Value) -> Vec<f32> {
@@ -64,7 +67,10 @@ type Stepper = Box<dyn FnMut(u64, &mut [f32], &[f32], &mut [f64]) -> Option<f64>
 /// Schedule-Free's z (shared with the replay, which swaps to x and back at checkpoints) and β.
 type Swap = Option<(Rc<RefCell<Vec<f32>>>, f64)>;
 
-fn stepper(kind: &str, o: &Value, n: usize, runs: Vec<Run>, swap: &mut Swap) -> Stepper {
+/// SWATS's scalar state (shared with the replay, which checks each group's switch).
+type Phases = Option<Rc<RefCell<Vec<f64>>>>;
+
+fn stepper(kind: &str, o: &Value, n: usize, runs: Vec<Run>, groups: Vec<usize>, swap: &mut Swap, phases: &mut Phases) -> Stepper {
     let o = Opts(o);
     let z = || vec![0.0f32; n];
     match kind {
@@ -148,6 +154,27 @@ fn stepper(kind: &str, o: &Value, n: usize, runs: Vec<Run>, swap: &mut Swap) -> 
                 None
             })
         }
+        "swats" => {
+            let (beta1, beta2) = o.betas();
+            let cfg = swats::Swats {
+                lr: o.f("lr"),
+                beta1,
+                beta2,
+                eps: o.f("eps"),
+                weight_decay: o.f("weightDecay"),
+                amsgrad: o.b("amsgrad"),
+                nesterov: o.b("nesterov"),
+            };
+            let ngroups = groups.iter().max().map_or(1, |g| g + 1);
+            let sc = Rc::new(RefCell::new(vec![0.0; swats::scalars_len(runs.len(), ngroups)]));
+            *phases = Some(sc.clone());
+            let (mut m, mut v, mut vm, mut b) = (z(), z(), z(), z());
+            Box::new(move |t, p, g, out| {
+                let slots = SwatsSlots { exp_avg: &mut m, exp_avg_sq: &mut v, max_exp_avg_sq: cfg.amsgrad.then_some(&mut vm[..]), momentum_buffer: &mut b };
+                swats::swats_step(&cfg, t, &mut sc.borrow_mut(), &runs, &groups, p, g, slots, None, Some(out));
+                None
+            })
+        }
         "prodigy" => {
             let (beta1, beta2) = o.betas();
             let cfg = prodigy::Prodigy {
@@ -226,6 +253,11 @@ fn stepper(kind: &str, o: &Value, n: usize, runs: Vec<Run>, swap: &mut Swap) -> 
     }
 }
 
+/// Each tensor's parameter group (SWATS), 0 when absent.
+fn groups_of(c: &Value) -> Vec<usize> {
+    c["tensors"].as_array().unwrap().iter().map(|t| t.get("group").map_or(0, |g| g.as_u64().unwrap() as usize)).collect()
+}
+
 /// The case's tensors as one run each (back to back from 0), excluded ones not adapted.
 fn runs_of(c: &Value) -> Vec<Run> {
     let mut at = 0;
@@ -251,14 +283,42 @@ fn check(what: &str, got: &[f32], want: &[f32], floor: &[f32], rtol: f32, worst:
     }
 }
 
+/// Every case of test/golden/optim_adaptive/*.json, files in name order.
+fn cases() -> Vec<Value> {
+    let dir = format!("{}/../../test/golden/optim_adaptive", env!("CARGO_MANIFEST_DIR"));
+    let mut files: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|e| e == "json")).collect();
+    files.sort();
+    files
+        .iter()
+        .flat_map(|f| {
+            let golden: Value = serde_json::from_str(&std::fs::read_to_string(f).unwrap()).unwrap();
+            golden["cases"].as_array().unwrap().clone()
+        })
+        .collect()
+}
+
+/// SWATS: after step t every group is in the reference's phase, and one that switched at t carries its rate.
+fn check_switches(name: &str, c: &Value, runs: usize, scalars: &[f64], t: u64, worst: &mut f32) {
+    for (k, want) in c["switches"].as_array().unwrap().iter().enumerate() {
+        let g = &scalars[runs * swats::RUN_SCALARS + k * swats::GROUP_SCALARS..][..swats::GROUP_SCALARS];
+        let at = want.get("step").and_then(Value::as_u64);
+        assert_eq!(g[0] != 0.0, at.is_some_and(|s| t >= s), "{name} group {k} after step {t}: phase {} (reference switches at {at:?})", g[0]);
+        if at == Some(t) {
+            let rate = want["rate"].as_f64().unwrap();
+            let err = ((g[1] - rate) / rate).abs() as f32;
+            assert!(err <= 1e-5 && g[2] == t as f64, "{name} group {k}: carried {} at step {} vs reference {rate} at {t}", g[1], g[2]);
+            *worst = worst.max(err);
+        }
+    }
+}
+
 #[test]
 fn adaptive_optimizers_follow_their_reference_trajectories() {
-    let path = format!("{}/../../test/golden/optim_adaptive.json", env!("CARGO_MANIFEST_DIR"));
-    let golden: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-    let cases = golden["cases"].as_array().unwrap();
-    for c in cases {
+    let cases = cases();
+    for c in &cases {
         let (name, kind) = (c["name"].as_str().unwrap(), c["optimizer"].as_str().unwrap());
         let (n, seed, steps) = (c["n"].as_u64().unwrap() as usize, c["seed"].as_u64().unwrap(), c["steps"].as_u64().unwrap());
+        let scale = c.get("gradScale").and_then(Value::as_f64).unwrap_or(1.0) as f32;
         let runs = runs_of(c);
         // 1e-5 unless the case states a looser tolerance and its reason (a trajectory that is not float32-stable).
         let rtol = c.get("rtol").and_then(Value::as_f64).unwrap_or(1e-5) as f32;
@@ -266,15 +326,18 @@ fn adaptive_optimizers_follow_their_reference_trajectories() {
         let sample: Option<Vec<usize>> = c["sample"].as_array().map(|s| s.iter().map(|i| i.as_u64().unwrap() as usize).collect());
         let pick = |v: &[f32]| -> Vec<f32> { sample.as_ref().map_or_else(|| v.to_vec(), |s| s.iter().map(|&i| v[i]).collect()) };
         let floor: Vec<f32> = pick(&p0).iter().map(|v| v.abs().max(1e-2)).collect();
-        let mut swap: Swap = None;
-        let mut step = stepper(kind, &c["options"], n, runs.clone(), &mut swap);
+        let (mut swap, mut phases): (Swap, Phases) = (None, None);
+        let mut step = stepper(kind, &c["options"], n, runs.clone(), groups_of(c), &mut swap, &mut phases);
         let mut p = p0.clone();
         let mut out = vec![0.0f64; runs.len() * OUT_FIELDS];
         let checkpoints: Vec<u64> = c["checkpoints"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap()).collect();
-        let (mut worst, mut worst_d) = (0.0f32, 0.0f32);
+        let (mut worst, mut worst_d, mut worst_rate) = (0.0f32, 0.0f32, 0.0f32);
         let mut k = 0;
         for t in 1..=steps {
-            let d = step(t, &mut p, &grad(n, seed, t), &mut out);
+            let d = step(t, &mut p, &grad(n, seed, t, scale), &mut out);
+            if let Some(sc) = &phases {
+                check_switches(name, c, runs.len(), &sc.borrow(), t, &mut worst_rate);
+            }
             if checkpoints.get(k) == Some(&t) {
                 check(&format!("{name} step {t}"), &pick(&p), &floats(&c["params"][k]), &floor, rtol, &mut worst);
                 if let (Some(want), Some((z, beta))) = (c.get("evalParams"), &swap) {
@@ -299,7 +362,8 @@ fn adaptive_optimizers_follow_their_reference_trajectories() {
         }
         assert_eq!(k, checkpoints.len());
         let dnote = if c.get("d").is_some() { format!(", d {worst_d:e}") } else { String::new() };
-        println!("{name} ({}, {steps} steps, n {n}): max relative error {worst:e}{dnote}", c["reference"].as_str().unwrap());
+        let snote = c.get("switches").map_or(String::new(), |s| format!(", switches {s} (carried rate {worst_rate:e})"));
+        println!("{name} ({}, {steps} steps, n {n}): max relative error {worst:e}{dnote}{snote}", c["reference"].as_str().unwrap());
     }
-    assert!(cases.len() >= 15);
+    assert!(cases.len() >= 50);
 }

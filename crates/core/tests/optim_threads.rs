@@ -125,7 +125,7 @@ fn reductions_are_bitwise_equal_on_1_to_4_threads() {
 /// runs of a buffer long enough to be split; returns every buffer and scalar they wrote.
 fn table_optimizers() -> Vec<Vec<f32>> {
     use wasmcnn_core::optim::table::{Run, OUT_FIELDS};
-    use wasmcnn_core::optim::{dadapt, lamb, lars, prodigy, schedulefree};
+    use wasmcnn_core::optim::{dadapt, lamb, lars, prodigy, schedulefree, swats};
     let n = N;
     let runs = [
         Run { offset: 0, len: 70_001, lr_scale: 1.0, wd_scale: 1.0, adapt: true },
@@ -158,6 +158,18 @@ fn table_optimizers() -> Vec<Vec<f32>> {
         lars::lars_step(&cfg, t as u64 + 1, &runs, &mut p, g, Some(&mut b), None, Some(&mut tel));
     }
     out.extend([p, b, f64s(&tel)]);
+    // SWATS: runs 0 and 2 in group 0 (Adam, Σu·g and Σu² over chunks), run 1 in group 1, already switched (SGD).
+    let cfg = swats::Swats { weight_decay: 0.01, amsgrad: true, nesterov: true, ..Default::default() };
+    let (mut p, mut m, mut v, mut vm, mut b) = (p0.clone(), z(), z(), z(), z());
+    let mut sc = vec![0.0; swats::scalars_len(runs.len(), 2)];
+    sc[runs.len() * swats::RUN_SCALARS + swats::GROUP_SCALARS..].copy_from_slice(&[1.0, 0.02, 1.0, cfg.lr]);
+    for (t, g) in grads.iter().enumerate() {
+        let slots = swats::SwatsSlots { exp_avg: &mut m, exp_avg_sq: &mut v, max_exp_avg_sq: Some(&mut vm), momentum_buffer: &mut b };
+        swats::swats_step(&cfg, t as u64 + 1, &mut sc, &runs, &[0, 1, 0], &mut p, g, slots, None, Some(&mut tel));
+    }
+    // Every bit of the f64 scalars (λ per run), as two f32 bit patterns each.
+    let sc_bits: Vec<f32> = sc.iter().flat_map(|x| [f32::from_bits(x.to_bits() as u32), f32::from_bits((x.to_bits() >> 32) as u32)]).collect();
+    out.extend([p, m, v, vm, b, sc_bits, f64s(&tel)]);
     let cfg = dadapt::DAdaptAdagrad { momentum: 0.5, ..Default::default() };
     let (mut p, mut al, mut s, mut x0) = (p0.clone(), vec![1e-6f32; n], z(), z());
     let mut sc = [1e-6, 0.0, 0.0, 0.0, 0.0];

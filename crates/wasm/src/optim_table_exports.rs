@@ -1,5 +1,5 @@
 //! Exports of the optimizers that step over a table of runs (core `optim::table`): RAdam, NAdam, AdaBelief,
-//! Lion, LAMB, LARS, Prodigy, D-Adaptation (Adam, SGD, AdaGrad) and Schedule-Free (AdamW, SGD).
+//! Lion, LAMB, LARS, SWATS, Prodigy, D-Adaptation (Adam, SGD, AdaGrad) and Schedule-Free (AdamW, SGD).
 //!
 //! Common arguments: `p`, `g` the whole flat buffers (n floats); `runs` the run table (`nruns` × 5 f64:
 //! offset, length, lr scale, wd scale, adapt); state slots parallel to the parameters (n floats, null
@@ -9,7 +9,7 @@
 
 use crate::exports::{opt_mut, sl, sl_mut};
 use wasmcnn_core::optim::table::{parse_runs, Run, OUT_FIELDS, RUN_FIELDS};
-use wasmcnn_core::optim::{adabelief, dadapt, lamb, lars, lion, nadam, prodigy, radam, schedulefree};
+use wasmcnn_core::optim::{adabelief, dadapt, lamb, lars, lion, nadam, prodigy, radam, schedulefree, swats};
 
 /// The run table and the telemetry output.
 unsafe fn table<'a>(runs: *const f64, nruns: usize, n: usize, out: *mut f64) -> (Vec<Run>, Option<&'a mut [f64]>) {
@@ -116,6 +116,32 @@ pub unsafe extern "C" fn wcnn_lars_step(
     let (runs, out) = table(runs, nruns, n, out);
     let cfg = lars::Lars { lr, momentum, dampening, weight_decay, nesterov: nesterov != 0, trust_coefficient, eps };
     lars::lars_step(&cfg, step as u64, &runs, sl_mut(p, n), sl(g, n), opt_mut(momentum_buf, n), opt_mut(delta, n), out);
+}
+
+/// `groups`: each run's parameter group (nruns f64, each < ngroups); AMSGrad when `max_exp_avg_sq` is not
+/// null; `scalars`: `swats::scalars_len(nruns, ngroups)` f64 (per run λ and a flag, per group phase, Λ, the
+/// switch step and the lr then).
+///
+/// # Safety
+/// See the module comment; exp_avg, exp_avg_sq, momentum_buf: n floats; max_exp_avg_sq: n or null.
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn wcnn_swats_step(
+    p: *mut f32, g: *const f32, n: usize, runs: *const f64, nruns: usize, groups: *const f64, ngroups: usize,
+    exp_avg: *mut f32, exp_avg_sq: *mut f32, max_exp_avg_sq: *mut f32, momentum_buf: *mut f32, scalars_ptr: *mut f64,
+    lr: f64, beta1: f64, beta2: f64, eps: f64, weight_decay: f64, step: f64, nesterov: i32, delta: *mut f32, out: *mut f64,
+) {
+    let (runs, out) = table(runs, nruns, n, out);
+    let groups: Vec<usize> = sl(groups, nruns).iter().map(|&k| k as usize).collect();
+    let cfg = swats::Swats { lr, beta1, beta2, eps, weight_decay, amsgrad: !max_exp_avg_sq.is_null(), nesterov: nesterov != 0 };
+    let slots = swats::SwatsSlots {
+        exp_avg: sl_mut(exp_avg, n),
+        exp_avg_sq: sl_mut(exp_avg_sq, n),
+        max_exp_avg_sq: opt_mut(max_exp_avg_sq, n),
+        momentum_buffer: sl_mut(momentum_buf, n),
+    };
+    let sc = sl_mut(scalars_ptr, swats::scalars_len(runs.len(), ngroups));
+    swats::swats_step(&cfg, step as u64, sc, &runs, &groups, sl_mut(p, n), sl(g, n), slots, opt_mut(delta, n), out);
 }
 
 /// `beta3` < 0 means √β₂; `exp_avg` exactly when β₁ > 0; `scalars`: [d, d_max, d_numerator, k].

@@ -351,6 +351,7 @@ export class Sequential {
   _inputView(): Float32Array {
     return this.#input!.view();
   }
+  /** @internal */
   _labelView(): Uint32Array {
     return this.#labels!.view();
   }

@@ -20,7 +20,7 @@ export type OptimizerName = OptimizerConfig['type'];
 
 export const OPTIMIZERS: readonly OptimizerName[] = [
   'sgd', 'adagrad', 'rmsprop', 'adadelta', 'adam', 'adamw', 'adamax', 'adafactor',
-  'radam', 'nadam', 'adabelief', 'lion', 'lamb', 'lars', 'prodigy', 'dadapt_adam', 'dadapt_sgd', 'dadapt_adagrad',
+  'radam', 'nadam', 'adabelief', 'lion', 'lamb', 'lars', 'swats', 'prodigy', 'dadapt_adam', 'dadapt_sgd', 'dadapt_adagrad',
   'schedulefree_adamw', 'schedulefree_sgd', 'lookahead',
 ];
 
@@ -64,7 +64,9 @@ export { NAdam } from './nadam.js';
 export { Prodigy } from './prodigy.js';
 export { RAdam } from './radam.js';
 export { ScheduleFreeAdamW, ScheduleFreeSGD } from './schedulefree.js';
-export type { LastStep } from './optimizer.js';
+export { SWATS } from './swats.js';
+export type { SWATSConfig, SWATSGroupPhase } from './swats.js';
+export type { LastStep, PhaseSwitch } from './optimizer.js';
 export type {
   AdadeltaConfig, AdafactorConfig, AdagradConfig, AdamConfig, AdamWConfig, AdamaxConfig, LookaheadConfig, OptimizerState,
   OptimizerTargetLike, RMSpropConfig, SGDConfig,

@@ -11,7 +11,7 @@ import { checkTarget, gapsOf, makeRuns, resolveLayout, type LayoutEntry, type Op
  * What an optimizer steps over: a model (its tensors, by name), an explicit layout, or a bare size (one
  * tensor named 'params' of shape [size]).
  */
-export type OptimizerTargetLike = number | OptimizerTarget | Pick<Sequential, '_paramLayout' | '_buffers'>;
+export type OptimizerTargetLike = number | OptimizerTarget | Sequential;
 
 /** An optimizer's complete state as plain data (structured-clone-able), from `saveState()`. */
 export interface OptimizerState {
@@ -47,6 +47,17 @@ export interface LastStep {
   lr: number;
   tensorLr: Float64Array;
   trustRatios?: Float64Array;
+  /** The phase switches this step made (SWATS: a parameter group from Adam to SGD); absent when none. */
+  switched?: PhaseSwitch[];
+}
+
+/** A phase switch: `group` indexes paramGroups (null: the tensors no group matches); `rate` the rate carried. */
+export interface PhaseSwitch {
+  group: number | null;
+  step: number;
+  from: string;
+  to: string;
+  rate: number;
 }
 
 /** The layout a target describes (a bare size is one tensor named 'params'). */

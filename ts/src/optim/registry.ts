@@ -24,6 +24,7 @@ import {
 } from './schedulefree.js';
 import { resolveRMSprop, RMSprop, type RMSpropConfig } from './rmsprop.js';
 import { resolveSGD, SGD, type SGDConfig } from './sgd.js';
+import { resolveSWATS, SWATS, type SWATSConfig } from './swats.js';
 
 /** A config of one of the optimizers Lookahead can wrap. */
 export type BaseOptimizerConfig =
@@ -41,6 +42,7 @@ export type BaseOptimizerConfig =
   | ({ type: 'lion' } & LionConfig)
   | ({ type: 'lamb' } & LambConfig)
   | ({ type: 'lars' } & LARSConfig)
+  | ({ type: 'swats' } & SWATSConfig)
   | ({ type: 'prodigy' } & ProdigyConfig)
   | ({ type: 'dadapt_adam' } & DAdaptAdamConfig)
   | ({ type: 'dadapt_sgd' } & DAdaptSGDConfig)
@@ -72,6 +74,7 @@ export const BASE_OPTIMIZERS: Record<BaseOptimizerName, Entry> = {
   lion: { resolve: resolveLion, make: (e, t, c) => new Lion(e, t, c) },
   lamb: { resolve: resolveLamb, make: (e, t, c) => new Lamb(e, t, c) },
   lars: { resolve: resolveLARS, make: (e, t, c) => new LARS(e, t, c) },
+  swats: { resolve: resolveSWATS, make: (e, t, c) => new SWATS(e, t, c) },
   prodigy: { resolve: resolveProdigy, make: (e, t, c) => new Prodigy(e, t, c) },
   dadapt_adam: { resolve: resolveDAdaptAdam, make: (e, t, c) => new DAdaptAdam(e, t, c) },
   dadapt_sgd: { resolve: resolveDAdaptSGD, make: (e, t, c) => new DAdaptSGD(e, t, c) },

@@ -112,10 +112,12 @@ abstract class ScheduleFree<C extends ResolvedCommon> extends TableOptimizer {
   override saveState(): OptimizerState {
     return { ...super.saveState(), mode: this.#mode };
   }
+  /** @internal */
   override _checkState(s: OptimizerState, where: string): void {
     super._checkState(s, where);
     if (s.mode !== 'train' && s.mode !== 'eval') throw new TypeError(`${where}: a Schedule-Free state needs mode 'train' or 'eval', got ${describe(s.mode)}`);
   }
+  /** @internal */
   override _restoreState(s: OptimizerState): void {
     super._restoreState(s);
     this.#mode = s.mode!;

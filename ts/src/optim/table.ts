@@ -18,8 +18,8 @@ export interface TableOptions {
   perTensor?: boolean;
   /** Which tensors layer-wise adaptation applies to (LAMB, LARS); default all. */
   adapt?: (t: LayoutEntry) => boolean;
-  /** The scalar state before the first step. */
-  scalars?: number[];
+  /** The scalar state before the first step (a function of the runs when its length depends on them: SWATS). */
+  scalars?: number[] | ((runs: readonly Run[]) => number[]);
 }
 
 /**
@@ -59,7 +59,7 @@ export abstract class TableOptimizer extends Optimizer {
     const n = this.runs.length;
     this.#table = engine.alloc(2 * RUN_FIELDS * Math.max(n, 1), `${name} run table`);
     this.#out = engine.alloc(2 * OUT_FIELDS * Math.max(n, 1), `${name} telemetry`);
-    this.#initial = o.scalars ?? [];
+    this.#initial = typeof o.scalars === 'function' ? o.scalars(this.runs) : (o.scalars ?? []);
     this.#scalars = this.#initial.length > 0 ? engine.alloc(2 * this.#initial.length, `${name} scalar state`) : null;
     this.#writeScalars(this.#initial);
     const t = this.#f64(this.#table, n * RUN_FIELDS);

@@ -4,6 +4,7 @@
 import { describe } from '../errors.js';
 import { Engine } from '../runtime/engine.js';
 import { load, type InitOptions } from '../runtime/load.js';
+import type { Platform } from '../runtime/platform.js';
 import type { Sequential } from '../nn/sequential.js';
 import type { Optimizer } from '../optim/optimizer.js';
 import type { OptimizerState } from '../optim/index.js';
@@ -21,6 +22,11 @@ export class Dispatcher {
   readonly #models = new Map<number, Sequential>();
   readonly #optimizers = new Map<number, Optimizer>();
   #next = 1;
+  readonly #platform: Platform;
+
+  constructor(platform: Platform) {
+    this.#platform = platform;
+  }
 
   get #e(): Engine {
     if (this.#engine === null) throw new Error('wasmcnn: the remote engine is not initialised');
@@ -39,7 +45,7 @@ export class Dispatcher {
     switch (op) {
       case 'init':
         if (this.#engine !== null) throw new Error('wasmcnn: the remote engine was already initialised');
-        this.#engine = new Engine(await load(args[0] as InitOptions));
+        this.#engine = new Engine(await load(this.#platform, args[0] as InitOptions));
         return this.#engine.info();
       case 'sequential':
         return this.#addModel(this.#e.sequential(args[0] as Parameters<Engine['sequential']>[0]));

@@ -5,6 +5,7 @@ import { describe } from '../errors.js';
 import type { EngineInfo } from '../runtime/engine.js';
 import { canBlock } from '../runtime/features.js';
 import type { InitOptions } from '../runtime/load.js';
+import type { Platform } from '../runtime/platform.js';
 import type { ModelJSON, ModelSpec, SummaryRow } from '../nn/sequential.js';
 import { Optimizer } from '../optim/optimizer.js';
 import type { OptimizerConfig, OptimizerName, OptimizerState } from '../optim/index.js';
@@ -21,14 +22,15 @@ export interface SpawnOptions extends InitOptions {
   where?: 'auto' | 'worker' | 'local';
 }
 
-/** Starts an engine (see SpawnOptions.where) and resolves when its build is loaded and its threads run. */
-export async function spawn(opts: SpawnOptions = {}): Promise<RemoteEngine> {
+/** spawn() on a platform (each package entry passes its own). */
+export async function spawnOn(platform: Platform, opts: SpawnOptions = {}): Promise<RemoteEngine> {
+  if (typeof opts !== 'object' || opts === null) throw new TypeError(`spawn: options must be an object, got ${describe(opts)}`);
   const { where = 'auto', ...initOpts } = opts;
   if (!['auto', 'worker', 'local'].includes(where)) {
     throw new RangeError(`spawn: where must be 'auto', 'worker' or 'local', got ${describe(where)}`);
   }
   const inWorker = where === 'worker' || (where === 'auto' && !canBlock());
-  const transport = inWorker ? await WorkerTransport.start() : new LocalTransport();
+  const transport = inWorker ? await WorkerTransport.start(platform) : new LocalTransport(platform);
   // A URL object does not survive postMessage; its string does.
   const wire: InitOptions = initOpts.wasm instanceof URL ? { ...initOpts, wasm: initOpts.wasm.href } : initOpts;
   try {
@@ -82,13 +84,12 @@ export class RemoteEngine {
     return (await this.#t.call('liveBytes', undefined, [])) as number;
   }
 
-  /** Ends the engine, its worker (if any) and its thread pool; everything made by it is unusable afterwards. */
+  /**
+   * Ends the engine, its worker (if any) and its thread pool; everything made by it is unusable afterwards.
+   * Every pending call rejects at once. An idle worker gets a second to end its thread pool itself; a busy or
+   * unresponsive one is killed.
+   */
   async terminate(): Promise<void> {
-    try {
-      await this.#t.call('terminate', undefined, []);
-    } catch {
-      // Already terminated, or the worker died: closing below is all that is left to do.
-    }
     await this.#t.close();
   }
 

@@ -112,6 +112,8 @@ export interface WasmExports {
   wcnn_lion_step(...args: number[]): void;
   wcnn_lamb_step(...args: number[]): void;
   wcnn_lars_step(...args: number[]): void;
+  /** Also takes each run's group (nruns f64) and the group count after the run table. */
+  wcnn_swats_step(...args: number[]): void;
   wcnn_prodigy_step(...args: number[]): void;
   wcnn_dadapt_adam_step(...args: number[]): void;
   wcnn_dadapt_sgd_step(...args: number[]): void;
@@ -129,7 +131,7 @@ export const REQUIRED_EXPORTS: readonly (keyof WasmExports)[] = [
   'wcnn_adagrad_step', 'wcnn_rmsprop_step', 'wcnn_adam_step', 'wcnn_adamw_step', 'wcnn_sgd_step', 'wcnn_adamax_step',
   'wcnn_adadelta_step', 'wcnn_adafactor_step', 'wcnn_lookahead_sync', 'wcnn_range_stats', 'wcnn_sum_squares',
   'wcnn_scale', 'wcnn_clamp', 'wcnn_add_into',
-  'wcnn_radam_step', 'wcnn_nadam_step', 'wcnn_adabelief_step', 'wcnn_lion_step', 'wcnn_lamb_step', 'wcnn_lars_step',
+  'wcnn_radam_step', 'wcnn_nadam_step', 'wcnn_adabelief_step', 'wcnn_lion_step', 'wcnn_lamb_step', 'wcnn_lars_step', 'wcnn_swats_step',
   'wcnn_prodigy_step', 'wcnn_dadapt_adam_step', 'wcnn_dadapt_sgd_step', 'wcnn_dadapt_adagrad_step', 'wcnn_schedulefree_step',
   'wcnn_schedulefree_swap',
 ];

@@ -48,18 +48,6 @@ export function threadsUnavailable(): string | null {
   return null;
 }
 
-/** Cores this runtime reports (Node's os.availableParallelism, else navigator.hardwareConcurrency). */
-export async function availableCores(): Promise<number> {
-  const nav = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator;
-  try {
-    const os = await import('node:os');
-    if (typeof os.availableParallelism === 'function') return os.availableParallelism();
-    return os.cpus().length;
-  } catch {
-    return nav?.hardwareConcurrency ?? 1;
-  }
-}
-
 /**
  * Whether this thread may block (Atomics.wait): the caller of a threaded kernel waits for the pool. A
  * browser page's main thread may not, so there the threaded build cannot be driven directly.

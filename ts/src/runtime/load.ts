@@ -1,9 +1,11 @@
 // Loading: picks the build by capability checks (never by platform name), compiles and instantiates it,
-// starts the worker threads for the threaded build, and checks the exports.
+// starts the worker threads for the threaded build, and checks the exports. What differs per runtime (reading
+// bytes, cores, workers) comes in as a Platform from the package's entry.
+import { buildUrl } from '../../../wasm/builds.js';
 import { REQUIRED_EXPORTS, type WasmExports } from './exports.js';
-import { availableCores, canBlock, hasRelaxedSimd, hasSimd128, threadsUnavailable } from './features.js';
-import { startNodeWorkers, type ThreadExports, type WorkerPool } from './workers-node.js';
-import { hasWebWorkers, startWebWorkers } from './workers-web.js';
+import { canBlock, hasRelaxedSimd, hasSimd128, threadsUnavailable } from './features.js';
+import type { Platform, StartPool } from './platform.js';
+import type { ThreadExports, WorkerPool } from './pool.js';
 
 export type BuildName = 'simd' | 'simd-threads' | 'relaxed-simd' | 'relaxed-simd-threads';
 
@@ -20,44 +22,24 @@ export interface InitOptions {
    */
   relaxedSimd?: 'auto' | boolean;
   /** A precompiled module (for runtimes that forbid compiling at run time, e.g. Cloudflare workerd). */
-  module?: WebAssembly.Module;
-  /** The wasm bytes, or where to get them (a URL or path); defaults to the build shipped in `wasm/`. */
-  wasm?: BufferSource | URL | string;
+  module?: WasmModule;
+  /**
+   * The wasm bytes, or where to get them (a URL, or a path in Node, Deno and Bun); defaults to the build
+   * shipped in the package's `wasm/`, picked by capability.
+   */
+  wasm?: ArrayBuffer | ArrayBufferView | GlobalURL | string;
 }
 
-/** The builds shipped with the package, next to ts/ (same relative path from ts/src and ts/dist). */
-export function defaultWasmUrl(build: BuildName): URL {
-  return new URL(`../../../wasm/wasmcnn-${build}.wasm`, import.meta.url);
-}
+// The public types name WebAssembly.Module and URL only where the consumer's libs declare them (DOM, or
+// @types/node), so that they compile without the DOM lib and never degrade to `any`.
+/** A compiled `WebAssembly.Module` (any object where no lib declares WebAssembly). */
+export type WasmModule = typeof globalThis extends { WebAssembly: { Module: abstract new (...args: never) => infer M } } ? M : object;
+/** The global `URL` (never where no lib declares it). */
+export type GlobalURL = typeof globalThis extends { URL: abstract new (...args: never) => infer U } ? U : never;
 
 /** Initial pages of the threaded build's shared memory: its `--initial-memory` (32 MiB); maximum 2 GiB. */
 const SHARED_INITIAL_PAGES = 512;
 const SHARED_MAX_PAGES = 32768;
-
-async function readBytes(src: URL | string): Promise<BufferSource> {
-  const url = typeof src === 'string' && !/^[a-z][a-z0-9+.-]*:/i.test(src) ? null : new URL(src);
-  if (url === null || url.protocol === 'file:') {
-    // A path or file: URL: read it from disk (node:fs works in Node, Deno and Bun).
-    const fs = await import('node:fs/promises');
-    try {
-      return await fs.readFile(url ?? (src as string));
-    } catch (e) {
-      throw new Error(`wasmcnn: cannot read the wasm build at ${String(src)} (run \`npm run build\` first?): ${(e as Error).message}`);
-    }
-  }
-  const res = await fetch(url);
-  if (!res.ok) throw new Error(`wasmcnn: fetching the wasm build from ${url} failed: HTTP ${res.status}`);
-  return await res.arrayBuffer();
-}
-
-async function hasNodeWorkers(): Promise<boolean> {
-  try {
-    await import('node:worker_threads');
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 export interface Loaded {
   /** The raw exports (unguarded: the Engine wraps them). */
@@ -70,14 +52,15 @@ export interface Loaded {
 
 /** Decides how many threads to use and why. */
 async function planThreads(
+  platform: Platform,
   opts: InitOptions,
   given: WebAssembly.Module | undefined,
-): Promise<{ threads: number; reason: string; workers?: 'node' | 'web' }> {
+): Promise<{ threads: number; reason: string; start?: StartPool }> {
   const want = opts.threads ?? 'auto';
   if (want !== 'auto' && !(Number.isInteger(want) && want >= 1 && want <= 256)) {
     throw new RangeError(`init: threads must be 'auto' or an integer in [1, 256], got ${String(want)}`);
   }
-  const cores = await availableCores();
+  const cores = await platform.cores();
   const n = want === 'auto' ? cores : want;
   if (given && !isThreadedModule(given)) return { threads: 1, reason: 'the given module is the single-threaded build' };
   if (n === 1) return { threads: 1, reason: want === 'auto' ? 'one core available' : 'threads: 1 requested' };
@@ -86,9 +69,9 @@ async function planThreads(
   if (!canBlock()) {
     return { threads: 1, reason: 'this thread may not block (a page\'s main thread): use spawn(), which runs the engine in a dedicated worker, for threads; using the single-threaded build' };
   }
-  const kind = (await hasNodeWorkers()) ? 'node' : hasWebWorkers() ? 'web' : null;
-  if (kind === null) return { threads: 1, reason: 'no Worker implementation here; using the single-threaded build' };
-  return { threads: n, workers: kind, reason: `${n} worker threads (${want === 'auto' ? `${cores} cores reported` : 'requested'})` };
+  const start = await platform.pool();
+  if (start === null) return { threads: 1, reason: 'no Worker implementation here; using the single-threaded build' };
+  return { threads: n, start, reason: `${n} worker threads (${want === 'auto' ? `${cores} cores reported` : 'requested'})` };
 }
 
 function buildName(relaxed: boolean, threaded: boolean): BuildName {
@@ -109,22 +92,38 @@ function planRelaxed(opts: InitOptions): { use: boolean; reason: string } {
   return { use: false, reason: 'relaxed SIMD not supported by this runtime' };
 }
 
+/** Bytes read from `src` must be a wasm module: a server answering a missing file with a page says so here. */
+function checkMagic(bytes: ArrayBuffer | ArrayBufferView, src: URL | string): void {
+  const b = ArrayBuffer.isView(bytes) ? new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength) : new Uint8Array(bytes);
+  if (b.length >= 4 && b[0] === 0 && b[1] === 0x61 && b[2] === 0x73 && b[3] === 0x6d) return;
+  const start = new TextDecoder().decode(b.subarray(0, 40)).replace(/\s+/g, ' ');
+  throw new Error(
+    `wasmcnn: ${String(src)} is not a wasm module (it starts with ${JSON.stringify(start)}): the server did not serve the ` +
+      "package's wasm file there (see the README's \"Install and use\" for your bundler)",
+  );
+}
+
 function isThreadedModule(m: WebAssembly.Module): boolean {
   return WebAssembly.Module.imports(m).some((i) => i.module === 'env' && i.name === 'memory' && i.kind === 'memory');
 }
 
-export async function load(opts: InitOptions = {}): Promise<Loaded> {
+export async function load(platform: Platform, opts: InitOptions = {}): Promise<Loaded> {
+  if (typeof opts !== 'object' || opts === null) throw new TypeError(`init: options must be an object, got ${opts === null ? 'null' : typeof opts}`);
   if (!hasSimd128()) {
     throw new Error('wasmcnn: this runtime does not support WebAssembly SIMD128, which every wasmcnn build needs');
   }
-  const compile = async (src: BufferSource | URL | string) =>
-    WebAssembly.compile(src instanceof URL || typeof src === 'string' ? await readBytes(src) : src);
+  const compile = async (src: ArrayBuffer | ArrayBufferView | URL | string, shipped = false) => {
+    if (!(src instanceof URL || typeof src === 'string')) return WebAssembly.compile(src as BufferSource);
+    const bytes = await platform.read(src, shipped);
+    checkMagic(bytes, src);
+    return WebAssembly.compile(bytes as BufferSource);
+  };
   // A build the caller chose decides itself; otherwise the plan picks one.
-  let module = opts.module ?? (opts.wasm !== undefined ? await compile(opts.wasm) : undefined);
-  const plan = await planThreads(opts, module);
+  let module = (opts.module as WebAssembly.Module | undefined) ?? (opts.wasm !== undefined ? await compile(opts.wasm as ArrayBuffer | URL | string) : undefined);
+  const plan = await planThreads(platform, opts, module);
   const relaxed = planRelaxed(opts);
   const threaded = plan.threads > 1;
-  module ??= await compile(defaultWasmUrl(buildName(relaxed.use, threaded)));
+  module ??= await compile(buildUrl(buildName(relaxed.use, threaded)), true);
   if (isThreadedModule(module) && !threaded) {
     throw new Error(`wasmcnn: the given wasm is the threaded build, but it cannot run threaded here (${plan.reason}); pass the single-threaded build`);
   }
@@ -139,7 +138,6 @@ export async function load(opts: InitOptions = {}): Promise<Loaded> {
   const isRelaxed = exports.wcnn_relaxed_simd() === 1;
   const build = buildName(isRelaxed, threaded);
   const reason = `${plan.reason}; ${opts.module || opts.wasm !== undefined ? `the given module ${isRelaxed ? 'uses' : 'does not use'} relaxed SIMD` : relaxed.reason}`;
-  const start = plan.workers === 'web' ? startWebWorkers : startNodeWorkers;
-  const pool = memory ? await start(module, memory, exports as ThreadExports, plan.threads) : null;
+  const pool = memory && plan.start ? await plan.start(module, memory, exports as ThreadExports, plan.threads) : null;
   return { exports, build, threads: pool?.threads ?? 1, reason, pool };
 }

@@ -33,6 +33,7 @@ pub mod rmsprop;
 pub mod schedulefree;
 pub mod sgd;
 pub mod stats;
+pub mod swats;
 pub mod table;
 
 use crate::par::SyncPtr;
