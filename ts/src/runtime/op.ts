@@ -37,6 +37,7 @@ export interface OpDef<F extends string = string, S extends string = string> {
 /** What an operator needs from its engine: the exports and a way to mark the engine unusable. */
 export interface OpHost {
   readonly exports: WasmExports;
+  /** @internal */
   _poison(where: string, cause: string): Error;
 }
 
