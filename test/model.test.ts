@@ -14,14 +14,14 @@ describe('Sequential', () => {
     const e = await engine();
     using m = e.sequential({ inputShape: [1, 28, 28], layers: LENET, seed: 1 });
     expect(m.summaryRows().map((r) => [r.name, r.outputShape, r.params])).toEqual([
-      ['conv2d_0', [8, 28, 28], 8 * 25 + 8],
-      ['relu_1', [8, 28, 28], 0],
-      ['maxPool2d_2', [8, 14, 14], 0],
-      ['conv2d_3', [16, 10, 10], 16 * 8 * 25 + 16],
-      ['relu_4', [16, 10, 10], 0],
-      ['maxPool2d_5', [16, 5, 5], 0],
-      ['flatten_6', [400], 0],
-      ['dense_7', [10], 4010],
+      ['0', [8, 28, 28], 8 * 25 + 8],
+      ['1', [8, 28, 28], 0],
+      ['2', [8, 14, 14], 0],
+      ['3', [16, 10, 10], 16 * 8 * 25 + 16],
+      ['4', [16, 10, 10], 0],
+      ['5', [16, 5, 5], 0],
+      ['6', [400], 0],
+      ['7', [10], 4010],
     ]);
     expect(m.numParams).toBe(208 + 3216 + 4010);
     expect(m.summary()).toContain('Total params: 7,434');
@@ -56,7 +56,7 @@ describe('Sequential', () => {
     const b = await run(5);
     const c = await run(6);
     for (const k of Object.keys(a)) expect(Buffer.from(a[k].buffer).equals(Buffer.from(b[k].buffer))).toBe(true);
-    expect(Buffer.from(a['conv2d_0.weight'].buffer).equals(Buffer.from(c['conv2d_0.weight'].buffer))).toBe(false);
+    expect(Buffer.from(a['0.weight'].buffer).equals(Buffer.from(c['0.weight'].buffer))).toBe(false);
   });
 
   it('toJSON / modelFromJSON round-trips the architecture and weights exactly', async () => {
@@ -90,12 +90,12 @@ describe('Sequential', () => {
     const e = await engine();
     using m = e.sequential({ inputShape: [4], layers: [{ type: 'dense', units: 3 }], seed: 1 });
     const shapes = m.parameterShapes();
-    expect(shapes).toEqual([{ name: 'dense_0.weight', shape: [3, 4] }, { name: 'dense_0.bias', shape: [3] }]);
+    expect(shapes).toEqual([{ name: '0.weight', shape: [3, 4] }, { name: '0.bias', shape: [3] }]);
     const x = Float32Array.from([1, 0, 0, 1, 0, 1, 1, 0]);
     const { loss, gradients } = m.lossAndGradients(x, [0, 2]);
     expect(loss).toBeGreaterThan(0);
-    expect(gradients['dense_0.weight'].length).toBe(12);
+    expect(gradients['0.weight'].length).toBe(12);
     // The gradient of the mean loss w.r.t. the bias sums (softmax - onehot)/batch over the batch: its entries sum to 0.
-    expect(gradients['dense_0.bias'].reduce((a, b) => a + b, 0)).toBeCloseTo(0, 6);
+    expect(gradients['0.bias'].reduce((a, b) => a + b, 0)).toBeCloseTo(0, 6);
   });
 });

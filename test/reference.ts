@@ -19,7 +19,7 @@ export function referenceLoss(
   let shape = [...inputShape];
   let a = x;
   layers.forEach((l, li) => {
-    const name = l.name ?? `${l.type}_${li}`;
+    const name = l.name ?? String(li);
     if (l.type === 'conv2d') {
       const [c, h, w] = shape;
       const [kh, kw] = pair(l.kernelSize, 1);

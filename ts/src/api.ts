@@ -6,8 +6,19 @@ export { EngineTrapError } from './runtime/guard.js';
 export { RemoteEngine, RemoteModel, RemoteOptimizer, type SpawnOptions, type RemoteFitOptions } from './remote/engine.js';
 export type { InitOptions, BuildName, WasmModule, GlobalURL } from './runtime/load.js';
 export { WasmBuffer, type F32Buffer, type U32Buffer } from './runtime/memory.js';
-export { Sequential, type ModelSpec, type ModelJSON, type SummaryRow } from './nn/sequential.js';
-export type { LayerSpec, Conv2dSpec, DenseSpec, MaxPool2dSpec, ReluSpec, FlattenSpec } from './nn/layers/index.js';
+export { Model, Model as Sequential, type ModelJSON, type SummaryRow } from './nn/model.js';
+export type { ModelSpec } from './nn/model-spec.js';
+export type {
+  LayerSpec, ContainerSpec, SequentialSpec, ResidualSpec, ConcatSpec, GateSpec, Conv2dSpec, ConvTranspose2dSpec, DenseSpec,
+  MaxPool2dSpec, AvgPool2dSpec, AdaptiveAvgPool2dSpec, GlobalAvgPool2dSpec, BatchNormSpec, LayerNormSpec, GroupNormSpec,
+  DropoutSpec, ReluSpec, ActivationSpec, FlattenSpec,
+} from './nn/layer-spec.js';
+export type { InitSpec } from './nn/init.js';
+export * as models from './nn/presets/index.js';
+export type { LossSpec, LossName, Reduction } from './train/loss.js';
+export type { EvaluateOptions, PredictOptions, TrainingWarning } from './train/fit.js';
+export type { NonFinitePolicy, NonFiniteEvent } from './train/non-finite.js';
+export type { DivergenceConfig, DivergenceWarning } from './train/divergence.js';
 export type { InitScheme } from './nn/init.js';
 export {
   Optimizer, SGD, Adagrad, RMSprop, Adadelta, Adam, AdamW, Adamax, Adafactor, Lookahead, OPTIMIZERS, resolveOptimizerConfig,
@@ -34,6 +45,18 @@ export type {
 export { EarlyStopping, type EarlyStoppingConfig, type EarlyStoppingState } from './train/early-stopping.js';
 export type { Padding, Pair } from './ops/geometry.js';
 export * as ops from './ops/index.js';
+export {
+  parseSafetensors, serializeSafetensors, loadSafetensors, SafeTensor, MAX_HEADER_BYTES,
+  type SafetensorsFile, type TensorEntry, type NamedTensorEntry, type TensorEntries, type ParseOptions, type SerializeOptions,
+} from './io/safetensors.js';
+export { DTYPES, type Dtype } from './io/dtype.js';
+export {
+  matchStateDict, stateDictErrors, checkStateDict, matchedFloat32, type ExpectedTensor, type FoundTensor, type StateDictMatch, type MatchOptions,
+} from './io/state-dict.js';
+export {
+  torchOptimizerState, optimizerStateToSafetensors, optimizerStateFromSafetensors, stateByName,
+  type TorchOptimizerState, type TorchParamGroup, type OptimizerSlot, type JsonValue,
+} from './io/optim-state.js';
 
 declare global {
   // Empty interfaces: they merge with the WebAssembly types of a consumer's DOM lib, and stand in for them

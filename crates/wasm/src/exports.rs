@@ -48,9 +48,13 @@ fn overlap(a: *const u8, n: usize, b: *const u8, m: usize) -> bool {
     n > 0 && m > 0 && (a as usize) < b as usize + m && (b as usize) < a as usize + n
 }
 
-/// Zeroed, 16-byte aligned allocation of `bytes` (> 0); 0 when out of memory.
+/// Zeroed, 16-byte aligned allocation of `bytes` (> 0); 0 when out of memory, and once the thread pool is
+/// dead or retired (its heap may be locked by a killed worker: see `wcnn_pool_retire`).
 #[no_mangle]
 pub extern "C" fn wcnn_alloc(bytes: usize) -> *mut u8 {
+    if wasmcnn_core::par::pool_dead() {
+        return std::ptr::null_mut();
+    }
     let Ok(layout) = Layout::from_size_align(bytes.max(1), ALIGN) else { return std::ptr::null_mut() };
     // SAFETY: layout has non-zero size.
     let p = unsafe { alloc_zeroed(layout) };
@@ -60,11 +64,13 @@ pub extern "C" fn wcnn_alloc(bytes: usize) -> *mut u8 {
     p
 }
 
+/// A no-op once the thread pool is dead or retired (as `wcnn_alloc`).
+///
 /// # Safety
 /// `p` must come from `wcnn_alloc(bytes)` with the same `bytes`, and not be freed twice.
 #[no_mangle]
 pub unsafe extern "C" fn wcnn_free(p: *mut u8, bytes: usize) {
-    if p.is_null() {
+    if p.is_null() || wasmcnn_core::par::pool_dead() {
         return;
     }
     let layout = Layout::from_size_align_unchecked(bytes.max(1), ALIGN);

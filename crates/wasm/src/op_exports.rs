@@ -177,9 +177,13 @@ pub unsafe extern "C" fn wcnn_op_backward(op: i32, io: *const u32, batch: usize,
     -with_op(op, io, |o, io| o.backward(io, batch, flags))
 }
 
-/// Frees the operator (a bad or destroyed handle is ignored).
+/// Frees the operator (a bad or destroyed handle is ignored; nothing is freed once the pool is dead or
+/// retired, as `wcnn_free`).
 #[no_mangle]
 pub extern "C" fn wcnn_op_destroy(op: i32) {
+    if wasmcnn_core::par::pool_dead() {
+        return;
+    }
     let entry = {
         let mut t = table();
         let Some(i) = index(&t, op) else { return };

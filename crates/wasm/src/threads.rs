@@ -4,90 +4,14 @@
 //! Order matters: workers first, then `wcnn_pool_build`, which returns once every thread has started.
 
 use rayon_core::ThreadBuilder;
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
-use std::sync::atomic::{AtomicU32, Ordering::SeqCst};
 use std::sync::{Condvar, Mutex};
 
 static QUEUE: Mutex<Vec<ThreadBuilder>> = Mutex::new(Vec::new());
 static QUEUED: Condvar = Condvar::new();
 
-/// The system allocator (dlmalloc behind a spin lock), counting the workers inside it. JS ends a worker
-/// wherever it is; one ended while holding the lock would leave every later allocation spinning forever
-/// (a worker frees a finished job's box after signalling the caller, so this is not rare). Retiring the
-/// pool (`wcnn_pool_retire`) therefore stops workers at the allocator's door and waits for those inside.
-struct Counted;
-
-#[global_allocator]
-static ALLOC: Counted = Counted;
-
-/// Workers inside the allocator.
-static INSIDE: AtomicU32 = AtomicU32::new(0);
-/// 1 once `wcnn_pool_retire` ran: workers may not enter the allocator any more (they are about to be ended).
-static RETIRING: AtomicU32 = AtomicU32::new(0);
-
-static PARKED: Mutex<()> = Mutex::new(());
-static NEVER: Condvar = Condvar::new();
-
-thread_local! {
-    static WORKER: Cell<bool> = const { Cell::new(false) };
-}
-
-/// Enters the allocator: the calling thread always; a worker unless the pool is retiring (then it waits
-/// to be ended, holding nothing).
-fn enter() -> bool {
-    if !WORKER.with(Cell::get) {
-        return false;
-    }
-    INSIDE.fetch_add(1, SeqCst);
-    while RETIRING.load(SeqCst) != 0 {
-        INSIDE.fetch_sub(1, SeqCst);
-        // Wait to be ended: a futex wait never woken (std's Mutex and Condvar allocate nothing).
-        let mut held = PARKED.lock().unwrap_or_else(|e| e.into_inner());
-        loop {
-            held = NEVER.wait(held).unwrap_or_else(|e| e.into_inner());
-        }
-    }
-    true
-}
-
-fn leave(worker: bool) {
-    if worker {
-        INSIDE.fetch_sub(1, SeqCst);
-    }
-}
-
-// SAFETY: every call is the system allocator's, bracketed by the count.
-unsafe impl GlobalAlloc for Counted {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let w = enter();
-        let p = System.alloc(layout);
-        leave(w);
-        p
-    }
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        let w = enter();
-        let p = System.alloc_zeroed(layout);
-        leave(w);
-        p
-    }
-    unsafe fn dealloc(&self, p: *mut u8, layout: Layout) {
-        let w = enter();
-        System.dealloc(p, layout);
-        leave(w);
-    }
-    unsafe fn realloc(&self, p: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        let w = enter();
-        let q = System.realloc(p, layout, new_size);
-        leave(w);
-        q
-    }
-}
-
 /// A worker's whole life: wait for a rayon thread to run, run it (returns only when the pool ends).
 #[no_mangle]
 pub extern "C" fn wcnn_worker_entry() {
-    WORKER.with(|w| w.set(true));
     let builder = {
         let mut q = QUEUE.lock().unwrap();
         loop {
@@ -120,24 +44,13 @@ pub extern "C" fn wcnn_pool_threads() -> usize {
     rayon_core::current_num_threads()
 }
 
-/// Called by JS just before it ends the workers (`engine.terminate()`): no worker may enter the allocator
-/// from now on, and this waits (a bounded while) for those inside to leave, so that none is ended holding
-/// its lock and the heap stays usable from this thread (a late `dispose()`, a finalizer). Parallel loops
-/// refuse from now on (`PoolDead`): there is no pool to run them.
+/// Called by JS just before it ends the workers (`engine.terminate()`): marks the pool dead, so nothing
+/// touches the heap afterwards. A worker is killed wherever it is, possibly holding the allocator's spin
+/// lock (it frees a finished job's box after signalling it): a later `wcnn_alloc` / `wcnn_free` on this
+/// instance (a finalizer, a late `dispose()`) would spin forever. They are no-ops from now on.
 #[no_mangle]
 pub extern "C" fn wcnn_pool_retire() {
-    RETIRING.store(1, SeqCst);
     wasmcnn_core::par::mark_pool_dead();
-    // A worker leaves the allocator within microseconds of running (a loaded machine may deschedule it for
-    // longer); one that trapped inside it never does (its engine is poisoned then, and nothing frees into
-    // it), hence the bound: 1 ms steps, 2 s in all.
-    let mut held = PARKED.lock().unwrap_or_else(|e| e.into_inner());
-    for _ in 0..2000 {
-        if INSIDE.load(SeqCst) == 0 {
-            return;
-        }
-        held = NEVER.wait_timeout(held, std::time::Duration::from_millis(1)).unwrap_or_else(|e| e.into_inner()).0;
-    }
 }
 
 /// Called by a worker's JS when `wcnn_worker_entry` trapped: marks the pool dead, which wakes a caller

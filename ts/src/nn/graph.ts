@@ -4,45 +4,11 @@
 // Everything is validated here, before anything is allocated; errors name the path.
 import { checkKeys, describe } from '../errors.js';
 import { getOp } from './ops/registry.js';
+import type { LayerSpec } from './layer-spec.js';
 import { fmt, type Decl, type OpDef, type Shape } from './ops/op.js';
 
-/** A container: a nested sequential, a residual block, a channel concatenation, or a multiplicative gate. */
-export interface SequentialSpec {
-  type: 'sequential';
-  name?: string;
-  layers: readonly LayerSpecJSON[];
-}
-/**
- * `y = act(main(x) + shortcut(x))`. The main branch's layers are children of the block itself (torchvision's
- * `layer1.0.conv1`); the shortcut is a child sequential named `shortcutName` (default 'downsample', as
- * torchvision's BasicBlock), the identity when absent.
- */
-export interface ResidualSpec {
-  type: 'residual';
-  name?: string;
-  main: readonly LayerSpecJSON[];
-  shortcut?: readonly LayerSpecJSON[] | null;
-  shortcutName?: string;
-  /** An activation applied after the add (ResNet: 'relu'). */
-  activation?: string;
-}
-/** Branches over the same input whose outputs are concatenated along channels (DenseNet, Inception). */
-export interface ConcatSpec {
-  type: 'concat';
-  name?: string;
-  /** Each branch a list of layers (an empty list is the identity) or `{ name, layers }`. */
-  branches: readonly (readonly LayerSpecJSON[] | { name?: string; layers: readonly LayerSpecJSON[] })[];
-}
-/** `y = x ⊙ f(x)`, f's output [C] or [C, 1, 1] broadcast over the plane (squeeze-and-excitation). */
-export interface GateSpec {
-  type: 'gate';
-  name?: string;
-  layers: readonly LayerSpecJSON[];
-}
-export type ContainerSpec = SequentialSpec | ResidualSpec | ConcatSpec | GateSpec;
-/** A layer (an op of the registry) or a container, as plain JSON. */
-export type LayerSpecJSON = ContainerSpec | ({ type: string; name?: string } & Record<string, unknown>);
-
+/** A layer or container as given: typed for users (`LayerSpec`), checked here as unknown JSON. */
+export type LayerSpecJSON = LayerSpec;
 
 export interface GraphNode {
   /** The module path (`layer1.0.conv1`); a merge node carries its container's path. */
@@ -134,7 +100,7 @@ class Builder {
       }
       default: {
         const r = this.node(path, s.type, spec, [input]);
-        return { out: r.out, spec: { ...r.spec, type: s.type, name } };
+        return { out: r.out, spec: { ...r.spec, type: s.type, name } as LayerSpecJSON };
       }
     }
   }

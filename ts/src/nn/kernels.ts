@@ -9,6 +9,8 @@ import type { DenseAttrs } from './ops/dense.js';
 import type { ConcatAttrs } from './ops/merge.js';
 import { numel } from './ops/op.js';
 import type { Window } from '../ops/geometry.js';
+import { Activation, OpFlags, WasmOp, type OpDef as OpDefABI } from '../runtime/op.js';
+import { CONV2D, DENSE, MAXPOOL2D, RELU } from '../runtime/op-defs.js';
 
 /** What the plan fuses into a node. */
 export interface Fusion {
@@ -35,85 +37,35 @@ export interface Bound {
   /** Writes the io block(s) once: `addr` gives each role's address. */
   bind(addr: (r: Role) => number): void;
   forward(batch: number, train: boolean): void;
-  backward(batch: number, accumulate: boolean): void;
+  backward(batch: number, accumulate: boolean, train: boolean): void;
   dispose(): void;
 }
 
-/** Operator kinds of the wasm ABI (crates/core/src/operator/mod.rs `kind`). */
-export const KIND = { conv2d: 1, maxPool2d: 2, dense: 3, relu: 4, softmaxCrossEntropy: 5 } as const;
-/** Flag bits of forward/backward calls (`operator::flags`). */
-export const FLAG = { train: 1, accumulate: 2 } as const;
-
-interface OpExports {
-  wcnn_op_create(kind: number, desc: number, n: number, fdesc: number, nf: number): number;
-  wcnn_op_io(op: number): number;
-  wcnn_op_forward(op: number, io: number, batch: number, flags: number): number;
-  wcnn_op_backward(op: number, io: number, batch: number, flags: number): number;
-  wcnn_op_destroy(op: number): void;
-}
-
-/** One operator object and its own io block; refusals become RangeErrors naming `where`. */
-export class OpObject {
-  readonly #engine: Engine;
-  readonly #where: string;
-  #op: number;
-
-  constructor(engine: Engine, kind: number, ints: readonly number[], floats: readonly number[], where: string) {
-    this.#engine = engine;
-    this.#where = where;
-    const ex = engine.exports as unknown as OpExports;
-    this.#op = engine.scoped((s) => {
-      const d = s.u32(Math.max(ints.length, 1), 'op descriptor', ints);
-      const f = s.f32(Math.max(2 * floats.length, 2), 'op float descriptor');
-      new Float64Array(engine.exports.memory.buffer, f.ptr, floats.length).set(floats);
-      return ex.wcnn_op_create(kind, d.ptr, ints.length, f.ptr, floats.length);
-    });
-    if (this.#op <= 0) throw new RangeError(`${where}: the kernel refused this layer (code ${-this.#op})`);
-  }
-
-  get io(): number {
-    return (this.#engine.exports as unknown as OpExports).wcnn_op_io(this.#op) >>> 0;
-  }
-
-  setSlots(addrs: readonly number[]): void {
-    new Uint32Array(this.#engine.exports.memory.buffer, this.io, addrs.length).set(addrs);
-  }
-
-  #check(code: number, what: string): void {
-    if (code !== 0) throw new RangeError(`${this.#where}: ${what} refused (code ${code})`);
-  }
-
-  forward(batch: number, flags: number): void {
-    this.#check((this.#engine.exports as unknown as OpExports).wcnn_op_forward(this.#op, this.io, batch, flags), 'forward');
-  }
-
-  backward(batch: number, flags: number): void {
-    this.#check((this.#engine.exports as unknown as OpExports).wcnn_op_backward(this.#op, this.io, batch, flags), 'backward');
-  }
-
-  dispose(): void {
-    if (this.#op > 0 && !this.#engine.poisoned) (this.#engine.exports as unknown as OpExports).wcnn_op_destroy(this.#op);
-    this.#op = 0;
-  }
-}
-
-/** A node run by one operator object whose io block has the given slot roles. */
-function opBound(engine: Engine, kind: number, ints: number[], floats: number[], where: string, slots: Role[], saved?: Bound['saved']): Bound {
-  const op = new OpObject(engine, kind, ints, floats, where);
+/** A node run by one operator object, each io slot given its role. */
+function opBound<D extends OpDefABI>(
+  engine: Engine,
+  def: D,
+  attrs: Record<keyof D['ints'] & string, number>,
+  where: string,
+  roles: Partial<Record<D['slots'][number], Role>>,
+  saved?: Bound['saved'],
+  floats: number[] = [],
+): Bound {
+  const op = new WasmOp(engine, def, where, attrs, floats);
   return {
     saved,
-    bind: (addr) => op.setSlots(slots.map(addr)),
-    forward: (batch, train) => op.forward(batch, train ? FLAG.train : 0),
-    backward: (batch, accumulate) => op.backward(batch, FLAG.train | (accumulate ? FLAG.accumulate : 0)),
+    bind: (addr) => op.bind(Object.fromEntries(def.slots.map((s: D['slots'][number]) => [s, roles[s] ? addr(roles[s]!) : 0]))),
+    forward: (batch, train) => op.forward(batch, undefined, train ? OpFlags.TRAIN : 0),
+    backward: (batch, accumulate, train) => op.backward(batch, undefined, (train ? OpFlags.TRAIN : 0) | (accumulate ? OpFlags.ACCUMULATE : 0)),
     dispose: () => op.dispose(),
   };
 }
 
-const windowInts = (g: Window) => [g.c, g.h, g.w, g.kh, g.kw, g.sh, g.sw, g.pt, g.pl, g.dh, g.dw, g.oh, g.ow];
-const GEMM_SLOTS: Role[] = [
-  { k: 'in', i: 0 }, { k: 'param', name: 'weight' }, { k: 'param', name: 'bias' }, { k: 'out' },
-  { k: 'dout' }, { k: 'din', i: 0 }, { k: 'grad', name: 'weight' }, { k: 'grad', name: 'bias' },
-];
+const windowAttrs = (g: Window) => ({ c: g.c, h: g.h, w: g.w, kh: g.kh, kw: g.kw, sh: g.sh, sw: g.sw, pt: g.pt, pl: g.pl, dh: g.dh, dw: g.dw, oh: g.oh, ow: g.ow });
+const GEMM_SLOTS = {
+  x: { k: 'in', i: 0 }, weight: { k: 'param', name: 'weight' }, bias: { k: 'param', name: 'bias' }, y: { k: 'out' },
+  dy: { k: 'dout' }, dx: { k: 'din', i: 0 }, dweight: { k: 'grad', name: 'weight' }, dbias: { k: 'grad', name: 'bias' },
+} as const;
 
 /** Binds node `index` of `model` for `mode`; throws (naming the path) when its kernel refuses the node. */
 export function bindStep(model: Model, node: GraphNode, _index: number, fusion: Fusion, mode: 'train' | 'infer'): Bound {
@@ -125,19 +77,18 @@ export function bindStep(model: Model, node: GraphNode, _index: number, fusion: 
     case 'conv2d': {
       const a = node.attrs as Conv2dAttrs;
       if (a.groups !== 1 || fusion.foldBn !== undefined) break;
-      const w = a.window;
-      return opBound(engine, KIND.conv2d, [w.c, w.h, w.w, a.filters, w.kh, w.kw, w.sh, w.sw, w.pt, w.pl, w.dh, w.dw, w.oh, w.ow, fusion.relu ? 1 : 0], [], where, GEMM_SLOTS);
+      return opBound(engine, CONV2D, { ...windowAttrs(a.window), o: a.filters, activation: fusion.relu ? Activation.relu : Activation.none }, where, GEMM_SLOTS);
     }
     case 'dense': {
       const a = node.attrs as DenseAttrs;
-      return opBound(engine, KIND.dense, [a.inputs, a.units, fusion.relu ? 1 : 0], [], where, GEMM_SLOTS);
+      return opBound(engine, DENSE, { in: a.inputs, out: a.units, activation: fusion.relu ? Activation.relu : Activation.none }, where, GEMM_SLOTS);
     }
     case 'maxPool2d':
-      return opBound(engine, KIND.maxPool2d, windowInts(node.attrs as Window), [], where, [{ k: 'in', i: 0 }, { k: 'out' }, { k: 'saved' }, { k: 'dout' }, { k: 'din', i: 0 }], {
+      return opBound(engine, MAXPOOL2D, windowAttrs(node.attrs as Window), where, { x: { k: 'in', i: 0 }, y: { k: 'out' }, argmax: { k: 'saved' }, dy: { k: 'dout' }, dx: { k: 'din', i: 0 } }, {
         perSample: per(node.output), fixed: 0, u32: true,
       });
     case 'relu':
-      return opBound(engine, KIND.relu, [per(node.output)], [], where, [{ k: 'in', i: 0 }, { k: 'out' }, { k: 'dout' }, { k: 'din', i: 0 }]);
+      return opBound(engine, RELU, { n: per(node.output) }, where, { x: { k: 'in', i: 0 }, y: { k: 'out' }, dy: { k: 'dout' }, dx: { k: 'din', i: 0 } });
     case 'add':
       return copyMerge(engine, node, g.values.map((s) => numel(s)), 'add');
     case 'concat':

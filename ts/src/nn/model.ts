@@ -12,6 +12,9 @@ import type { ModelSpec } from './model-spec.js';
 import { fmt, numel } from './ops/op.js';
 import { Plan, type Mode } from './plan.js';
 import { Rng } from './rng.js';
+import { gather } from '../train/batch.js';
+import { checkXY, evaluate, fit, predict, type EvalResult, type EvaluateOptions, type FitOptions, type History, type PredictOptions } from '../train/fit.js';
+import { Loss, type LossSpec } from '../train/loss.js';
 
 export interface ModelJSON extends ModelSpec {
   format: 'wasmcnn.model' | 'wasmcnn.sequential';
@@ -279,6 +282,51 @@ export class Model {
       if (missing.length) {
         throw new RangeError(`${where}: missing parameters ${missing.map((m) => `'${m}'`).join(', ')} (pass { strict: false } to set only some)`);
       }
+    }
+  }
+
+  /** Trains on (x, y): x is N samples of `inputShape` (NCHW), y the N class labels (or targets, see `loss`). */
+  fit(x: Float32Array, y: ArrayLike<number>, opts?: FitOptions): Promise<History> {
+    this.#alive();
+    return fit(this, x, y, opts);
+  }
+
+  /** The loss (and accuracy, top-k) on (x, y) in eval mode. */
+  evaluate(x: Float32Array, y: ArrayLike<number>, opts?: EvaluateOptions): Promise<EvalResult> {
+    this.#alive();
+    return evaluate(this, x, y, opts);
+  }
+
+  /** Outputs in eval mode (class probabilities by default for a classifier), N × outputSize. */
+  predict(x: Float32Array, opts?: PredictOptions): Promise<Float32Array> {
+    this.#alive();
+    return predict(this, x, opts);
+  }
+
+  /**
+   * The loss of one batch and the gradient of every parameter, in the model's mode (`train()`: batch
+   * statistics, which move BatchNorm's running statistics as a training step would; `eval()`: running
+   * statistics). The weights are not changed. For your own training loop, or to check gradients.
+   */
+  lossAndGradients(x: Float32Array, y: ArrayLike<number>, opts: { loss?: LossSpec } = {}): { loss: number; gradients: Record<string, Float32Array> } {
+    this.#alive();
+    const where = 'lossAndGradients';
+    checkKeys(where, opts ?? {}, ['loss']);
+    const loss = new Loss(this.#engine, opts?.loss, this.outputShape, where);
+    try {
+      const n = checkXY(where, this, x, y, loss);
+      const plan = this._plan('train', n);
+      gather(plan, this.sampleSize, x, null, 0, n);
+      loss.gather(y, n, null, 0, n);
+      plan.forward(n, this.#training);
+      const value = loss.forward(plan.outputPtr, plan.outputGradPtr, n);
+      plan.backward(n, false, this.#training);
+      if (this.#training) this.#version++;
+      const g = this.#grads.view();
+      const gradients = Object.fromEntries(this.#slots.filter((t) => t.kind === 'param').map((t) => [t.name, g.slice(t.offset, t.offset + t.length)]));
+      return { loss: value, gradients };
+    } finally {
+      loss.dispose();
     }
   }
 

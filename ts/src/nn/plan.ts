@@ -9,7 +9,7 @@
 //   io blocks every kernel's pointers are written once, when the plan is built
 // A value read by several nodes (a residual block's input) gets its gradient from the first reader in
 // reverse order, and the others' contributions are added to it.
-import type { F32Buffer, U32Buffer } from '../runtime/memory.js';
+import type { F32Buffer, Heap, U32Buffer } from '../runtime/memory.js';
 import type { GraphNode } from './graph.js';
 import { bindStep, type Bound, type Fusion, type Role } from './kernels.js';
 import type { Model } from './model.js';
@@ -229,6 +229,10 @@ export class Plan {
     }
   }
 
+  get heap(): Heap {
+    return this.#model.engine.heap;
+  }
+
   /** Where the input batch goes (capacity × sample floats). */
   get inputPtr(): number {
     return this.#act.ptr + 4 * this.#places[0].act;
@@ -242,18 +246,23 @@ export class Plan {
     return this.#grad ? this.#grad.ptr + 4 * this.#places[this.#model.graph.output].grad : 0;
   }
 
-  /** Runs every step forward on the first `batch` samples of the input. */
-  forward(batch: number): void {
-    for (const s of this.#steps) s.bound.forward(batch, this.mode === 'train');
+  /**
+   * Runs every step forward on the first `batch` samples of the input; `train` selects training semantics
+   * (batch statistics, dropout) — a 'train' plan may also run with eval semantics (fine-tuning with frozen
+   * BatchNorm, lossAndGradients in eval mode).
+   */
+  forward(batch: number, train: boolean): void {
+    if (train && this.mode === 'infer') throw new Error('wasmcnn: training semantics on an inference plan');
+    for (const s of this.#steps) s.bound.forward(batch, train);
   }
 
   /** Runs every step backward (the output's gradient written by the loss); `accumulate` adds into the parameter gradients. */
-  backward(batch: number, accumulate: boolean): void {
+  backward(batch: number, accumulate: boolean, train: boolean): void {
     if (!this.#grad) throw new Error('wasmcnn: backward on an inference plan');
     const ex = this.#model.engine.exports;
     for (let k = this.#steps.length - 1; k >= 0; k--) {
       const s = this.#steps[k];
-      s.bound.backward(batch, accumulate);
+      s.bound.backward(batch, accumulate, train);
       s.inputs.forEach((v, i) => {
         if (v !== 0 && !s.firstGrad[i]) ex.wcnn_add_into(this.#grad!.ptr + 4 * this.#places[v].grad, this.#temp!.ptr, batch * this.#per[v]);
       });

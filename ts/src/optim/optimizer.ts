@@ -1,7 +1,7 @@
 // The optimizer base: state slots as flat f32 buffers parallel to the parameters, the model's tensor layout
 // resolved to parameter groups, and one fused wasm call per run of adjacent same-group tensors a step.
 import { checkFinite, checkInt, checkNumber, describe } from '../errors.js';
-import type { Sequential } from '../nn/sequential.js';
+import type { Model } from '../nn/model.js';
 import type { Engine } from '../runtime/engine.js';
 import { WasmBuffer, type F32Buffer } from '../runtime/memory.js';
 import type { OptimizerConfig, OptimizerName } from './index.js';
@@ -11,7 +11,7 @@ import { checkTarget, gapsOf, makeRuns, resolveLayout, type LayoutEntry, type Op
  * What an optimizer steps over: a model (its tensors, by name), an explicit layout, or a bare size (one
  * tensor named 'params' of shape [size]).
  */
-export type OptimizerTargetLike = number | OptimizerTarget | Sequential;
+export type OptimizerTargetLike = number | OptimizerTarget | Model;
 
 /** An optimizer's complete state as plain data (structured-clone-able), from `saveState()`. */
 export interface OptimizerState {

@@ -5,7 +5,7 @@ import { describe } from '../errors.js';
 import { Engine } from '../runtime/engine.js';
 import { load, type InitOptions } from '../runtime/load.js';
 import type { Platform } from '../runtime/platform.js';
-import type { Sequential } from '../nn/sequential.js';
+import type { Model } from '../nn/model.js';
 import type { Optimizer } from '../optim/optimizer.js';
 import type { OptimizerState } from '../optim/index.js';
 import type { FitOptions } from '../train/fit.js';
@@ -19,7 +19,7 @@ const OPTIMIZER_OPS = ['state', 'config', 'steps', 'setLr', 'saveState', 'loadSt
 
 export class Dispatcher {
   #engine: Engine | null = null;
-  readonly #models = new Map<number, Sequential>();
+  readonly #models = new Map<number, Model>();
   readonly #optimizers = new Map<number, Optimizer>();
   #next = 1;
   readonly #platform: Platform;
@@ -73,13 +73,13 @@ export class Dispatcher {
     }
   }
 
-  #model(id: unknown): Sequential {
+  #model(id: unknown): Model {
     const m = typeof id === 'number' ? this.#models.get(id) : undefined;
     if (!m) throw new Error(`wasmcnn: model handle ${describe(id)} was disposed (or never existed) in this engine`);
     return m;
   }
 
-  #addModel(m: Sequential): ModelHandleInfo {
+  #addModel(m: Model): ModelHandleInfo {
     const id = this.#next++;
     this.#models.set(id, m);
     return {
@@ -92,7 +92,7 @@ export class Dispatcher {
     };
   }
 
-  async #modelCall(id: number, m: Sequential, op: string, args: unknown[], emit: EmitCallback): Promise<unknown> {
+  async #modelCall(id: number, m: Model, op: string, args: unknown[], emit: EmitCallback): Promise<unknown> {
     switch (op as (typeof MODEL_OPS)[number]) {
       case 'fit': {
         const [x, y, wire] = args as [Float32Array, ArrayLike<number>, WireFitOptions | undefined];

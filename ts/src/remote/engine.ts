@@ -6,7 +6,8 @@ import type { EngineInfo } from '../runtime/engine.js';
 import { canBlock } from '../runtime/features.js';
 import type { InitOptions } from '../runtime/load.js';
 import type { Platform } from '../runtime/platform.js';
-import type { ModelJSON, ModelSpec, SummaryRow } from '../nn/sequential.js';
+import type { ModelJSON, SummaryRow } from '../nn/model.js';
+import type { ModelSpec } from '../nn/model-spec.js';
 import { Optimizer } from '../optim/optimizer.js';
 import type { OptimizerConfig, OptimizerName, OptimizerState } from '../optim/index.js';
 import type { EvalResult, FitOptions, History } from '../train/fit.js';
@@ -63,7 +64,7 @@ export class RemoteEngine {
     return { ...this.#info };
   }
 
-  /** A Sequential model with seeded initial weights. */
+  /** A model with seeded initial weights (as `Engine.model`). */
   async sequential(spec: ModelSpec): Promise<RemoteModel> {
     return new RemoteModel(this.#t, (await this.#t.call('sequential', undefined, [spec])) as ModelHandleInfo);
   }
@@ -130,7 +131,7 @@ export class RemoteModel {
     return this.#info.parameterShapes.map((p) => ({ name: p.name, shape: [...p.shape] }));
   }
 
-  /** Trains on (x, y) as `Sequential.fit`; callbacks run in this thread, each before the next batch starts. */
+  /** Trains on (x, y) as `Model.fit`; callbacks run in this thread, each before the next batch starts. */
   async fit(x: Float32Array, y: ArrayLike<number>, opts: RemoteFitOptions = {}): Promise<History> {
     if (typeof opts !== 'object' || opts === null) throw new TypeError(`fit: options must be an object, got ${describe(opts)}`);
     const { callbacks, optimizer, checkpoint, ...rest } = opts;

@@ -5,7 +5,8 @@ import { guardExports, Health } from './guard.js';
 import { Heap, MAX_BUFFER_BYTES, Scope, WasmBuffer, type F32Buffer, type U32Buffer } from './memory.js';
 import type { BuildName, Loaded } from './load.js';
 import type { WorkerPool } from './workers-node.js';
-import { Sequential, type ModelJSON, type ModelSpec } from '../nn/sequential.js';
+import { Model, type ModelJSON } from '../nn/model.js';
+import type { ModelSpec } from '../nn/model-spec.js';
 import { createOptimizer, type OptimizerConfig, type OptimizerName } from '../optim/index.js';
 import type { Optimizer } from '../optim/optimizer.js';
 
@@ -71,6 +72,7 @@ export class Engine {
   async terminate(): Promise<void> {
     if (this.#terminated) return;
     this.#terminated = true;
+    this.heap.health.end();
     await this.#pool?.terminate();
   }
 
@@ -133,14 +135,22 @@ export class Engine {
     }
   }
 
-  /** A Sequential model with seeded initial weights (validated in full before anything is allocated). */
-  sequential(spec: ModelSpec): Sequential {
-    return new Sequential(this, spec);
+  /**
+   * A model from its definition (layers and containers as plain JSON, see `models.*` for the zoo), with
+   * seeded initial weights; validated in full before anything is allocated.
+   */
+  model(spec: ModelSpec): Model {
+    return new Model(this, spec);
+  }
+
+  /** The same as `model(spec)` (a list of layers is a sequential model). */
+  sequential(spec: ModelSpec): Model {
+    return new Model(this, spec);
   }
 
   /** Rebuilds a model saved with `model.toJSON()`. */
-  modelFromJSON(json: ModelJSON): Sequential {
-    return Sequential.fromJSON(this, json);
+  modelFromJSON(json: ModelJSON): Model {
+    return Model.fromJSON(this, json);
   }
 
   /**
@@ -149,7 +159,7 @@ export class Engine {
    * `opt.step(params, grads)` updates `params` in place and keeps its state between calls). The config is
    * validated in full before anything is allocated.
    */
-  optimizer(cfg: OptimizerConfig | OptimizerName, target: Sequential | number): Optimizer {
+  optimizer(cfg: OptimizerConfig | OptimizerName, target: Model | number): Optimizer {
     return createOptimizer(this, cfg, typeof target === 'number' ? checkInt('optimizer', 'size', target, 0) : target);
   }
 

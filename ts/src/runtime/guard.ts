@@ -11,15 +11,27 @@ export class EngineTrapError extends Error {
 
 export class Health {
   #reason: string | null = null;
+  #ended = false;
   #onPoison: (() => void) | null = null;
 
-  /** Throws EngineTrapError once the engine is poisoned. */
+  /** Throws EngineTrapError once the engine is poisoned, an Error once it was terminated. */
   check(): void {
     if (this.#reason !== null) throw new EngineTrapError(this.#reason);
+    if (this.#ended) throw new Error('wasmcnn: this engine was terminated and cannot be used');
+  }
+
+  /** The engine was terminated: its pool is gone, every later use refuses. */
+  end(): void {
+    this.#ended = true;
   }
 
   get poisoned(): boolean {
     return this.#reason !== null;
+  }
+
+  /** Neither poisoned nor terminated: memory may be freed and kernels called. */
+  get usable(): boolean {
+    return this.#reason === null && !this.#ended;
   }
 
   /** Marks the engine unusable (the first reason wins) and returns the error to throw now. */

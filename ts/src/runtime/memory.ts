@@ -76,9 +76,9 @@ export class Heap {
     }
     return p;
   }
-  /** Returns a block; on a poisoned engine nothing is called (its heap is abandoned, dispose must not throw). */
+  /** Returns a block; on a poisoned or terminated engine nothing is called (its heap is abandoned, dispose must not throw). */
   free(p: number, bytes: number): void {
-    if (this.health.poisoned) return;
+    if (!this.health.usable) return;
     this.exports.wcnn_free(p, Math.max(bytes, 4));
   }
   /** Bytes currently held by handles (for leak checks). */

@@ -180,7 +180,7 @@ export class WasmOp<F extends string = string, S extends string = string> {
       case OpError.Trapped:
         return this.#host._poison(where, 'an earlier call trapped in this engine and left it busy');
       case OpError.PoolDead:
-        return this.#host._poison(where, 'a worker thread trapped, or the pool was ended');
+        return this.#host._poison(where, 'a worker thread trapped');
       default:
         return this.#host._poison(where, `unknown status ${code}`);
     }

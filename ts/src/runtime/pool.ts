@@ -11,8 +11,9 @@ export interface ThreadExports extends WasmExports {
   __tls_size: WebAssembly.Global;
   __tls_align: WebAssembly.Global;
   wcnn_pool_build(threads: number): number;
-  wcnn_pool_threads(): number;
+  /** Marks the pool ended before its workers are killed (a killed worker may hold the allocator's lock). */
   wcnn_pool_retire(): void;
+  wcnn_pool_threads(): number;
 }
 
 export interface WorkerPool {
@@ -60,6 +61,11 @@ export async function startPool(module: WebAssembly.Module, memory: WebAssembly.
   // Only after "ready": an unref'd Node worker that has not started yet would let the process exit early.
   for (const w of workers) w.unref?.();
   if (ex.wcnn_pool_build(threads) !== 0) throw new Error('wasmcnn: the thread pool was already built in this module instance');
-  // Retire first: no worker may be ended inside the allocator (holding its lock), the heap outlives them.
-  return { threads: ex.wcnn_pool_threads(), terminate: () => (ex.wcnn_pool_retire(), end()) };
+  return {
+    threads: ex.wcnn_pool_threads(),
+    terminate: () => {
+      ex.wcnn_pool_retire(); // first: a killed worker may hold the allocator's lock (the heap is done with)
+      return end();
+    },
+  };
 }

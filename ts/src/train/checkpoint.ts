@@ -2,7 +2,7 @@
 // the schedule's and early stopping's positions, and the epoch reached. Resuming `fit` from one gives bitwise
 // the weights of training straight through.
 import { describe } from '../errors.js';
-import type { ModelJSON } from '../nn/sequential.js';
+import type { ModelJSON } from '../nn/model.js';
 import type { OptimizerState } from '../optim/index.js';
 import type { EarlyStoppingState } from './early-stopping.js';
 import type { ScheduleState } from './schedules.js';

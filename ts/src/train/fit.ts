@@ -1,9 +1,10 @@
 // The training loop and batched inference over a Sequential model.
 import { checkBool, checkFinite, checkInt, checkKeys, describe } from '../errors.js';
-import { checkLabels } from '../ops/activation.js';
 import type { OptimizerConfig, OptimizerName } from '../optim/index.js';
 import { Optimizer } from '../optim/optimizer.js';
-import type { Sequential } from '../nn/sequential.js';
+import type { Model } from '../nn/model.js';
+import { gather } from './batch.js';
+import { Loss, type LossSpec } from './loss.js';
 import type { Checkpoint } from './checkpoint.js';
 import type { DivergenceConfig, DivergenceWarning } from './divergence.js';
 import type { NonFiniteEvent, NonFinitePolicy } from './non-finite.js';
@@ -100,6 +101,8 @@ export interface FitOptions {
   onNonFinite?: NonFinitePolicy;
   /** Warn through `callbacks.onWarning` when the smoothed loss rises above factor × its minimum (default on). */
   divergence?: DivergenceConfig | false;
+  /** The loss to minimise (default cross-entropy over class labels); evaluate takes the same. */
+  loss?: LossSpec;
 }
 
 export interface History {
@@ -116,12 +119,15 @@ export interface History {
 
 export interface EvalResult {
   loss: number;
-  accuracy: number;
+  /** With class labels: the fraction classified right (ignoreIndex labels not counted). */
+  accuracy?: number;
+  /** With `topK: [k, …]`: the fraction whose label is among the k highest scores. */
+  topK?: Record<number, number>;
 }
 
 const FIT_KEYS = [
   'epochs', 'batchSize', 'accumulate', 'optimizer', 'schedule', 'clipNorm', 'clipValue', 'earlyStopping', 'telemetry',
-  'shuffle', 'seed', 'validationData', 'callbacks', 'checkpoint', 'resume', 'onNonFinite', 'divergence',
+  'shuffle', 'seed', 'validationData', 'callbacks', 'checkpoint', 'resume', 'onNonFinite', 'divergence', 'loss',
 ] as const;
 
 /** An options argument: undefined is {}, anything but a plain object is a TypeError; unknown keys are refused. */
@@ -134,17 +140,24 @@ export function checkOptions<T extends object>(where: string, opts: T | undefine
   return opts;
 }
 
-/** Checks x (N × sampleSize, finite) and y (N labels, required with `needLabels`); returns N. */
-export function checkXY(where: string, model: Sequential, x: unknown, y: unknown, needLabels = false): number {
+/** Checks x (N samples of the model's input shape, finite float32); returns N. */
+export function checkX(where: string, model: Model, x: unknown): number {
   if (!(x instanceof Float32Array)) throw new TypeError(`${where}: x must be a Float32Array, got ${describe(x)}`);
   const per = model.sampleSize;
   if (x.length === 0 || x.length % per !== 0) {
     throw new RangeError(`${where}: x has ${x.length} values, expected a positive multiple of ${per} (samples of [${model.inputShape.join(', ')}])`);
   }
   checkFinite(where, 'x', x);
-  const n = x.length / per;
-  if (y === undefined && needLabels) throw new TypeError(`${where}: y (the ${n} class labels) is required`);
-  if (y !== undefined) checkLabels(where, y, n, model.classes);
+  return x.length / per;
+}
+
+/** Checks x and the targets y for `loss` (required: labels, or values shaped like the output); returns N. */
+export function checkXY(where: string, model: Model, x: unknown, y: unknown, loss: Loss): number {
+  const n = checkX(where, model, x);
+  if (y === undefined || y === null) {
+    throw new TypeError(`${where}: y (the ${n} ${loss.config.type === 'crossEntropy' ? 'class labels' : 'targets'}) is required`);
+  }
+  loss.checkTargets(where, y, n);
   return n;
 }
 
@@ -152,82 +165,111 @@ export function checkBatch(where: string, v: unknown, dflt: number): number {
   return checkInt(where, 'batchSize', v ?? dflt, 1);
 }
 
-/** Copies samples `order[from..from+count]` into the model's input and label batch. */
-export function gather(model: Sequential, x: Float32Array, y: ArrayLike<number> | undefined, order: Uint32Array | null, from: number, count: number): void {
-  const per = model.sampleSize;
-  const input = model._inputView();
-  const labels = y ? model._labelView() : null;
-  if (order === null) {
-    input.set(x.subarray(from * per, (from + count) * per));
-    if (labels) for (let k = 0; k < count; k++) labels[k] = y![from + k];
-    return;
-  }
-  for (let k = 0; k < count; k++) {
-    const s = order[from + k];
-    input.set(x.subarray(s * per, (s + 1) * per), k * per);
-    if (labels) labels[k] = y![s];
-  }
-}
-
-export async function fit(model: Sequential, x: Float32Array, y: ArrayLike<number>, opts?: FitOptions): Promise<History> {
+export async function fit(model: Model, x: Float32Array, y: ArrayLike<number>, opts?: FitOptions): Promise<History> {
   const where = 'fit';
   const o = checkOptions(where, opts, FIT_KEYS);
-  const n = checkXY(where, model, x, y, true);
-  return train(model, x, y, n, o);
-}
-
-/** Runs the forward pass batch by batch over x (in order); `fn` sees each batch's logits in place. */
-function forEachBatch(
-  model: Sequential,
-  x: Float32Array,
-  y: ArrayLike<number> | undefined,
-  batchSize: number,
-  fn: (logits: Float32Array, from: number, size: number) => void,
-): void {
-  const n = x.length / model.sampleSize;
-  model._reserve(Math.min(batchSize, n));
-  const heap = model.engine.heap;
-  for (let from = 0; from < n; from += batchSize) {
-    const size = Math.min(batchSize, n - from);
-    gather(model, x, y, null, from, size);
-    const ptr = model._forward(size);
-    fn(heap.f32.subarray(ptr >>> 2, (ptr >>> 2) + size * model.classes), from, size);
+  const loss = new Loss(model.engine, o.loss, model.outputShape, where);
+  try {
+    const n = checkXY(where, model, x, y, loss);
+    return await train(model, x, y, n, o, loss);
+  } finally {
+    loss.dispose();
   }
 }
 
-/** Mean cross-entropy and accuracy of the model on (x, y). */
-export async function evaluate(model: Sequential, x: Float32Array, y: ArrayLike<number>, options?: { batchSize?: number }): Promise<EvalResult> {
-  const where = 'evaluate';
-  const opts = checkOptions(where, options, ['batchSize']);
-  const n = checkXY(where, model, x, y, true);
-  const batchSize = checkBatch(where, opts.batchSize, 256);
-  const k = model.classes;
-  let correct = 0;
-  let lossSum = 0;
-  forEachBatch(model, x, y, batchSize, (logits, from, size) => {
-    for (let s = 0; s < size; s++) {
-      let best = 0;
-      for (let j = 1; j < k; j++) if (logits[s * k + j] > logits[s * k + best]) best = j;
-      if (best === y[from + s]) correct++;
-    }
-    lossSum += model._loss(size) * size;
-  });
-  return { loss: lossSum / n, accuracy: correct / n };
+export interface EvaluateOptions {
+  batchSize?: number;
+  /** The loss reported (default cross-entropy), as in fit. */
+  loss?: LossSpec;
+  /** Top-k accuracies to report besides accuracy (labels only), e.g. [5]. */
+  topK?: number[];
 }
 
-/** Class probabilities (softmax of the logits), or the raw logits with `{ logits: true }`; N × classes. */
-export async function predict(model: Sequential, x: Float32Array, options?: { batchSize?: number; logits?: boolean }): Promise<Float32Array> {
+/**
+ * The loss (and, with class labels, the accuracy and top-k accuracies) of the model on (x, y), in eval mode
+ * (running statistics, no dropout).
+ */
+export async function evaluate(model: Model, x: Float32Array, y: ArrayLike<number>, options?: EvaluateOptions): Promise<EvalResult> {
+  const where = 'evaluate';
+  const opts = checkOptions(where, options, ['batchSize', 'loss', 'topK']);
+  const batchSize = checkBatch(where, opts.batchSize, 256);
+  const ks = opts.topK === undefined ? [] : opts.topK;
+  if (!Array.isArray(ks)) throw new TypeError(`${where}: topK must be an array of k values, got ${describe(ks)}`);
+  ks.forEach((k, i) => checkInt(where, `topK[${i}]`, k, 1, model.outputSize));
+  const loss = new Loss(model.engine, opts.loss, model.outputShape, where);
+  try {
+    const n = checkXY(where, model, x, y, loss);
+    const labels = loss.targetKind(y, n) === 'labels';
+    const width = model.outputSize;
+    const hits = new Float64Array(ks.length + 1);
+    let counted = 0;
+    let lossSum = 0;
+    const plan = model._plan('infer', Math.min(batchSize, n));
+    for (let from = 0; from < n; from += batchSize) {
+      const size = Math.min(batchSize, n - from);
+      gather(plan, model.sampleSize, x, null, from, size);
+      loss.gather(y, n, null, from, size);
+      plan.forward(size, false);
+      lossSum += loss.forward(plan.outputPtr, 0, size) * (loss.config.reduction === 'sum' ? 1 : size);
+      if (!labels) continue;
+      const out = model.engine.heap.f32.subarray(plan.outputPtr >>> 2, (plan.outputPtr >>> 2) + size * width);
+      for (let s = 0; s < size; s++) {
+        const label = y[from + s];
+        if (label === loss.config.ignoreIndex) continue;
+        counted++;
+        const row = out.subarray(s * width, (s + 1) * width);
+        // Rank of the true class: how many scores beat it (ties go to the lower index, as argmax).
+        let rank = 0;
+        for (let j = 0; j < width; j++) if (row[j] > row[label] || (row[j] === row[label] && j < label)) rank++;
+        if (rank === 0) hits[0]++;
+        ks.forEach((k, i) => {
+          if (rank < k) hits[i + 1]++;
+        });
+      }
+    }
+    const result: EvalResult = { loss: loss.config.reduction === 'sum' ? lossSum : lossSum / n };
+    if (labels) {
+      result.accuracy = counted > 0 ? hits[0] / counted : NaN;
+      if (ks.length) result.topK = Object.fromEntries(ks.map((k, i) => [k, counted > 0 ? hits[i + 1] / counted : NaN]));
+    }
+    return result;
+  } finally {
+    loss.dispose();
+  }
+}
+
+export interface PredictOptions {
+  batchSize?: number;
+  /**
+   * Applied to the outputs: 'softmax' (the default for a classifier, whose output is a vector), 'sigmoid'
+   * (multi-label), or 'none' (raw outputs; the default otherwise).
+   */
+  activation?: 'softmax' | 'sigmoid' | 'none';
+  /** The same as `activation: 'none'`. */
+  logits?: boolean;
+}
+
+/** The model's outputs for x in eval mode, N × outputSize (class probabilities by default for a classifier). */
+export async function predict(model: Model, x: Float32Array, options?: PredictOptions): Promise<Float32Array> {
   const where = 'predict';
-  const opts = checkOptions(where, options, ['batchSize', 'logits']);
-  const n = checkXY(where, model, x, undefined);
+  const opts = checkOptions(where, options, ['batchSize', 'logits', 'activation']);
+  const n = checkX(where, model, x);
   const batchSize = checkBatch(where, opts.batchSize, 256);
   const raw = checkBool(where, 'logits', opts.logits ?? false);
-  const k = model.classes;
+  const act = opts.activation ?? (raw || model.outputShape.length !== 1 ? 'none' : 'softmax');
+  if (!['softmax', 'sigmoid', 'none'].includes(act)) throw new TypeError(`${where}: activation must be 'softmax', 'sigmoid' or 'none', got ${describe(act)}`);
+  if (raw && act !== 'none') throw new TypeError(`${where}: logits: true and activation '${act}' contradict`);
+  const k = model.outputSize;
   const out = new Float32Array(n * k);
-  forEachBatch(model, x, undefined, batchSize, (logits, from) => {
-    out.set(logits, from * k);
-  });
-  if (!raw) {
+  const plan = model._plan('infer', Math.min(batchSize, n));
+  for (let from = 0; from < n; from += batchSize) {
+    const size = Math.min(batchSize, n - from);
+    gather(plan, model.sampleSize, x, null, from, size);
+    plan.forward(size, false);
+    out.set(model.engine.heap.f32.subarray(plan.outputPtr >>> 2, (plan.outputPtr >>> 2) + size * k), from * k);
+  }
+  if (act === 'sigmoid') for (let i = 0; i < out.length; i++) out[i] = 1 / (1 + Math.exp(-out[i]));
+  if (act === 'softmax') {
     for (let s = 0; s < n; s++) {
       const row = out.subarray(s * k, (s + 1) * k);
       let max = -Infinity;

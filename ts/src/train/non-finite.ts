@@ -7,7 +7,7 @@
 //   'skipStep' undo the step and go on with the next batch (each skip is reported through onWarning)
 //   'restore'  undo the step and stop training: fit resolves, `history.nonFinite` says where and why
 import { describe } from '../errors.js';
-import type { Sequential } from '../nn/sequential.js';
+import type { Model } from '../nn/model.js';
 import type { Optimizer, OptimizerState } from '../optim/optimizer.js';
 import type { F32Buffer } from '../runtime/memory.js';
 
@@ -34,37 +34,43 @@ export function checkPolicy(where: string, v: unknown): NonFinitePolicy {
 }
 
 /** The parameter tensors of `buf` holding a non-finite value, in layout order. */
-function nonFiniteTensors(model: Sequential, buf: F32Buffer): string[] {
+function nonFiniteTensors(model: Model, buf: F32Buffer): string[] {
   const ex = model.engine.exports;
   return model._paramLayout().filter((t) => t.length > 0 && ex.wcnn_first_non_finite(buf.ptr + 4 * t.offset, t.length) >= 0).map((t) => t.name);
 }
 
 /** The copy a step is undone from: the parameters (a reused array) and the optimizer's state. */
 export class StepGuard {
-  readonly #model: Sequential;
+  readonly #model: Model;
   readonly #optimizer: Optimizer;
   readonly #params: F32Buffer;
   readonly #grads: F32Buffer;
+  readonly #state: F32Buffer;
   readonly #copy: Float32Array;
-  #state: OptimizerState | null = null;
+  /** BatchNorm's running statistics move in the forward pass: they are undone too. */
+  readonly #stateCopy: Float32Array;
+  #optState: OptimizerState | null = null;
 
-  constructor(model: Sequential, optimizer: Optimizer) {
+  constructor(model: Model, optimizer: Optimizer) {
     this.#model = model;
     this.#optimizer = optimizer;
-    ({ params: this.#params, grads: this.#grads } = model._buffers);
+    ({ params: this.#params, grads: this.#grads, state: this.#state } = model._buffers);
     this.#copy = new Float32Array(this.#params.length);
+    this.#stateCopy = new Float32Array(this.#state.length);
   }
 
-  /** Before the update: remembers the state to undo to. */
+  /** Before a step's forward passes: remembers the state to undo to. */
   save(): void {
     this.#copy.set(this.#params.view());
-    this.#state = this.#optimizer.saveState();
+    this.#stateCopy.set(this.#state.view());
+    this.#optState = this.#optimizer.saveState();
   }
 
   /** Puts back what `save` remembered. */
   undo(): void {
     this.#params.view().set(this.#copy);
-    this.#optimizer._restoreState(this.#state!);
+    this.#state.view().set(this.#stateCopy);
+    this.#optimizer._restoreState(this.#optState!);
   }
 
   /** Tensors whose gradient is non-finite, or [] (one pass over the whole gradient when all is well). */

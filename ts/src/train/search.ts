@@ -21,7 +21,7 @@
 // with its error; the search goes on, on a fresh engine when the old one died or leaked memory.
 import { checkInt, checkKeys, describe } from '../errors.js';
 import { Rng } from '../nn/rng.js';
-import type { ModelSpec } from '../nn/sequential.js';
+import type { ModelSpec } from '../nn/model-spec.js';
 import type { RemoteEngine, RemoteFitOptions, SpawnOptions } from '../remote/engine.js';
 
 /** Starts a remote engine: the package entry's `spawn`, bound to its runtime. */

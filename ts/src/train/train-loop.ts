@@ -5,12 +5,15 @@ import { checkBool, checkInt, checkKeys, describe } from '../errors.js';
 import type { OptimizerConfig, OptimizerName } from '../optim/index.js';
 import { Optimizer } from '../optim/optimizer.js';
 import { Rng } from '../nn/rng.js';
-import type { Sequential } from '../nn/sequential.js';
+import type { Model } from '../nn/model.js';
+import type { Plan } from '../nn/plan.js';
 import type { F32Buffer } from '../runtime/memory.js';
 import { checkCheckpointShape, type Checkpoint } from './checkpoint.js';
 import { EarlyStopping } from './early-stopping.js';
 import { DivergenceMonitor, resolveDivergence } from './divergence.js';
-import { checkBatch, checkXY, evaluate, gather, type BatchInfo, type EpochInfo, type FitOptions, type History, type TrainingWarning } from './fit.js';
+import { gather } from './batch.js';
+import type { Loss } from './loss.js';
+import { checkBatch, checkXY, evaluate, type BatchInfo, type EpochInfo, type FitOptions, type History, type TrainingWarning } from './fit.js';
 import { checkClip, clipGradients, type Clip } from './grad-tools.js';
 import { createSchedule, type Schedule } from './schedules.js';
 import { checkPolicy, describeNonFinite, StepGuard, type NonFiniteEvent, type NonFinitePolicy } from './non-finite.js';
@@ -31,7 +34,7 @@ interface Resolved {
   divergence: ReturnType<typeof resolveDivergence>;
 }
 
-function resolve(where: string, model: Sequential, opts: FitOptions): Resolved {
+function resolve(where: string, model: Model, opts: FitOptions, loss: Loss): Resolved {
   const cb = opts.callbacks === undefined ? {} : opts.callbacks;
   if (typeof cb !== 'object' || cb === null) throw new TypeError(`${where}: callbacks must be an object, got ${describe(cb)}`);
   checkKeys(`${where}: callbacks`, cb, ['onBatchEnd', 'onEpochEnd', 'onWarning']);
@@ -42,7 +45,7 @@ function resolve(where: string, model: Sequential, opts: FitOptions): Resolved {
   if (val !== undefined) {
     if (typeof val !== 'object' || val === null) throw new TypeError(`${where}: validationData must be { x, y }, got ${describe(val)}`);
     checkKeys(`${where}: validationData`, val, ['x', 'y']);
-    checkXY(`${where}: validationData`, model, val.x, val.y, true);
+    checkXY(`${where}: validationData`, model, val.x, val.y, loss);
   }
   let checkpointEvery = 0;
   if (opts.checkpoint !== undefined) {
@@ -70,7 +73,7 @@ function resolve(where: string, model: Sequential, opts: FitOptions): Resolved {
 }
 
 /** Checks a checkpoint against this model before anything is loaded from it. */
-function checkResume(where: string, model: Sequential, c: Checkpoint, epochs: number): void {
+function checkResume(where: string, model: Model, c: Checkpoint, epochs: number): void {
   checkCheckpointShape(`${where}: resume`, c);
   const mine = model.toJSON({ weights: false });
   if (JSON.stringify([c.model.inputShape, c.model.layers]) !== JSON.stringify([mine.inputShape, mine.layers])) {
@@ -87,7 +90,7 @@ function checkResume(where: string, model: Sequential, c: Checkpoint, epochs: nu
  * The optimizer of a fit: the caller's (kept), one from a config (owned by this call), or, when resuming
  * without one, the checkpoint's own config.
  */
-function makeOptimizer(where: string, model: Sequential, opts: FitOptions): { optimizer: Optimizer; owned: boolean } {
+function makeOptimizer(where: string, model: Model, opts: FitOptions): { optimizer: Optimizer; owned: boolean } {
   const size = model._buffers.params.length;
   if (opts.optimizer instanceof Optimizer) {
     const o = opts.optimizer;
@@ -101,9 +104,9 @@ function makeOptimizer(where: string, model: Sequential, opts: FitOptions): { op
   return { optimizer: model.engine.optimizer(cfg, model), owned: true };
 }
 
-export async function train(model: Sequential, x: Float32Array, y: ArrayLike<number>, n: number, opts: FitOptions): Promise<History> {
+export async function train(model: Model, x: Float32Array, y: ArrayLike<number>, n: number, opts: FitOptions, loss: Loss): Promise<History> {
   const where = 'fit';
-  const r = resolve(where, model, opts);
+  const r = resolve(where, model, opts, loss);
   const { params, grads } = model._buffers;
   const c = opts.resume;
   if (c !== undefined) checkResume(where, model, c, r.epochs);
@@ -145,7 +148,7 @@ export async function train(model: Sequential, x: Float32Array, y: ArrayLike<num
 
     const { batchSize, accumulate } = r;
     const stepSize = batchSize * accumulate;
-    model._reserve(Math.min(batchSize, n));
+    const plan: Plan = model._plan('train', Math.min(batchSize, n));
     const rng = new Rng(r.seed);
     // The shuffling of the epochs before a resumed one, replayed so that the order continues as it would have.
     if (r.shuffle) for (let e = 0; e < startEpoch; e++) rng.permutation(n);
@@ -183,27 +186,31 @@ export async function train(model: Sequential, x: Float32Array, y: ArrayLike<num
         let stepLoss = 0;
         let bad: Omit<NonFiniteEvent, 'message'> | null = null;
         let badLoss: number | undefined;
+        // Before the forward passes: BatchNorm's running statistics move there, the weights in the update.
+        guard.save();
         for (let m = 0; m * batchSize < total; m++) {
           const at = from + m * batchSize;
           const size = Math.min(batchSize, total - m * batchSize);
-          gather(model, x, y, order, at, size);
-          model._forward(size);
-          const loss = model._loss(size, size / total);
-          if (!Number.isFinite(loss)) {
-            const first = model._firstNonFiniteOutput(size);
+          gather(plan, model.sampleSize, x, order, at, size);
+          loss.gather(y, n, order, at, size);
+          plan.forward(size, true);
+          const value = loss.forward(plan.outputPtr, plan.outputGradPtr, size, size / total);
+          if (!Number.isFinite(value)) {
+            const first = plan.firstNonFinite(size);
             bad = { epoch, step: s, what: 'loss', where: first ? [first] : [] };
-            badLoss = loss;
+            badLoss = value;
             break;
           }
-          model._backward(size, m > 0);
-          stepLoss += loss * size;
+          plan.backward(size, m > 0, true);
+          stepLoss += value * size;
         }
         if (bad === null) {
           const badGrads = guard.badGradients();
           if (badGrads.length) bad = { epoch, step: s, what: 'gradient', where: badGrads };
         }
         if (bad !== null) {
-          // Nothing was applied yet: this step simply does not happen.
+          // No update was applied yet; the running statistics are put back: this step does not happen.
+          guard.undo();
           if (!(await nonFinite(bad, badLoss))) {
             stop = true;
             break;
@@ -212,8 +219,8 @@ export async function train(model: Sequential, x: Float32Array, y: ArrayLike<num
         }
         const gradNorm = clipGradients(model.engine, grads, r.clip);
         const lr = optimizer.lr;
-        guard.save();
         optimizer.step(params, grads, delta);
+        model._touch();
         const badWeights = guard.badWeights();
         if (badWeights.length) {
           guard.undo();
@@ -240,7 +247,7 @@ export async function train(model: Sequential, x: Float32Array, y: ArrayLike<num
       if (stop) break;
       const info: EpochInfo = { epoch, epochs: r.epochs, loss: counted > 0 ? lossSum / counted : NaN, seconds: (performance.now() - t0) / 1000, lr: optimizer.lr };
       if (r.val) {
-        const v = await evaluate(model, r.val.x, r.val.y, { batchSize });
+        const v = await evaluate(model, r.val.x, r.val.y, { batchSize, loss: opts.loss });
         info.valLoss = v.loss;
         info.valAccuracy = v.accuracy;
       }
@@ -285,6 +292,6 @@ export async function train(model: Sequential, x: Float32Array, y: ArrayLike<num
 }
 
 /** A callback may dispose the model; training cannot go on then (and must say so, not fail on a null buffer). */
-function alive(model: Sequential, where: string): void {
+function alive(model: Model, where: string): void {
   if (model.disposed) throw new Error(`fit: the model was disposed during training (in ${where}); training stopped`);
 }

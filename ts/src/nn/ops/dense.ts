@@ -1,7 +1,7 @@
 // dense: PyTorch's nn.Linear (weight [out, in], y = x·Wᵀ + b) on a flat input.
 import { checkBool, checkInt } from '../../errors.js';
 import { checkInit, type InitSpec } from '../init.js';
-import { expectRank, type Decl, type OpDef } from './op.js';
+import { fmt, type Decl, type OpDef } from './op.js';
 
 export interface DenseSpec {
   type: 'dense';
@@ -23,7 +23,7 @@ export const dense: OpDef<DenseAttrs> = {
   keys: ['units', 'useBias', 'weightInit', 'biasInit'],
   arity: 1,
   build(where, s, [x]) {
-    if (x.length !== 1) expectRank(where, x, [1], "a flat input; add { type: 'flatten' } before it");
+    if (x.length !== 1) throw new RangeError(`${where}: expects a flat input, got ${fmt(x)}; add { type: 'flatten' } before it`);
     const units = checkInt(where, 'units', s.units, 1);
     const useBias = checkBool(where, 'useBias', s.useBias ?? true);
     const inputs = x[0];

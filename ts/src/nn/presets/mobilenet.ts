@@ -17,7 +17,7 @@ function convBnAct(filters: number, k: number, stride: number, groups = 1, act =
   return [
     { type: 'conv2d', filters, kernelSize: k, stride, padding: (k - 1) / 2, useBias: false, weightInit: CONV_INIT, ...(groups > 1 ? { groups } : {}) },
     { type: 'batchNorm2d' },
-    ...(act ? [{ type: 'relu6' }] : []),
+    ...(act ? [{ type: 'relu6' } as const] : []),
   ];
 }
 
