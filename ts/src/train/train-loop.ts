@@ -4,6 +4,7 @@
 import { checkBool, checkInt, checkKeys, describe } from '../errors.js';
 import type { OptimizerConfig, OptimizerName } from '../optim/index.js';
 import { Optimizer } from '../optim/optimizer.js';
+import { ScheduleFree } from '../optim/schedulefree.js';
 import { Rng } from '../nn/rng.js';
 import type { Model } from '../nn/model.js';
 import type { Plan } from '../nn/plan.js';
@@ -178,6 +179,7 @@ export async function train(model: Model, x: Float32Array, y: ArrayLike<number>,
     // The advisor reads the per-layer telemetry every step (BatchInfo carries it only with `telemetry: true`).
     const telemetry = r.telemetry || r.advisor ? new Telemetry(model.engine, model._paramLayout()) : null;
     if (telemetry) temps.push(telemetry);
+    if (optimizer instanceof ScheduleFree) optimizer.train(params);
     let guard = new StepGuard(model, optimizer);
     const divergence = r.divergence ? new DivergenceMonitor(r.divergence) : null;
 
@@ -286,6 +288,9 @@ export async function train(model: Model, x: Float32Array, y: ArrayLike<number>,
       }
       if (stop) break;
       const info: EpochInfo = { epoch, epochs: r.epochs, loss: counted > 0 ? lossSum / counted : NaN, seconds: (performance.now() - t0) / 1000, lr: optimizer.lr };
+      // Schedule-Free evaluates (and early stopping keeps) its averaged weights x: swapped in for this.
+      const sf = optimizer instanceof ScheduleFree ? optimizer : null;
+      sf?.eval(params);
       if (r.val) {
         const v = await evaluate(model, r.val.x, r.val.y, { batchSize, loss: opts.loss });
         info.valLoss = v.loss;
@@ -298,6 +303,8 @@ export async function train(model: Model, x: Float32Array, y: ArrayLike<number>,
         if (verdict === 'improved' && stopper.restoreBest) bestWeights = model.getWeights();
         stop = verdict === 'stop';
       }
+      // Back to y to train on; after the last epoch the model stays on x (a swap there and back would round).
+      if (!(stop || epoch === r.epochs - 1)) sf?.train(params);
       history.epochs.push(info);
       const fired = rules && switchState ? epochEnd(rules, switchState, info) : null;
       if (fired) {
@@ -338,6 +345,9 @@ export async function train(model: Model, x: Float32Array, y: ArrayLike<number>,
       }
       if (stop && stopper) history.stoppedEarly = true;
     }
+    // The model leaves fit with the weights to evaluate and predict with: Schedule-Free's x (the optimizer
+    // swaps back to y at the start of its next fit).
+    if (optimizer instanceof ScheduleFree) optimizer.eval(params);
     if (stopper) {
       history.bestEpoch = stopper.bestEpoch;
       if (stopper.restoreBest && bestWeights) model.setWeights(bestWeights);
