@@ -14,6 +14,7 @@ export type {
   DropoutSpec, ReluSpec, ActivationSpec, FlattenSpec,
 } from './nn/layer-spec.js';
 export type { InitSpec } from './nn/init.js';
+export type { LoadWeightsOptions, LoadWeightsReport, WeightsSource } from './nn/weights-io.js';
 export * as models from './nn/presets/index.js';
 export type { LossSpec, LossName, Reduction } from './train/loss.js';
 export type { EvaluateOptions, PredictOptions, TrainingWarning } from './train/fit.js';
@@ -31,6 +32,8 @@ export type {
 } from './optim/index.js';
 export type { FitOptions, History, BatchInfo, EpochInfo, Callbacks, EvalResult } from './train/fit.js';
 export type { LayerTelemetry } from './train/telemetry.js';
+export { lrFind, type LrFindOptions, type LrFindResult } from './train/lr-find.js';
+export type { SwitchPolicy, SwitchRule, SwitchEvent } from './train/switch.js';
 export { Advisor, FINDING_KINDS, resolveAdvisorOptions } from './train/advisor.js';
 export type { AdvisorOptions, Finding, FindingKind, StepRecord, ResolvedAdvisorOptions } from './train/advisor.js';
 export type {

@@ -16,6 +16,7 @@ pub mod optim;
 pub mod par;
 pub mod simd;
 pub mod ukernel;
+pub mod vmath;
 
 #[cfg(test)]
 pub(crate) mod testutil;

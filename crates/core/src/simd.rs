@@ -79,6 +79,46 @@ mod imp {
         pub fn where_positive(self, mask_src: Self) -> Self {
             Self(v128_and(self.0, f32x4_gt(mask_src.0, f32x4_splat(0.0))))
         }
+        /// `o < self ? o : self` (wasm's `pmin`: no NaN or signed-zero special cases, so both builds agree).
+        #[inline(always)]
+        pub fn pmin(self, o: Self) -> Self {
+            Self(f32x4_pmin(self.0, o.0))
+        }
+        /// `self < o ? o : self` (wasm's `pmax`).
+        #[inline(always)]
+        pub fn pmax(self, o: Self) -> Self {
+            Self(f32x4_pmax(self.0, o.0))
+        }
+        /// The sign bit cleared.
+        #[inline(always)]
+        pub fn abs(self) -> Self {
+            Self(f32x4_abs(self.0))
+        }
+        /// The sign bit flipped.
+        #[inline(always)]
+        pub fn neg(self) -> Self {
+            Self(f32x4_neg(self.0))
+        }
+        /// A lane mask (all bits set where `self < o`), for `select`.
+        #[inline(always)]
+        pub fn lt(self, o: Self) -> Self {
+            Self(f32x4_lt(self.0, o.0))
+        }
+        /// A lane mask (all bits set where `self <= o`), for `select`.
+        #[inline(always)]
+        pub fn le(self, o: Self) -> Self {
+            Self(f32x4_le(self.0, o.0))
+        }
+        /// Bitwise `mask ? a : b` (a mask from `lt`/`le`).
+        #[inline(always)]
+        pub fn select(mask: Self, a: Self, b: Self) -> Self {
+            Self(v128_bitselect(a.0, b.0, mask.0))
+        }
+        /// `2^n` for lanes holding integers `n` in [-126, 127], built from the exponent bits.
+        #[inline(always)]
+        pub fn pow2i(self) -> Self {
+            Self(i32x4_shl(i32x4_add(i32x4_trunc_sat_f32x4(self.0), i32x4_splat(127)), 23))
+        }
         /// Transposes the 4×4 matrix whose rows are `r`: returns its columns.
         #[inline(always)]
         pub fn transpose4(r: [Self; 4]) -> [Self; 4] {
@@ -113,6 +153,13 @@ mod imp {
     #[inline(always)]
     fn map2(a: [f32; 4], b: [f32; 4], f: impl Fn(f32, f32) -> f32) -> [f32; 4] {
         [f(a[0], b[0]), f(a[1], b[1]), f(a[2], b[2]), f(a[3], b[3])]
+    }
+
+    /// Lane by lane as an array literal, like `map2` (LLVM keeps this in one vector register; the
+    /// generic `array::map` / `from_fn` defeat that).
+    #[inline(always)]
+    fn map1(a: [f32; 4], f: impl Fn(f32) -> f32) -> [f32; 4] {
+        [f(a[0]), f(a[1]), f(a[2]), f(a[3])]
     }
 
     impl F32x4 {
@@ -175,6 +222,42 @@ mod imp {
         #[inline(always)]
         pub fn where_positive(self, mask_src: Self) -> Self {
             Self(map2(self.0, mask_src.0, |v, m| if m > 0.0 { v } else { 0.0 }))
+        }
+        /// `o < self ? o : self` (wasm's `pmin`).
+        #[inline(always)]
+        pub fn pmin(self, o: Self) -> Self {
+            Self(map2(self.0, o.0, |a, b| if b < a { b } else { a }))
+        }
+        /// `self < o ? o : self` (wasm's `pmax`).
+        #[inline(always)]
+        pub fn pmax(self, o: Self) -> Self {
+            Self(map2(self.0, o.0, |a, b| if a < b { b } else { a }))
+        }
+        #[inline(always)]
+        pub fn abs(self) -> Self {
+            Self(map1(self.0, f32::abs))
+        }
+        #[inline(always)]
+        pub fn neg(self) -> Self {
+            Self(map1(self.0, |v| -v))
+        }
+        #[inline(always)]
+        pub fn lt(self, o: Self) -> Self {
+            Self(map2(self.0, o.0, |a, b| f32::from_bits(if a < b { !0 } else { 0 })))
+        }
+        #[inline(always)]
+        pub fn le(self, o: Self) -> Self {
+            Self(map2(self.0, o.0, |a, b| f32::from_bits(if a <= b { !0 } else { 0 })))
+        }
+        #[inline(always)]
+        pub fn select(mask: Self, a: Self, b: Self) -> Self {
+            let sel = |m: f32, a: f32, b: f32| f32::from_bits((a.to_bits() & m.to_bits()) | (b.to_bits() & !m.to_bits()));
+            let (m, a, b) = (mask.0, a.0, b.0);
+            Self([sel(m[0], a[0], b[0]), sel(m[1], a[1], b[1]), sel(m[2], a[2], b[2]), sel(m[3], a[3], b[3])])
+        }
+        #[inline(always)]
+        pub fn pow2i(self) -> Self {
+            Self(map1(self.0, |n| f32::from_bits(((n as i32 + 127) << 23) as u32)))
         }
         /// Transposes the 4×4 matrix whose rows are `r`: returns its columns.
         #[inline(always)]

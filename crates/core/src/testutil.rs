@@ -4,7 +4,7 @@
 // cannot see `#[cfg(test)]` items of the crate).
 #[path = "../tests/common/mod.rs"]
 mod common;
-pub use common::data;
+pub use common::{data, fd_grad, max_rel_err};
 
 pub struct Rng(u64);
 

@@ -15,6 +15,8 @@ import { Rng } from './rng.js';
 import { gather } from '../train/batch.js';
 import { checkXY, evaluate, fit, predict, type EvalResult, type EvaluateOptions, type FitOptions, type History, type PredictOptions } from '../train/fit.js';
 import { Loss, type LossSpec } from '../train/loss.js';
+import { lrFind, type LrFindOptions, type LrFindResult } from '../train/lr-find.js';
+import { loadWeights, loadWeightsSync, saveWeights, type LoadWeightsOptions, type LoadWeightsReport, type WeightsSource } from './weights-io.js';
 
 export interface ModelJSON extends ModelSpec {
   format: 'wasmcnn.model' | 'wasmcnn.sequential';
@@ -328,6 +330,37 @@ export class Model {
     } finally {
       loss.dispose();
     }
+  }
+
+  /**
+   * The learning-rate range test (Smith 2015; fastai's lr_find): the loss over an exponential ramp of
+   * rates, with suggestions. The weights, buffers and a given optimizer's state are restored bitwise after.
+   */
+  lrFind(x: Float32Array, y: ArrayLike<number>, opts?: LrFindOptions): Promise<LrFindResult> {
+    this.#alive();
+    return lrFind(this, x, y, opts);
+  }
+
+  /**
+   * Loads a safetensors file (bytes, a Blob or a Response) into the state_dict, as PyTorch's
+   * `load_state_dict`: strict by default (every tensor, nothing extra); shape mismatches refuse the file
+   * unless `skipMismatched` (swapping a head). F16/BF16/F64 convert to F32. Nothing changes unless it loads.
+   */
+  loadWeights(source: WeightsSource, opts?: LoadWeightsOptions): Promise<LoadWeightsReport> {
+    this.#alive();
+    return loadWeights(this, source, opts);
+  }
+
+  /** `loadWeights` from bytes already in memory, synchronously. */
+  loadWeightsSync(bytes: ArrayBufferLike | ArrayBufferView, opts?: LoadWeightsOptions): LoadWeightsReport {
+    this.#alive();
+    return loadWeightsSync(this, bytes, opts);
+  }
+
+  /** The state_dict as safetensors bytes (F32; BatchNorm's num_batches_tracked as I64): torch loads it with strict=True. */
+  saveWeights(metadata?: Record<string, string>): Uint8Array {
+    this.#alive();
+    return saveWeights(this, metadata);
   }
 
   // ---- internals used by the training loop (not part of the public API) ----

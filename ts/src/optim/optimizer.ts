@@ -4,6 +4,7 @@ import { checkFinite, checkInt, checkNumber, describe } from '../errors.js';
 import type { Model } from '../nn/model.js';
 import type { Engine } from '../runtime/engine.js';
 import { WasmBuffer, type F32Buffer } from '../runtime/memory.js';
+import { loadTorchOptimizer, saveTorchOptimizer } from './torch-state.js';
 import type { OptimizerConfig, OptimizerName } from './index.js';
 import { checkTarget, gapsOf, makeRuns, resolveLayout, type LayoutEntry, type OptimizerTarget, type ResolvedParamGroup, type Run } from './layout.js';
 
@@ -220,6 +221,22 @@ export abstract class Optimizer {
   state(): Record<string, Float32Array> {
     this.#alive();
     return Object.fromEntries([...this.#slots].map(([k, b]) => [k, b.read()]));
+  }
+
+  /**
+   * The state as torch.optim's state_dict in a safetensors file (`state.<i>.<slot>` tensors, `param_groups`
+   * with `param_names` in the metadata), so training can continue in PyTorch (SGD, Adagrad, RMSprop, Adam,
+   * AdamW, Adamax, Adadelta with PyTorch's conventions).
+   */
+  saveTorchState(): Uint8Array {
+    this.#alive();
+    return saveTorchOptimizer(this);
+  }
+
+  /** Restores a torch.optim state saved by `saveTorchState` (or by PyTorch with the same naming). */
+  loadTorchState(bytes: ArrayBufferLike | ArrayBufferView): void {
+    this.#alive();
+    loadTorchOptimizer(this, bytes);
   }
 
   /** Everything needed to continue exactly where this optimizer is, as plain data. */

@@ -1,4 +1,24 @@
-//! Fused softmax + cross-entropy, mean over the batch (PyTorch's `F.cross_entropy` default).
+//! Losses: each returns its value in f64 and writes the gradient with respect to its input.
+//! `softmax_cross_entropy` (below) is the original fused mean cross-entropy over integer labels; the
+//! submodules hold PyTorch's loss vocabulary: `cross_entropy` (labels or probabilities, class weights,
+//! label smoothing, ignore index), `bce` (with logits, pos_weight), `regression` (MSE, L1, Huber,
+//! SmoothL1) and `topk` (accuracy counts).
+
+pub mod bce;
+pub mod cross_entropy;
+pub mod regression;
+pub mod topk;
+
+/// How per-element (or per-row) losses are combined (PyTorch's `reduction`; `none` is not offered: the
+/// graph's loss node is a scalar).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Reduction {
+    #[default]
+    Mean,
+    Sum,
+}
+
+/// Fused softmax + cross-entropy, mean over the batch (PyTorch's `F.cross_entropy` default).
 
 use crate::error::{Error, Result};
 
