@@ -62,6 +62,30 @@ pub fn grow<T: Copy + Default>(v: &mut Vec<T>, len: usize) -> Result {
     Ok(())
 }
 
+/// The first refusal among tasks that cannot return one (closures run through `par`): each task
+/// `record`s its outcome, the caller returns `result()` after the loop.
+#[derive(Debug, Default)]
+pub struct FirstError(core::sync::atomic::AtomicI32);
+
+impl FirstError {
+    pub fn record(&self, r: Result) {
+        if let Err(e) = r {
+            use core::sync::atomic::Ordering::Relaxed;
+            let _ = self.0.compare_exchange(0, e.code(), Relaxed, Relaxed);
+        }
+    }
+
+    pub fn result(&self) -> Result {
+        match self.0.load(core::sync::atomic::Ordering::Relaxed) {
+            0 => Ok(()),
+            1 => Err(Error::TooLarge),
+            2 => Err(Error::OutOfMemory),
+            3 => Err(Error::BadGeometry),
+            _ => Err(Error::BadBuffer),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -84,5 +108,20 @@ mod tests {
         grow(&mut v, 8).unwrap();
         assert_eq!(&v[..], &[1.0, 1.0, 1.0, 1.0, 0.0, 0.0, 0.0, 0.0]);
         assert_eq!(grow(&mut v, usize::MAX / 2), Err(Error::TooLarge));
+    }
+
+    #[test]
+    fn first_error_keeps_the_first_refusal() {
+        let f = FirstError::default();
+        f.record(Ok(()));
+        assert_eq!(f.result(), Ok(()));
+        f.record(Err(Error::OutOfMemory));
+        f.record(Err(Error::TooLarge));
+        assert_eq!(f.result(), Err(Error::OutOfMemory));
+        for e in [Error::TooLarge, Error::OutOfMemory, Error::BadGeometry, Error::BadBuffer] {
+            let f = FirstError::default();
+            f.record(Err(e));
+            assert_eq!(f.result(), Err(e));
+        }
     }
 }

@@ -12,6 +12,7 @@
 
 use super::activation::relu_in_place;
 use super::geom::Window;
+use crate::error::{self, Result};
 use crate::gemm::{k_block, Mat, PackB};
 use crate::simd::F32x4;
 use crate::ukernel::f32_gemm_4x8::{edge_tile, MR, NR};
@@ -78,15 +79,13 @@ impl Padded {
     }
 
     /// Calls `f` with `x` padded, in this thread's grow-only scratch (not re-entrant).
-    pub fn with<R>(&self, x: &[f32], f: impl FnOnce(&[f32]) -> R) -> R {
+    pub fn with<R>(&self, x: &[f32], f: impl FnOnce(&[f32]) -> R) -> Result<R> {
         let ((c, h, w), (top, left), (hp, wp)) = (self.in_shape, self.at, (self.hp, self.wp));
         assert_eq!(x.len(), c * h * w, "conv2d: sample length");
         PADDED.with(|cell| {
             let mut buf = cell.borrow_mut();
             let len = self.len();
-            if buf.len() < len {
-                buf.resize(len, 0.0);
-            }
+            error::grow(&mut buf, len)?;
             let xp = &mut buf[..len];
             xp.fill(0.0);
             let cols = w.min(wp.saturating_sub(left));
@@ -95,8 +94,16 @@ impl Padded {
                     copy_short(&x[(ci * h + iy) * w..][..cols], &mut xp[(ci * hp + iy + top) * wp + left..][..cols]);
                 }
             }
-            f(xp)
+            Ok(f(xp))
         })
+    }
+
+    /// Floats of the padded buffer for `g`'s forward and for its input gradient, whichever is larger: the
+    /// scratch a conv's constructor checks against wasm32's limits.
+    pub fn scratch_floats(g: &Window, o: usize) -> Result<usize> {
+        let fwd = if forward_applies(g) { error::numel(&[g.c, g.reach_h()?, g.reach_w()?])? } else { 0 };
+        let back = if input_grad_applies(g) { error::numel(&[o, error::add(g.h, (g.kh - 1) * g.dh)?, error::add(g.w, (g.kw - 1) * g.dw)?])? } else { 0 };
+        error::add(fwd.max(back), NR)
     }
 }
 
@@ -113,30 +120,32 @@ pub struct Igemm {
 }
 
 impl Igemm {
-    fn new(a: &[f32], m: usize, pad: Padded) -> Self {
+    fn new(a: &[f32], m: usize, pad: Padded) -> Result<Self> {
         let k = pad.in_shape.0 * pad.kernel.0 * pad.kernel.1;
         assert_eq!(a.len(), m * k, "conv2d: weight length");
         let off = pad.offsets();
         let (kb, panels) = (k_block(k), m.div_ceil(MR));
-        let mut pa = vec![0.0f32; panels * MR * k];
+        let mut pa = Vec::new();
+        error::grow(&mut pa, panels * MR * k)?;
         for pc in (0..k).step_by(kb) {
             pack_a(Mat::row_major(a, k), 0, m, pc, kb.min(k - pc), MR, &mut pa[pc * panels * MR..]);
         }
-        Self { m, k, kb, panels, pa, off, pad }
+        Ok(Self { m, k, kb, panels, pa, off, pad })
     }
 
     /// The forward's correlation: input `g.c × h × w` at (pt, pl), weights `o × C·KH·KW`.
-    pub fn forward(g: &Window, o: usize, w: &[f32]) -> Self {
+    pub fn forward(g: &Window, o: usize, w: &[f32]) -> Result<Self> {
         Self::new(w, o, Padded::forward(g))
     }
 
     /// The input gradient's correlation (unit strides): `dx[c][iy][ix] = Σ_{o,i,j} w[o][c][i][j] ·
     /// dy[o][iy + pt - i·dh][ix + pl - j·dw]`, i.e. the output gradient placed at
     /// ((KH-1)·dh - pt, (KW-1)·dw - pl) and correlated with `w'[c][o][KH-1-i][KW-1-j]`.
-    pub fn input_grad(g: &Window, o: usize, w: &[f32]) -> Self {
+    pub fn input_grad(g: &Window, o: usize, w: &[f32]) -> Result<Self> {
         debug_assert!(input_grad_applies(g));
         let (kh, kw, c) = (g.kh, g.kw, g.c);
-        let mut wt = vec![0.0f32; w.len()];
+        let mut wt = Vec::new();
+        error::grow(&mut wt, w.len())?;
         for oc in 0..o {
             for ci in 0..c {
                 for i in 0..kh {
@@ -151,7 +160,7 @@ impl Igemm {
     }
 
     /// `y = bias + correlation(x)` for one sample (`y` overwritten), then `max(y, 0)` when `relu`.
-    pub fn run(&self, x: &[f32], bias: Option<&[f32]>, relu: bool, y: &mut [f32]) {
+    pub fn run(&self, x: &[f32], bias: Option<&[f32]>, relu: bool, y: &mut [f32]) -> Result {
         let (m, k, kb, wp, sh, (oh, ow)) = (self.m, self.k, self.kb, self.pad.wp, self.pad.sh, self.pad.out);
         let opl = oh * ow;
         assert_eq!(y.len(), m * opl, "conv2d: output sample length");
@@ -273,7 +282,7 @@ pub(super) fn copy_short(src: &[f32], dst: &mut [f32]) {
 }
 
 /// `fill` with vector stores, for the same reason as `copy_short`.
-fn fill_short(dst: &mut [f32], v: f32) {
+pub(super) fn fill_short(dst: &mut [f32], v: f32) {
     let n4 = dst.len() / 4 * 4;
     let vv = F32x4::splat(v);
     for i in (0..n4).step_by(4) {
