@@ -5,6 +5,7 @@ pub mod conv2d;
 pub mod conv2d_implicit;
 pub mod conv2d_nhwc;
 pub mod dense;
+pub mod depthwise;
 pub mod geom;
 pub mod im2col;
 pub mod loss;

@@ -1,0 +1,558 @@
+//! Depthwise 2-D convolution: PyTorch's `conv2d` with `groups = C`, where output channel `c·m + j` (`m` the
+//! channel multiplier) correlates input channel c with its own `kh × kw` filter (weights `C·m × 1 × kh × kw`).
+//!
+//! Per channel this is a small 2-D stencil, the wrong shape for a GEMM. Each input plane is copied once,
+//! zero-padded and split by column phase (padded column `t·sw + q` goes to phase plane q at column t), so
+//! every tap of a stride-`sw` output row is a contiguous run of one phase plane and `f32_dwconv_row`
+//! computes the row from a table of tap offsets, four outputs per vector, with no shuffles in its loop.
+//! The input gradient is the same kernel over a padded copy of the output gradient, one column phase of the
+//! input row at a time (a stride-2 input row interleaves two phases); the weight gradient is one dot
+//! product per tap (`f32_dwconv_wgrad_row`), summed per plane in f32 lanes and across samples in f64.
+//!
+//! The forward runs one task per input plane, the backward one task per input channel (over all samples,
+//! so the weight gradient needs no partial sums): results do not depend on the thread count.
+
+use super::conv2d::check_len;
+use super::geom::Window;
+use crate::error::{self, Error, FirstError, Result};
+use crate::par::{self, SyncPtr};
+use crate::simd::F32x4;
+use crate::ukernel::f32_dwconv_row::{f32_dwconv_row, ROW_SLACK};
+use crate::ukernel::f32_dwconv_wgrad_row::f32_dwconv_wgrad_row;
+use std::cell::RefCell;
+
+/// Zeroed floats after every padded buffer: rows are read whole vectors at a time.
+const SLACK: usize = ROW_SLACK + 1;
+
+#[derive(Default)]
+struct Scratch {
+    x: Vec<f32>,
+    dy: Vec<f32>,
+    phase_rows: Vec<f32>,
+    tap_w: Vec<f32>,
+    tap_off: Vec<usize>,
+    lanes: Vec<f32>,
+    dw: Vec<f64>,
+    db: Vec<f64>,
+}
+
+thread_local! {
+    // Grow-only per-thread buffers of one plane's (or channel's) work.
+    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
+}
+
+/// A depthwise convolution: the window (`c` input channels) and the channel multiplier `m` (`C·m` outputs).
+/// Built by `new`, which refuses what the kernels cannot run, so the passes only check buffers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Depthwise2d {
+    win: Window,
+    m: usize,
+    /// Rows of the padded input the outputs read, and columns of one phase plane.
+    hp: usize,
+    wq: usize,
+    /// The largest column shift of a tap within its phase, `(kw - 1)·dw / sw`.
+    shift: usize,
+    /// Columns of a padded output-gradient row (the input gradient's taps).
+    lu: usize,
+}
+
+impl Depthwise2d {
+    /// Validates the window (`Window::validate`), `multiplier` ≥ 1 and every buffer and scratch size.
+    pub fn new(win: Window, multiplier: usize) -> Result<Self> {
+        win.validate()?;
+        if multiplier == 0 {
+            return Err(Error::BadGeometry);
+        }
+        let o = error::mul(win.c, multiplier)?;
+        error::numel(&[win.n, o, win.oh, win.ow])?;
+        error::numel(&[o, win.kh, win.kw])?;
+        let hp = win.reach_h()?;
+        let shift = (win.kw - 1) * win.dw / win.sw;
+        let wq = error::add(win.ow, shift)?;
+        error::add(error::numel(&[win.sw, hp, wq])?, SLACK)?;
+        // Phase columns of the input row: t < (pl + w - 1) / sw + 1.
+        let t_end = (error::add(win.pl, win.w)? - 1) / win.sw + 1;
+        let lu = error::add(shift, win.ow.max(t_end))?;
+        error::add(error::numel(&[multiplier, win.oh, lu])?, SLACK)?;
+        Ok(Self { win, m: multiplier, hp, wq, shift, lu })
+    }
+
+    pub fn window(&self) -> &Window {
+        &self.win
+    }
+    pub fn multiplier(&self) -> usize {
+        self.m
+    }
+    /// Floats of x (`N·C·H·W`), y (`N·C·m·OH·OW`) and the weights (`C·m·KH·KW`).
+    pub fn x_len(&self) -> usize {
+        self.win.n * self.win.c * self.win.in_plane()
+    }
+    pub fn y_len(&self) -> usize {
+        self.win.n * self.win.c * self.m * self.win.out_plane()
+    }
+    pub fn w_len(&self) -> usize {
+        self.win.c * self.m * self.taps()
+    }
+
+    fn taps(&self) -> usize {
+        self.win.kh * self.win.kw
+    }
+
+    fn phase_plane(&self) -> usize {
+        self.hp * self.wq
+    }
+
+    /// Floats of one input plane split into phases, with slack.
+    fn x_floats(&self) -> usize {
+        self.win.sw * self.phase_plane() + SLACK
+    }
+
+    /// Tap (i, j)'s offset from an output row's first read in the phase planes: phase `(j·dw) % sw`, row
+    /// `i·dh`, column `(j·dw) / sw`.
+    fn forward_offsets(&self) -> Result<Vec<usize>> {
+        let g = &self.win;
+        let mut off = Vec::new();
+        error::grow(&mut off, self.taps())?;
+        for i in 0..g.kh {
+            for j in 0..g.kw {
+                off[i * g.kw + j] = (j * g.dw % g.sw) * self.phase_plane() + i * g.dh * self.wq + j * g.dw / g.sw;
+            }
+        }
+        Ok(off)
+    }
+
+    /// Row oy reads `buf[oy·sh·wq + off[t] .. + ow + ROW_SLACK]`; the last row's furthest read is
+    /// `(hp - 1)·wq + (sw - 1)·plane + shift + ow + 2 = sw·plane + 2`, inside `x_floats`.
+    fn assert_reads(&self, off: &[usize]) {
+        let g = &self.win;
+        assert!((g.oh - 1) * g.sh * self.wq + off.iter().max().unwrap() + g.ow + ROW_SLACK <= self.x_floats());
+    }
+
+    /// Copies input plane `x` into `buf` (`x_floats`), zero-padded and split by column phase.
+    fn split_phases(&self, x: &[f32], buf: &mut [f32]) {
+        let (g, wq, plane) = (&self.win, self.wq, self.phase_plane());
+        for r in 0..self.hp {
+            let row = r.checked_sub(g.pt).filter(|&iy| iy < g.h).map(|iy| &x[iy * g.w..(iy + 1) * g.w]);
+            for q in 0..g.sw {
+                let dst = &mut buf[q * plane + r * wq..][..wq];
+                match row {
+                    Some(row) => phase_row(row, q, g.sw, g.pl, dst),
+                    None => dst.fill(0.0),
+                }
+            }
+        }
+        buf[g.sw * plane..].fill(0.0);
+    }
+
+    /// `y[n][c·m + j] = bias[c·m + j] + Σ_{i,j'} w[c·m + j][i][j'] · x[n][c][oy·sh + i·dh - pt][ox·sw + j'·dw - pl]`.
+    /// One task per input plane (its `m` output planes).
+    pub fn forward(&self, x: &[f32], w: &[f32], bias: Option<&[f32]>, y: &mut [f32]) -> Result {
+        check_len(x.len(), self.x_len())?;
+        check_len(w.len(), self.w_len())?;
+        check_len(y.len(), self.y_len())?;
+        if let Some(b) = bias {
+            check_len(b.len(), self.win.c * self.m)?;
+        }
+        let (g, m, kk) = (&self.win, self.m, self.taps());
+        let (ipl, opl) = (g.in_plane(), g.out_plane());
+        let off = self.forward_offsets()?;
+        self.assert_reads(&off);
+        let fail = FirstError::default();
+        par::chunks_mut(y, m * opl, |p, yp| {
+            let ci = p % g.c;
+            fail.record(with_scratch(|s| {
+                error::grow(&mut s.x, self.x_floats())?;
+                self.split_phases(&x[p * ipl..(p + 1) * ipl], &mut s.x[..self.x_floats()]);
+                for jm in 0..m {
+                    let oc = ci * m + jm;
+                    let init = bias.map_or(0.0, |b| b[oc]);
+                    for oy in 0..g.oh {
+                        // SAFETY: w holds kk taps at oc·kk; reads bounded by the assert above; the output row
+                        // (jm·opl + oy·ow, ow floats) lies in this task's m planes.
+                        unsafe {
+                            f32_dwconv_row(kk, w.as_ptr().add(oc * kk), s.x.as_ptr().add(oy * g.sh * self.wq), off.as_ptr(), g.ow, init, yp.as_mut_ptr().add(jm * opl + oy * g.ow))
+                        };
+                    }
+                }
+                Ok(())
+            }));
+        });
+        fail.result()
+    }
+
+    /// Gradients of `forward` given `dy`: `dw`/`db` overwritten, or added to when `accumulate`; `dx`, when
+    /// asked for, overwritten. One task per input channel, over every sample in order.
+    #[allow(clippy::too_many_arguments)]
+    pub fn backward(&self, x: &[f32], w: &[f32], dy: &[f32], dx: Option<&mut [f32]>, dw: &mut [f32], db: Option<&mut [f32]>, accumulate: bool) -> Result {
+        check_len(x.len(), self.x_len())?;
+        check_len(w.len(), self.w_len())?;
+        check_len(dy.len(), self.y_len())?;
+        check_len(dw.len(), w.len())?;
+        if let Some(d) = dx.as_deref() {
+            check_len(d.len(), x.len())?;
+        }
+        if let Some(d) = db.as_deref() {
+            check_len(d.len(), self.win.c * self.m)?;
+        }
+        let (g, m, kk) = (&self.win, self.m, self.taps());
+        let (ipl, opl) = (g.in_plane(), g.out_plane());
+        let off = self.forward_offsets()?;
+        self.assert_reads(&off);
+        let want_dx = dx.is_some();
+        let dxp = SyncPtr(dx.map_or(std::ptr::null_mut(), |d| d.as_mut_ptr()));
+        let dbp = db.map(|d| SyncPtr(d.as_mut_ptr()));
+        let fail = FirstError::default();
+        par::chunks_mut(dw, m * kk, |ci, dwc| {
+            fail.record(with_scratch(|s| {
+                error::grow(&mut s.x, self.x_floats())?;
+                error::grow(&mut s.lanes, 4 * kk)?;
+                error::grow(&mut s.dw, m * kk)?;
+                error::grow(&mut s.db, m)?;
+                s.dw[..m * kk].fill(0.0);
+                s.db[..m].fill(0.0);
+                for n in 0..g.n {
+                    self.split_phases(&x[(n * g.c + ci) * ipl..][..ipl], &mut s.x[..self.x_floats()]);
+                    for jm in 0..m {
+                        let dyp = &dy[(n * g.c * m + ci * m + jm) * opl..][..opl];
+                        if dbp.is_some() {
+                            s.db[jm] += dyp.iter().map(|&v| v as f64).sum::<f64>();
+                        }
+                        let lanes = &mut s.lanes[..4 * kk];
+                        lanes.fill(0.0);
+                        for oy in 0..g.oh {
+                            // SAFETY: reads bounded as in the forward (assert above); dy row oy has ow floats;
+                            // lanes holds 4·kk.
+                            unsafe { f32_dwconv_wgrad_row(kk, s.x.as_ptr().add(oy * g.sh * self.wq), off.as_ptr(), dyp.as_ptr().add(oy * g.ow), g.ow, lanes.as_mut_ptr()) };
+                        }
+                        for (t, l) in lanes.chunks_exact(4).enumerate() {
+                            s.dw[jm * kk + t] += (l[0] as f64 + l[1] as f64) + (l[2] as f64 + l[3] as f64);
+                        }
+                    }
+                    if want_dx {
+                        // SAFETY: task ci alone writes input plane (n, ci) of dx, inside the checked length.
+                        let dxn = unsafe { std::slice::from_raw_parts_mut(dxp.get().add((n * g.c + ci) * ipl), ipl) };
+                        self.input_grad_plane(w, &dy[(n * g.c + ci) * m * opl..][..m * opl], ci, s, dxn)?;
+                    }
+                }
+                for (d, &v) in dwc.iter_mut().zip(&s.dw[..m * kk]) {
+                    *d = if accumulate { *d + v as f32 } else { v as f32 };
+                }
+                if let Some(dbp) = dbp {
+                    for (jm, &v) in s.db[..m].iter().enumerate() {
+                        // SAFETY: task ci alone writes db[ci·m .. (ci+1)·m], inside the checked length.
+                        let d = unsafe { &mut *dbp.get().add(ci * m + jm) };
+                        *d = if accumulate { *d + v as f32 } else { v as f32 };
+                    }
+                }
+                Ok(())
+            }));
+        });
+        fail.result()
+    }
+
+    /// One input plane's gradient (`dx`, overwritten) from its `m` output planes' gradients `dy`:
+    /// `dx[iy][ix] = Σ_{j<m, i, j'} w[c·m + j][i][j'] · dy[j][oy][ox]` over the taps with
+    /// `oy·sh + i·dh = iy + pt` and `ox·sw + j'·dw = ix + pl`, in (j, i, j') order. Input column
+    /// `ix = t·sw + q - pl` of phase q is output column `t - (j'·dw)/sw` of every tap with `(j'·dw) % sw = q`:
+    /// a contiguous run of the padded `dy` row for each tap.
+    fn input_grad_plane(&self, w: &[f32], dy: &[f32], ci: usize, s: &mut Scratch, dx: &mut [f32]) -> Result {
+        let (g, m, kk, lu) = (&self.win, self.m, self.taps(), self.lu);
+        let rows = m * g.oh;
+        error::grow(&mut s.dy, rows * lu + SLACK)?;
+        error::grow(&mut s.tap_w, m * kk)?;
+        error::grow(&mut s.tap_off, m * kk)?;
+        let phase_len = g.w.div_ceil(g.sw);
+        error::grow(&mut s.phase_rows, if g.sw > 1 { g.sw * phase_len } else { 0 })?;
+        // Output-gradient rows at column `shift`, zero around (so every tap reads its whole run).
+        for r in 0..rows {
+            let dst = &mut s.dy[r * lu..(r + 1) * lu];
+            dst[..self.shift].fill(0.0);
+            dst[self.shift..self.shift + g.ow].copy_from_slice(&dy[r * g.ow..(r + 1) * g.ow]);
+            dst[self.shift + g.ow..].fill(0.0);
+        }
+        s.dy[rows * lu..rows * lu + SLACK].fill(0.0);
+        for iy in 0..g.h {
+            let py = iy + g.pt;
+            for q in 0..g.sw {
+                // Phase columns t_lo..t_hi are the input's: t·sw + q - pl in 0..w.
+                let t_lo = (g.pl.saturating_sub(q)).div_ceil(g.sw);
+                let t_hi = if g.pl + g.w > q { (g.pl + g.w - 1 - q) / g.sw + 1 } else { 0 };
+                if t_lo >= t_hi {
+                    continue;
+                }
+                let mut taps = 0;
+                for jm in 0..m {
+                    for i in 0..g.kh {
+                        let Some(d) = py.checked_sub(i * g.dh) else { break };
+                        if d % g.sh != 0 || d / g.sh >= g.oh {
+                            continue;
+                        }
+                        let row = (jm * g.oh + d / g.sh) * lu + self.shift + t_lo;
+                        for j in (0..g.kw).filter(|j| j * g.dw % g.sw == q) {
+                            s.tap_w[taps] = w[(ci * m + jm) * kk + i * g.kw + j];
+                            s.tap_off[taps] = row - j * g.dw / g.sw;
+                            taps += 1;
+                        }
+                    }
+                }
+                let n = t_hi - t_lo;
+                let out = if g.sw == 1 { dx[iy * g.w..].as_mut_ptr() } else { s.phase_rows[q * phase_len..].as_mut_ptr() };
+                // Reads: the largest offset is below rows·lu - lu + shift + t_lo, plus n + ROW_SLACK ≤ lu + 2
+                // more (lu ≥ shift + t_hi): inside the buffer with its SLACK.
+                assert!(n <= if g.sw == 1 { g.w } else { phase_len });
+                // SAFETY: taps ≤ m·kk entries written above; reads as stated; out holds n floats.
+                unsafe { f32_dwconv_row(taps, s.tap_w.as_ptr(), s.dy.as_ptr(), s.tap_off.as_ptr(), n, 0.0, out) };
+            }
+            if g.sw > 1 {
+                interleave_phases(&s.phase_rows, phase_len, g.sw, g.pl, &mut dx[iy * g.w..(iy + 1) * g.w]);
+            }
+        }
+        Ok(())
+    }
+}
+
+fn with_scratch<R>(f: impl FnOnce(&mut Scratch) -> Result<R>) -> Result<R> {
+    SCRATCH.with(|cell| f(&mut cell.borrow_mut()))
+}
+
+/// Phase q of one padded input row: `dst[t] = row[t·sw + q - pl]`, zero where that is outside the row.
+fn phase_row(row: &[f32], q: usize, sw: usize, pl: usize, dst: &mut [f32]) {
+    let t_lo = pl.saturating_sub(q).div_ceil(sw);
+    if t_lo >= dst.len() {
+        return dst.fill(0.0);
+    }
+    let ix0 = t_lo * sw + q - pl;
+    let count = if ix0 < row.len() { (row.len() - ix0).div_ceil(sw).min(dst.len() - t_lo) } else { 0 };
+    dst[..t_lo].fill(0.0);
+    let run = &mut dst[t_lo..t_lo + count];
+    let src = &row[ix0.min(row.len())..];
+    match sw {
+        1 => run.copy_from_slice(&src[..count]),
+        2 => {
+            let mut k = 0;
+            while k + 4 <= count && 2 * k + 8 <= src.len() {
+                // SAFETY: 2k + 8 <= src.len() and k + 4 <= count = run.len().
+                unsafe {
+                    let (even, _) = F32x4::deinterleave2(F32x4::load(src.as_ptr().add(2 * k)), F32x4::load(src.as_ptr().add(2 * k + 4)));
+                    even.store(run.as_mut_ptr().add(k));
+                }
+                k += 4;
+            }
+            for (t, v) in run.iter_mut().enumerate().skip(k) {
+                *v = src[2 * t];
+            }
+        }
+        _ => run.iter_mut().enumerate().for_each(|(t, v)| *v = src[t * sw]),
+    }
+    dst[t_lo + count..].fill(0.0);
+}
+
+/// The input row from its phase rows (`phase_len` floats each, phase q's first being the input column
+/// `t_lo(q)·sw + q - pl`): column ix comes from phase `(ix + pl) % sw`.
+fn interleave_phases(phases: &[f32], phase_len: usize, sw: usize, pl: usize, dx: &mut [f32]) {
+    let phase = |ix: usize| (ix + pl) % sw;
+    if sw == 2 {
+        let (e, o) = (&phases[phase(0) * phase_len..][..phase_len], &phases[phase(1) * phase_len..][..phase_len]);
+        let mut k = 0;
+        while 2 * k + 8 <= dx.len() {
+            // SAFETY: k + 4 <= dx.len() / 2 <= both phases' lengths; 2k + 8 <= dx.len().
+            unsafe {
+                let (lo, hi) = F32x4::interleave2(F32x4::load(e.as_ptr().add(k)), F32x4::load(o.as_ptr().add(k)));
+                lo.store(dx.as_mut_ptr().add(2 * k));
+                hi.store(dx.as_mut_ptr().add(2 * k + 4));
+            }
+            k += 4;
+        }
+        for ix in 2 * k..dx.len() {
+            dx[ix] = if ix % 2 == 0 { e[ix / 2] } else { o[ix / 2] };
+        }
+        return;
+    }
+    for (ix, v) in dx.iter_mut().enumerate() {
+        // Column ix is phase element (ix + pl) / sw - t_lo, and t_lo·sw + q - pl ∈ [0, sw) is the first
+        // column of phase q, so the element index is ix / sw when counted from that column.
+        let q = phase(ix);
+        let first = (pl.saturating_sub(q)).div_ceil(sw) * sw + q - pl;
+        *v = phases[q * phase_len + (ix - first) / sw];
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::op::geom::test_window as geom;
+    use crate::testutil::{assert_close, Rng};
+
+    /// Every tap of the definition: `f(xi, wi, yi)` for input `x[xi]` times weight `w[wi]` into `y[yi]`,
+    /// outputs in order and each output's taps in (i, j) order (`None` for a tap in the padding).
+    fn for_each_tap(g: &Window, m: usize, mut f: impl FnMut(Option<usize>, usize, usize)) {
+        for n in 0..g.n {
+            for oc in 0..g.c * m {
+                let ci = oc / m;
+                for oy in 0..g.oh {
+                    for ox in 0..g.ow {
+                        let yi = ((n * g.c * m + oc) * g.oh + oy) * g.ow + ox;
+                        for i in 0..g.kh {
+                            for j in 0..g.kw {
+                                let xi = match (g.in_row(oy, i), g.in_col(ox, j)) {
+                                    (Some(iy), Some(ix)) => Some(((n * g.c + ci) * g.h + iy) * g.w + ix),
+                                    _ => None,
+                                };
+                                f(xi, (oc * g.kh + i) * g.kw + j, yi);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn reference_forward(g: &Window, m: usize, x: &[f32], w: &[f32], b: &[f32]) -> Vec<f64> {
+        let opl = g.out_plane();
+        let mut y: Vec<f64> = (0..g.n * g.c * m * opl).map(|yi| b[yi / opl % (g.c * m)] as f64).collect();
+        for_each_tap(g, m, |xi, wi, yi| {
+            if let Some(xi) = xi {
+                y[yi] += w[wi] as f64 * x[xi] as f64;
+            }
+        });
+        y
+    }
+
+    fn shapes() -> Vec<(Window, usize)> {
+        vec![
+            (geom(2, 3, 7, 9, 3, 3, (1, 1), (1, 1, 1, 1), (1, 1)), 1),
+            (geom(1, 2, 8, 8, 3, 3, (2, 2), (1, 1, 1, 1), (1, 1)), 2),
+            (geom(2, 2, 9, 7, 3, 3, (2, 2), (0, 1, 1, 0), (1, 1)), 1), // asymmetric
+            (Window::same(2, 3, (8, 8), (3, 3), (2, 2), (1, 1)).unwrap(), 1), // TF 'same', stride 2: pad 0 / 1
+            (geom(1, 3, 11, 10, 3, 3, (1, 1), (2, 2, 2, 2), (2, 2)), 1),
+            (geom(2, 2, 12, 13, 5, 5, (1, 1), (2, 2, 2, 2), (1, 1)), 1),
+            (geom(1, 2, 13, 12, 5, 5, (2, 2), (2, 2, 2, 2), (1, 1)), 3),
+            (geom(1, 1, 6, 17, 3, 3, (1, 2), (1, 0, 1, 0), (1, 1)), 2),
+            (geom(1, 2, 10, 11, 3, 3, (3, 3), (1, 1, 1, 1), (1, 1)), 1), // stride 3
+            (geom(2, 1, 5, 9, 2, 4, (1, 2), (0, 1, 1, 2), (1, 2)), 2),
+            (geom(1, 2, 4, 21, 1, 1, (1, 1), (0, 0, 0, 0), (1, 1)), 1),
+            (geom(1, 1, 3, 3, 3, 3, (1, 1), (4, 4, 4, 4), (1, 1)), 1), // outputs reading only padding
+        ]
+    }
+
+    fn data(g: &Window, m: usize, rng: &mut Rng) -> (Depthwise2d, Vec<f32>, Vec<f32>, Vec<f32>, Vec<f32>) {
+        let dw = Depthwise2d::new(*g, m).unwrap();
+        (dw, rng.normal_vec(dw.x_len()), rng.normal_vec(dw.w_len()), rng.normal_vec(g.c * m), rng.normal_vec(dw.y_len()))
+    }
+
+    #[test]
+    fn forward_matches_definition() {
+        let mut rng = Rng::new(41);
+        for (g, m) in shapes() {
+            let (op, x, w, b, _) = data(&g, m, &mut rng);
+            let mut y = vec![f32::NAN; op.y_len()];
+            op.forward(&x, &w, Some(&b), &mut y).unwrap();
+            let want: Vec<f32> = reference_forward(&g, m, &x, &w, &b).iter().map(|&v| v as f32).collect();
+            assert_close(&y, &want, 1e-5 * ((g.kh * g.kw) as f32).sqrt(), &format!("{g:?} m {m}"));
+        }
+    }
+
+    /// The microkernel tester at the op level: input widths 1..=17 (every SIMD tail of the output and of the
+    /// phase split), strides 1 and 2, paddings 0..=2 of a 3×3 kernel, against the definition summed in the
+    /// kernel's order (bias, then taps in (i, j) order with padding as zeros), bit for bit.
+    #[test]
+    fn forward_sweep_equals_scalar_loop_bitwise() {
+        let mut rng = Rng::new(42);
+        for w in 1..=17 {
+            for s in [1, 2] {
+                for p in 0..=2 {
+                    let Ok(g) = Window::conv(2, 2, (5, w), (3, 3), (s, s), (p, p, p, p), (1, 1)) else { continue };
+                    let (op, x, wt, b, _) = data(&g, 2, &mut rng);
+                    let mut y = vec![f32::NAN; op.y_len()];
+                    op.forward(&x, &wt, Some(&b), &mut y).unwrap();
+                    let mut want: Vec<f32> = (0..y.len()).map(|yi| b[yi / g.out_plane() % (g.c * 2)]).collect();
+                    for_each_tap(&g, 2, |xi, wi, yi| want[yi] = want[yi] + wt[wi] * xi.map_or(0.0, |xi| x[xi]));
+                    let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+                    assert_eq!(bits(&y), bits(&want), "width {w} stride {s} pad {p}");
+                }
+            }
+        }
+    }
+
+    /// dx, dw and db against the definition in f64 on every element, over the shapes and the sweep's widths.
+    #[test]
+    fn gradients_match_definition() {
+        let mut rng = Rng::new(43);
+        let mut all = shapes();
+        for w in 1..=17 {
+            for s in [1, 2] {
+                for p in 0..=2 {
+                    if let Ok(g) = Window::conv(2, 2, (4, w), (3, 3), (s, s), (p, p, p, p), (1, 1)) {
+                        all.push((g, 1 + w % 2));
+                    }
+                }
+            }
+        }
+        for (g, m) in all {
+            let (op, x, w, _, dy) = data(&g, m, &mut rng);
+            let (mut dx, mut dw, mut db) = (vec![f32::NAN; x.len()], vec![f32::NAN; w.len()], vec![f32::NAN; g.c * m]);
+            op.backward(&x, &w, &dy, Some(&mut dx), &mut dw, Some(&mut db), false).unwrap();
+            let (mut want_dx, mut want_dw, mut want_db) = (vec![0.0f64; x.len()], vec![0.0f64; w.len()], vec![0.0f64; db.len()]);
+            for (yi, d) in dy.iter().enumerate() {
+                want_db[yi / g.out_plane() % (g.c * m)] += *d as f64;
+            }
+            for_each_tap(&g, m, |xi, wi, yi| {
+                if let Some(xi) = xi {
+                    want_dx[xi] += dy[yi] as f64 * w[wi] as f64;
+                    want_dw[wi] += dy[yi] as f64 * x[xi] as f64;
+                }
+            });
+            let f = |v: Vec<f64>| v.iter().map(|&v| v as f32).collect::<Vec<f32>>();
+            let what = format!("{g:?} m {m}");
+            assert_close(&dx, &f(want_dx), 1e-5 * ((m * g.kh * g.kw) as f32).sqrt(), &format!("dx {what}"));
+            assert_close(&dw, &f(want_dw), 1e-5 * ((g.n * g.out_plane()) as f32).sqrt(), &format!("dw {what}"));
+            assert_close(&db, &f(want_db), 1e-6 * ((g.n * g.out_plane()) as f32).sqrt(), &format!("db {what}"));
+            // Accumulation adds one more copy; no dx asked for leaves dw, db the same.
+            let (mut dw2, mut db2) = (dw.clone(), db.clone());
+            op.backward(&x, &w, &dy, None, &mut dw2, Some(&mut db2), true).unwrap();
+            assert_eq!(dw2, dw.iter().map(|v| v + v).collect::<Vec<_>>(), "accumulated dw {what}");
+            assert_eq!(db2, db.iter().map(|v| v + v).collect::<Vec<_>>(), "accumulated db {what}");
+        }
+    }
+
+    /// Central differences of the f64 definition's L = Σ y·dy (linear in each argument, so with h = 0.5 the
+    /// difference is exact up to the f64 rounding of the sums) against the kernels' gradients.
+    #[test]
+    fn backward_matches_finite_differences() {
+        let mut rng = Rng::new(44);
+        for (g, m) in shapes() {
+            let (op, x, w, b, dy) = data(&g, m, &mut rng);
+            let (mut dx, mut dw, mut db) = (vec![0.0; x.len()], vec![0.0; w.len()], vec![0.0; b.len()]);
+            op.backward(&x, &w, &dy, Some(&mut dx), &mut dw, Some(&mut db), false).unwrap();
+            let loss = |x: &[f32], w: &[f32], b: &[f32]| reference_forward(&g, m, x, w, b).iter().zip(&dy).map(|(y, d)| y * *d as f64).sum::<f64>();
+            let h = 0.5f32;
+            let fd = |f: &dyn Fn(f32) -> f64| (f(h) - f(-h)) / (2.0 * h as f64);
+            let close = |got: f32, num: f64, what: &str| assert!((got as f64 - num).abs() <= 2e-5 * num.abs().max(1.0), "{what}: {got} vs {num} {g:?}");
+            for _ in 0..10 {
+                let i = rng.below(x.len());
+                close(dx[i], fd(&|d| { let mut p = x.clone(); p[i] += d; loss(&p, &w, &b) }), "dx");
+                let i = rng.below(w.len());
+                close(dw[i], fd(&|d| { let mut p = w.clone(); p[i] += d; loss(&x, &p, &b) }), "dw");
+                let i = rng.below(b.len());
+                close(db[i], fd(&|d| { let mut p = b.clone(); p[i] += d; loss(&x, &w, &p) }), "db");
+            }
+        }
+    }
+
+    #[test]
+    fn refuses_bad_geometry_and_buffers() {
+        let g = geom(2, 3, 7, 9, 3, 3, (1, 1), (1, 1, 1, 1), (1, 1));
+        assert_eq!(Depthwise2d::new(g, 0), Err(Error::BadGeometry));
+        assert_eq!(Depthwise2d::new(Window { oh: 2, ..g }, 1), Err(Error::BadGeometry));
+        assert_eq!(Depthwise2d::new(Window { kw: 0, ..g }, 1), Err(Error::BadGeometry));
+        assert_eq!(Depthwise2d::new(g, 1 << 29), Err(Error::TooLarge));
+        assert_eq!(Depthwise2d::new(Window { n: 1 << 24, ..g }, 1), Err(Error::TooLarge));
+        let op = Depthwise2d::new(g, 2).unwrap();
+        let (x, w, mut y) = (vec![0.0; op.x_len()], vec![0.0; op.w_len()], vec![0.0; op.y_len()]);
+        assert_eq!(op.forward(&x, &w[1..], None, &mut y), Err(Error::BadBuffer));
+        assert_eq!(op.forward(&x, &w, Some(&[0.0; 3]), &mut y), Err(Error::BadBuffer));
+        let mut dw = vec![0.0; w.len()];
+        assert_eq!(op.backward(&x, &w, &y, Some(&mut vec![0.0; 3]), &mut dw, None, false), Err(Error::BadBuffer));
+        assert_eq!(op.forward(&x, &w, None, &mut y), Ok(()));
+    }
+}
