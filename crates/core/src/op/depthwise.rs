@@ -30,7 +30,6 @@ struct Scratch {
     dy: Vec<f32>,
     phase_rows: Vec<f32>,
     tap_w: Vec<f32>,
-    tap_off: Vec<usize>,
     lanes: Vec<f32>,
     dw: Vec<f64>,
     db: Vec<f64>,
@@ -128,16 +127,67 @@ impl Depthwise2d {
         assert!((g.oh - 1) * g.sh * self.wq + off.iter().max().unwrap() + g.ow + ROW_SLACK <= self.x_floats());
     }
 
-    /// Copies input plane `x` into `buf` (`x_floats`), zero-padded and split by column phase.
+    /// Phase q of an input row: phase columns `t_lo..t_lo + count` hold input columns `ix0, ix0 + sw, …`
+    /// (`count` uncapped: the phase plane keeps the first `wq - t_lo`).
+    fn phase_run(&self, q: usize) -> PhaseRun {
+        let (sw, pl, w) = (self.win.sw, self.win.pl, self.win.w);
+        let t_lo = pl.saturating_sub(q).div_ceil(sw);
+        let ix0 = t_lo * sw + q - pl;
+        PhaseRun { t_lo, ix0, count: if ix0 < w { (w - ix0).div_ceil(sw) } else { 0 } }
+    }
+
+    /// Copies input plane `x` into `buf` (`x_floats`), zero-padded and split by column phase. No division in
+    /// the row loops (an integer division per row was most of a stride-2 forward's time).
     fn split_phases(&self, x: &[f32], buf: &mut [f32]) {
         let (g, wq, plane) = (&self.win, self.wq, self.phase_plane());
-        for r in 0..self.hp {
-            let row = r.checked_sub(g.pt).filter(|&iy| iy < g.h).map(|iy| &x[iy * g.w..(iy + 1) * g.w]);
+        let input_row = |r: usize| r.checked_sub(g.pt).filter(|&iy| iy < g.h).map(|iy| &x[iy * g.w..(iy + 1) * g.w]);
+        if g.sw == 2 {
+            // Both phases in one pass: even and odd input columns of a loaded pair of vectors.
+            let runs = [self.phase_run(0), self.phase_run(1)];
+            let (qe, qo) = if runs[0].ix0 == 0 { (0, 1) } else { (1, 0) };
+            let (re, ro) = (runs[qe].capped(wq), runs[qo].capped(wq));
+            for r in 0..self.hp {
+                let (lo, hi) = buf.split_at_mut(plane);
+                let (p0, p1) = (&mut lo[r * wq..(r + 1) * wq], &mut hi[r * wq..(r + 1) * wq]);
+                let (de, dodd) = if qe == 0 { (p0, p1) } else { (p1, p0) };
+                let Some(row) = input_row(r) else {
+                    de.fill(0.0);
+                    dodd.fill(0.0);
+                    continue;
+                };
+                let mut k = 0;
+                while 2 * k + 8 <= row.len() && k + 4 <= re.count.min(ro.count) {
+                    // SAFETY: 2k + 8 <= row.len(); t_lo + k + 4 <= t_lo + count <= wq for both phase rows.
+                    unsafe {
+                        let (e, o) = F32x4::deinterleave2(F32x4::load(row.as_ptr().add(2 * k)), F32x4::load(row.as_ptr().add(2 * k + 4)));
+                        e.store(de.as_mut_ptr().add(re.t_lo + k));
+                        o.store(dodd.as_mut_ptr().add(ro.t_lo + k));
+                    }
+                    k += 4;
+                }
+                for (run, dst, first) in [(re, de, 0), (ro, dodd, 1)] {
+                    for t in k..run.count {
+                        dst[run.t_lo + t] = row[first + 2 * t];
+                    }
+                    run.zero_margins(dst);
+                }
+            }
+        } else {
             for q in 0..g.sw {
-                let dst = &mut buf[q * plane + r * wq..][..wq];
-                match row {
-                    Some(row) => phase_row(row, q, g.sw, g.pl, dst),
-                    None => dst.fill(0.0),
+                let run = self.phase_run(q).capped(wq);
+                for r in 0..self.hp {
+                    let dst = &mut buf[q * plane + r * wq..][..wq];
+                    let Some(row) = input_row(r) else {
+                        dst.fill(0.0);
+                        continue;
+                    };
+                    let out = &mut dst[run.t_lo..run.t_lo + run.count];
+                    if g.sw == 1 {
+                        out.copy_from_slice(&row[..run.count]);
+                    } else {
+                        out.iter_mut().enumerate().for_each(|(t, v)| *v = row[run.ix0 + t * g.sw]);
+                    }
+                    run.zero_margins(dst);
                 }
             }
         }
@@ -198,7 +248,7 @@ impl Depthwise2d {
         let (ipl, opl) = (g.in_plane(), g.out_plane());
         let off = self.forward_offsets()?;
         self.assert_reads(&off);
-        let want_dx = dx.is_some();
+        let dx_taps = dx.is_some().then(|| self.dx_taps()).transpose()?;
         let dxp = SyncPtr(dx.map_or(std::ptr::null_mut(), |d| d.as_mut_ptr()));
         let dbp = db.map(|d| SyncPtr(d.as_mut_ptr()));
         let fail = FirstError::default();
@@ -228,10 +278,10 @@ impl Depthwise2d {
                             s.dw[jm * kk + t] += (l[0] as f64 + l[1] as f64) + (l[2] as f64 + l[3] as f64);
                         }
                     }
-                    if want_dx {
+                    if let Some(taps) = &dx_taps {
                         // SAFETY: task ci alone writes input plane (n, ci) of dx, inside the checked length.
                         let dxn = unsafe { std::slice::from_raw_parts_mut(dxp.get().add((n * g.c + ci) * ipl), ipl) };
-                        self.input_grad_plane(w, &dy[(n * g.c + ci) * m * opl..][..m * opl], ci, s, dxn)?;
+                        self.input_grad_plane(taps, &w[ci * m * kk..(ci + 1) * m * kk], &dy[(n * g.c + ci) * m * opl..][..m * opl], s, dxn)?;
                     }
                 }
                 for (d, &v) in dwc.iter_mut().zip(&s.dw[..m * kk]) {
@@ -250,17 +300,56 @@ impl Depthwise2d {
         fail.result()
     }
 
-    /// One input plane's gradient (`dx`, overwritten) from its `m` output planes' gradients `dy`:
-    /// `dx[iy][ix] = Σ_{j<m, i, j'} w[c·m + j][i][j'] · dy[j][oy][ox]` over the taps with
-    /// `oy·sh + i·dh = iy + pt` and `ox·sw + j'·dw = ix + pl`, in (j, i, j') order. Input column
-    /// `ix = t·sw + q - pl` of phase q is output column `t - (j'·dw)/sw` of every tap with `(j'·dw) % sw = q`:
-    /// a contiguous run of the padded `dy` row for each tap.
-    fn input_grad_plane(&self, w: &[f32], dy: &[f32], ci: usize, s: &mut Scratch, dx: &mut [f32]) -> Result {
+    /// The input gradient's taps (`DxTaps`): `dx[iy][ix] = Σ_{j<m, i, j'} w[c·m + j][i][j'] · dy[j][oy][ox]`
+    /// over the taps with `oy·sh + i·dh = iy + pt` and `ox·sw + j'·dw = ix + pl`, in (j, i, j') order.
+    /// Input column `ix = t·sw + q - pl` of phase q is output column `t - (j'·dw)/sw` of every tap with
+    /// `(j'·dw) % sw = q`: a contiguous run of the padded `dy` row, starting `shift` columns in.
+    fn dx_taps(&self) -> Result<DxTaps> {
+        let (g, m, kk, lu) = (&self.win, self.m, self.taps(), self.lu);
+        let mut t = DxTaps { start: Vec::new(), widx: Vec::new(), off: Vec::new(), runs: Vec::new() };
+        error::grow(&mut t.start, error::add(error::mul(g.h, g.sw)?, 1)?)?;
+        let most = error::numel(&[g.h, m, kk])?;
+        t.widx.try_reserve_exact(most).map_err(|_| Error::OutOfMemory)?;
+        t.off.try_reserve_exact(most).map_err(|_| Error::OutOfMemory)?;
+        t.runs.try_reserve_exact(g.sw).map_err(|_| Error::OutOfMemory)?;
+        t.runs.extend((0..g.sw).map(|q| self.phase_run(q)));
+        let mut reach = 0;
+        for iy in 0..g.h {
+            let py = iy + g.pt;
+            for (q, run) in t.runs.iter().enumerate() {
+                t.start[iy * g.sw + q] = t.widx.len();
+                if run.count == 0 {
+                    continue;
+                }
+                for jm in 0..m {
+                    for i in 0..g.kh {
+                        let Some(d) = py.checked_sub(i * g.dh) else { break };
+                        if d % g.sh != 0 || d / g.sh >= g.oh {
+                            continue;
+                        }
+                        let row = (jm * g.oh + d / g.sh) * lu + self.shift + run.t_lo;
+                        for j in (0..g.kw).filter(|j| j * g.dw % g.sw == q) {
+                            t.widx.push(jm * kk + i * g.kw + j);
+                            t.off.push(row - j * g.dw / g.sw);
+                            reach = reach.max(row + run.count);
+                        }
+                    }
+                }
+            }
+        }
+        t.start[g.h * g.sw] = t.widx.len();
+        // Every run reads at most `reach + ROW_SLACK` floats of the padded dy planes.
+        assert!(reach + ROW_SLACK <= m * g.oh * lu + SLACK);
+        Ok(t)
+    }
+
+    /// One input plane's gradient (`dx`, overwritten) from its `m` output planes' gradients `dy`, with the
+    /// channel's `m·kh·kw` weights `w`.
+    fn input_grad_plane(&self, taps: &DxTaps, w: &[f32], dy: &[f32], s: &mut Scratch, dx: &mut [f32]) -> Result {
         let (g, m, kk, lu) = (&self.win, self.m, self.taps(), self.lu);
         let rows = m * g.oh;
         error::grow(&mut s.dy, rows * lu + SLACK)?;
         error::grow(&mut s.tap_w, m * kk)?;
-        error::grow(&mut s.tap_off, m * kk)?;
         let phase_len = g.w.div_ceil(g.sw);
         error::grow(&mut s.phase_rows, if g.sw > 1 { g.sw * phase_len } else { 0 })?;
         // Output-gradient rows at column `shift`, zero around (so every tap reads its whole run).
@@ -272,108 +361,87 @@ impl Depthwise2d {
         }
         s.dy[rows * lu..rows * lu + SLACK].fill(0.0);
         for iy in 0..g.h {
-            let py = iy + g.pt;
-            for q in 0..g.sw {
-                // Phase columns t_lo..t_hi are the input's: t·sw + q - pl in 0..w.
-                let t_lo = (g.pl.saturating_sub(q)).div_ceil(g.sw);
-                let t_hi = if g.pl + g.w > q { (g.pl + g.w - 1 - q) / g.sw + 1 } else { 0 };
-                if t_lo >= t_hi {
+            for (q, run) in taps.runs.iter().enumerate() {
+                let (a, b) = (taps.start[iy * g.sw + q], taps.start[iy * g.sw + q + 1]);
+                if run.count == 0 {
                     continue;
                 }
-                let mut taps = 0;
-                for jm in 0..m {
-                    for i in 0..g.kh {
-                        let Some(d) = py.checked_sub(i * g.dh) else { break };
-                        if d % g.sh != 0 || d / g.sh >= g.oh {
-                            continue;
-                        }
-                        let row = (jm * g.oh + d / g.sh) * lu + self.shift + t_lo;
-                        for j in (0..g.kw).filter(|j| j * g.dw % g.sw == q) {
-                            s.tap_w[taps] = w[(ci * m + jm) * kk + i * g.kw + j];
-                            s.tap_off[taps] = row - j * g.dw / g.sw;
-                            taps += 1;
-                        }
-                    }
+                for (tw, &wi) in s.tap_w.iter_mut().zip(&taps.widx[a..b]) {
+                    *tw = w[wi];
                 }
-                let n = t_hi - t_lo;
-                let out = if g.sw == 1 { dx[iy * g.w..].as_mut_ptr() } else { s.phase_rows[q * phase_len..].as_mut_ptr() };
-                // Reads: the largest offset is below rows·lu - lu + shift + t_lo, plus n + ROW_SLACK ≤ lu + 2
-                // more (lu ≥ shift + t_hi): inside the buffer with its SLACK.
-                assert!(n <= if g.sw == 1 { g.w } else { phase_len });
-                // SAFETY: taps ≤ m·kk entries written above; reads as stated; out holds n floats.
-                unsafe { f32_dwconv_row(taps, s.tap_w.as_ptr(), s.dy.as_ptr(), s.tap_off.as_ptr(), n, 0.0, out) };
+                let out = if g.sw == 1 { &mut dx[iy * g.w..(iy + 1) * g.w] } else { &mut s.phase_rows[q * phase_len..(q + 1) * phase_len] };
+                assert!(run.count <= out.len());
+                // SAFETY: b - a weights written above and offsets in the table; reads bounded by the table's
+                // assert; out holds run.count floats.
+                unsafe { f32_dwconv_row(b - a, s.tap_w.as_ptr(), s.dy.as_ptr(), taps.off[a..].as_ptr(), run.count, 0.0, out.as_mut_ptr()) };
             }
             if g.sw > 1 {
-                interleave_phases(&s.phase_rows, phase_len, g.sw, g.pl, &mut dx[iy * g.w..(iy + 1) * g.w]);
+                interleave_phases(&s.phase_rows, phase_len, &taps.runs, &mut dx[iy * g.w..(iy + 1) * g.w]);
             }
         }
         Ok(())
     }
 }
 
+/// The input gradient's taps, the same for every plane (`Depthwise2d::dx_taps`): for input row iy and
+/// column phase q, entries `start[iy·sw + q] .. start[iy·sw + q + 1]` of `widx` (a weight's index among
+/// the channel's `m·kh·kw`) and `off` (its run's start in the padded dy planes); `runs[q]` is the phase's
+/// share of the row.
+struct DxTaps {
+    start: Vec<usize>,
+    widx: Vec<usize>,
+    off: Vec<usize>,
+    runs: Vec<PhaseRun>,
+}
+
 fn with_scratch<R>(f: impl FnOnce(&mut Scratch) -> Result<R>) -> Result<R> {
     SCRATCH.with(|cell| f(&mut cell.borrow_mut()))
 }
 
-/// Phase q of one padded input row: `dst[t] = row[t·sw + q - pl]`, zero where that is outside the row.
-fn phase_row(row: &[f32], q: usize, sw: usize, pl: usize, dst: &mut [f32]) {
-    let t_lo = pl.saturating_sub(q).div_ceil(sw);
-    if t_lo >= dst.len() {
-        return dst.fill(0.0);
-    }
-    let ix0 = t_lo * sw + q - pl;
-    let count = if ix0 < row.len() { (row.len() - ix0).div_ceil(sw).min(dst.len() - t_lo) } else { 0 };
-    dst[..t_lo].fill(0.0);
-    let run = &mut dst[t_lo..t_lo + count];
-    let src = &row[ix0.min(row.len())..];
-    match sw {
-        1 => run.copy_from_slice(&src[..count]),
-        2 => {
-            let mut k = 0;
-            while k + 4 <= count && 2 * k + 8 <= src.len() {
-                // SAFETY: 2k + 8 <= src.len() and k + 4 <= count = run.len().
-                unsafe {
-                    let (even, _) = F32x4::deinterleave2(F32x4::load(src.as_ptr().add(2 * k)), F32x4::load(src.as_ptr().add(2 * k + 4)));
-                    even.store(run.as_mut_ptr().add(k));
-                }
-                k += 4;
-            }
-            for (t, v) in run.iter_mut().enumerate().skip(k) {
-                *v = src[2 * t];
-            }
-        }
-        _ => run.iter_mut().enumerate().for_each(|(t, v)| *v = src[t * sw]),
-    }
-    dst[t_lo + count..].fill(0.0);
+/// Phase q's share of an input row (`Depthwise2d::phase_run`).
+#[derive(Clone, Copy)]
+struct PhaseRun {
+    t_lo: usize,
+    ix0: usize,
+    count: usize,
 }
 
-/// The input row from its phase rows (`phase_len` floats each, phase q's first being the input column
-/// `t_lo(q)·sw + q - pl`): column ix comes from phase `(ix + pl) % sw`.
-fn interleave_phases(phases: &[f32], phase_len: usize, sw: usize, pl: usize, dx: &mut [f32]) {
-    let phase = |ix: usize| (ix + pl) % sw;
-    if sw == 2 {
-        let (e, o) = (&phases[phase(0) * phase_len..][..phase_len], &phases[phase(1) * phase_len..][..phase_len]);
-        let mut k = 0;
-        while 2 * k + 8 <= dx.len() {
-            // SAFETY: k + 4 <= dx.len() / 2 <= both phases' lengths; 2k + 8 <= dx.len().
-            unsafe {
-                let (lo, hi) = F32x4::interleave2(F32x4::load(e.as_ptr().add(k)), F32x4::load(o.as_ptr().add(k)));
-                lo.store(dx.as_mut_ptr().add(2 * k));
-                hi.store(dx.as_mut_ptr().add(2 * k + 4));
-            }
-            k += 4;
-        }
-        for ix in 2 * k..dx.len() {
-            dx[ix] = if ix % 2 == 0 { e[ix / 2] } else { o[ix / 2] };
-        }
-        return;
+impl PhaseRun {
+    /// The run as it fits a phase row of `len` columns.
+    fn capped(self, len: usize) -> Self {
+        let t_lo = self.t_lo.min(len);
+        Self { t_lo, count: self.count.min(len - t_lo), ..self }
     }
-    for (ix, v) in dx.iter_mut().enumerate() {
-        // Column ix is phase element (ix + pl) / sw - t_lo, and t_lo·sw + q - pl ∈ [0, sw) is the first
-        // column of phase q, so the element index is ix / sw when counted from that column.
-        let q = phase(ix);
-        let first = (pl.saturating_sub(q)).div_ceil(sw) * sw + q - pl;
-        *v = phases[q * phase_len + (ix - first) / sw];
+
+    /// Zeroes the phase row outside the run (the padding).
+    fn zero_margins(self, dst: &mut [f32]) {
+        dst[..self.t_lo].fill(0.0);
+        dst[self.t_lo + self.count..].fill(0.0);
+    }
+}
+
+/// The input row from its phase rows (`phase_len` floats each): phase q's element k is input column
+/// `runs[q].ix0 + k·sw`.
+fn interleave_phases(phases: &[f32], phase_len: usize, runs: &[PhaseRun], dx: &mut [f32]) {
+    let sw = runs.len();
+    let mut done = 0;
+    if sw == 2 {
+        let (qe, qo) = if runs[0].ix0 == 0 { (0, 1) } else { (1, 0) };
+        let (e, o) = (&phases[qe * phase_len..][..phase_len], &phases[qo * phase_len..][..phase_len]);
+        while 2 * done + 8 <= dx.len() {
+            // SAFETY: done + 4 <= dx.len() / 2 <= both phases' counts <= phase_len; 2·done + 8 <= dx.len().
+            unsafe {
+                let (lo, hi) = F32x4::interleave2(F32x4::load(e.as_ptr().add(done)), F32x4::load(o.as_ptr().add(done)));
+                lo.store(dx.as_mut_ptr().add(2 * done));
+                hi.store(dx.as_mut_ptr().add(2 * done + 4));
+            }
+            done += 4;
+        }
+    }
+    for (q, run) in runs.iter().enumerate() {
+        for k in done..run.count {
+            dx[run.ix0 + k * sw] = phases[q * phase_len + k];
+        }
     }
 }
 

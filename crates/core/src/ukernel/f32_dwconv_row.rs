@@ -12,8 +12,8 @@ pub const ROW_SLACK: usize = 3;
 /// order for every `x`, so any `n` and every tail give the bits of the scalar loop
 /// `s = init; for t { s = s + w[t]·src[off[t]+x] }`; the relaxed-SIMD build fuses each step).
 ///
-/// Sixteen outputs per step (four independent accumulator chains hide the add latency), then four, then
-/// the last 1–3 through a temporary.
+/// Sixteen outputs per step: four independent accumulator chains hide the add latency. The last 1–15
+/// outputs are one more step of 1–4 vectors (a row of 28 is 16 + 12, not 16 + 4 + 4 + 4 on one chain).
 ///
 /// # Safety
 /// `w` and `off` must hold `taps` entries; `src + off[t] .. + n + ROW_SLACK` must be readable for every t
@@ -23,31 +23,36 @@ pub unsafe fn f32_dwconv_row(taps: usize, w: *const f32, src: *const f32, off: *
     let init = F32x4::splat(init);
     let mut x = 0;
     while x + 16 <= n {
-        let mut acc = [init; 4];
-        for t in 0..taps {
-            let wt = F32x4::load_splat(w.add(t));
-            let p = src.add(*off.add(t) + x);
-            for (v, a) in acc.iter_mut().enumerate() {
-                *a = a.mul_add(wt, F32x4::load(p.add(4 * v)));
-            }
-        }
-        for (v, a) in acc.into_iter().enumerate() {
-            a.store(out.add(x + 4 * v));
-        }
+        step::<4>(taps, w, src.add(x), off, 16, init, out.add(x));
         x += 16;
     }
-    while x < n {
-        let mut acc = init;
-        for t in 0..taps {
-            acc = acc.mul_add(F32x4::load_splat(w.add(t)), F32x4::load(src.add(*off.add(t) + x)));
+    let (src, out, rest) = (src.add(x), out.add(x), n - x);
+    match rest.div_ceil(4) {
+        1 => step::<1>(taps, w, src, off, rest, init, out),
+        2 => step::<2>(taps, w, src, off, rest, init, out),
+        3 => step::<3>(taps, w, src, off, rest, init, out),
+        4 => step::<4>(taps, w, src, off, rest, init, out),
+        _ => {}
+    }
+}
+
+/// `V` vectors of outputs `0..len` (`4·V - 3 ≤ len ≤ 4·V`); the last vector is stored only up to `len`.
+#[inline(always)]
+unsafe fn step<const V: usize>(taps: usize, w: *const f32, src: *const f32, off: *const usize, len: usize, init: F32x4, out: *mut f32) {
+    let mut acc = [init; V];
+    for t in 0..taps {
+        let wt = F32x4::load_splat(w.add(t));
+        let p = src.add(*off.add(t));
+        for (v, a) in acc.iter_mut().enumerate() {
+            *a = a.mul_add(wt, F32x4::load(p.add(4 * v)));
         }
-        if x + 4 <= n {
-            acc.store(out.add(x));
+    }
+    for (v, a) in acc.into_iter().enumerate() {
+        if 4 * v + 4 <= len {
+            a.store(out.add(4 * v));
         } else {
-            let lanes = acc.lanes();
-            std::ptr::copy_nonoverlapping(lanes.as_ptr(), out.add(x), n - x);
+            std::ptr::copy_nonoverlapping(a.lanes().as_ptr(), out.add(4 * v), len - 4 * v);
         }
-        x += 4;
     }
 }
 
