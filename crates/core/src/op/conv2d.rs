@@ -433,37 +433,13 @@ pub fn conv2d_backward(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::op::geom::test_window as geom;
+    use crate::op::geom::{for_each_conv_tap, test_window as geom};
     use crate::testutil::{assert_close, Rng};
 
     /// The definition's seven loops: `f(xi, wi, yi)` for every input element `x[xi]` that weight `w[wi]`
     /// multiplies into output `y[yi]`, outputs in order and each output's taps in (c, i, j) order.
     fn for_each_tap(g: &Window, o: usize, f: impl FnMut(usize, usize, usize)) {
-        for_each_grouped_tap(g, o, 1, f)
-    }
-
-    /// `for_each_tap` of a grouped convolution: output channel oc reads the C/groups input channels of its group.
-    pub(crate) fn for_each_grouped_tap(g: &Window, o: usize, groups: usize, mut f: impl FnMut(usize, usize, usize)) {
-        let (cg, og) = (g.c / groups, o / groups);
-        for n in 0..g.n {
-            for oc in 0..o {
-                for oy in 0..g.oh {
-                    for ox in 0..g.ow {
-                        let yi = ((n * o + oc) * g.oh + oy) * g.ow + ox;
-                        for c in 0..cg {
-                            for i in 0..g.kh {
-                                for j in 0..g.kw {
-                                    if let (Some(iy), Some(ix)) = (g.in_row(oy, i), g.in_col(ox, j)) {
-                                        let xc = oc / og * cg + c;
-                                        f(((n * g.c + xc) * g.h + iy) * g.w + ix, ((oc * cg + c) * g.kh + i) * g.kw + j, yi);
-                                    }
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-        }
+        for_each_conv_tap(g, o, 1, f)
     }
 
     /// Direct convolution in f64: the scalar reference.
@@ -705,7 +681,7 @@ mod tests {
             for (yi, v) in want_y.iter_mut().enumerate() {
                 *v = b[yi / opl % o] as f64;
             }
-            for_each_grouped_tap(&g, o, groups, |xi, wi, yi| {
+            for_each_conv_tap(&g, o, groups, |xi, wi, yi| {
                 want_y[yi] += w[wi] as f64 * x[xi] as f64;
                 want_dx[xi] += dy[yi] as f64 * w[wi] as f64;
                 want_dw[wi] += dy[yi] as f64 * x[xi] as f64;

@@ -204,6 +204,33 @@ pub(crate) fn test_window(n: usize, c: usize, h: usize, w: usize, kh: usize, kw:
     Window { n, c, h, w, kh, kw, sh: s.0, sw: s.1, pt: p.0, pl: p.1, dh: d.0, dw: d.1, oh, ow }
 }
 
+/// The definition's seven loops of a grouped convolution (the conv tests' reference): `f(xi, wi, yi)` for
+/// every input element `x[xi]` that weight `w[wi]` multiplies into output `y[yi]`, outputs in order and each
+/// output's taps in (c, i, j) order; output channel oc reads the `C/groups` input channels of its group.
+#[cfg(test)]
+pub(crate) fn for_each_conv_tap(g: &Window, o: usize, groups: usize, mut f: impl FnMut(usize, usize, usize)) {
+    let (cg, og) = (g.c / groups, o / groups);
+    for n in 0..g.n {
+        for oc in 0..o {
+            for oy in 0..g.oh {
+                for ox in 0..g.ow {
+                    let yi = ((n * o + oc) * g.oh + oy) * g.ow + ox;
+                    for c in 0..cg {
+                        for i in 0..g.kh {
+                            for j in 0..g.kw {
+                                if let (Some(iy), Some(ix)) = (g.in_row(oy, i), g.in_col(ox, j)) {
+                                    let xc = oc / og * cg + c;
+                                    f(((n * g.c + xc) * g.h + iy) * g.w + ix, ((oc * cg + c) * g.kh + i) * g.kw + j, yi);
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

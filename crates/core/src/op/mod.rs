@@ -4,6 +4,7 @@ pub mod activation;
 pub mod conv2d;
 pub mod conv2d_implicit;
 pub mod conv2d_nhwc;
+pub mod conv_transpose2d;
 pub mod dense;
 pub mod depthwise;
 pub mod geom;
