@@ -74,7 +74,7 @@ impl Conv2d {
     /// `new` without the output-size rule: the convolution a transposed convolution is the adjoint of,
     /// whose input (the transposed output) may have rows no window reads (output padding ≥ stride).
     pub(crate) fn adjoint(win: Window, o: usize, groups: usize) -> Result<Self> {
-        if o == 0 || groups == 0 || win.c % groups != 0 || o % groups != 0 {
+        if o == 0 || groups == 0 || !win.c.is_multiple_of(groups) || !o.is_multiple_of(groups) {
             return Err(Error::BadGeometry);
         }
         let conv = Self { win, o, groups };

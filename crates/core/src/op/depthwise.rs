@@ -534,7 +534,7 @@ mod tests {
                     let mut y = vec![f32::NAN; op.y_len()];
                     op.forward(&x, &wt, Some(&b), &mut y).unwrap();
                     let mut want: Vec<f32> = (0..y.len()).map(|yi| b[yi / g.out_plane() % (g.c * 2)]).collect();
-                    for_each_tap(&g, 2, |xi, wi, yi| want[yi] = want[yi] + wt[wi] * xi.map_or(0.0, |xi| x[xi]));
+                    for_each_tap(&g, 2, |xi, wi, yi| want[yi] += wt[wi] * xi.map_or(0.0, |xi| x[xi]));
                     let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
                     assert_eq!(bits(&y), bits(&want), "width {w} stride {s} pad {p}");
                 }
@@ -620,7 +620,7 @@ mod tests {
         assert_eq!(op.forward(&x, &w[1..], None, &mut y), Err(Error::BadBuffer));
         assert_eq!(op.forward(&x, &w, Some(&[0.0; 3]), &mut y), Err(Error::BadBuffer));
         let mut dw = vec![0.0; w.len()];
-        assert_eq!(op.backward(&x, &w, &y, Some(&mut vec![0.0; 3]), &mut dw, None, false), Err(Error::BadBuffer));
+        assert_eq!(op.backward(&x, &w, &y, Some(&mut [0.0; 3]), &mut dw, None, false), Err(Error::BadBuffer));
         assert_eq!(op.forward(&x, &w, None, &mut y), Ok(()));
     }
 }

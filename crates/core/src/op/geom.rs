@@ -130,6 +130,7 @@ impl Window {
 
     /// PyTorch's max/avg pooling geometry: symmetric padding at most half the kernel, the output size by
     /// `pool_out_size` (floor or ceil mode). Validated (`validate_pool`).
+    #[allow(clippy::too_many_arguments)]
     pub fn pool(n: usize, c: usize, (h, w): (usize, usize), (kh, kw): (usize, usize), (sh, sw): (usize, usize), (ph, pw): (usize, usize), (dh, dw): (usize, usize), ceil: bool) -> Result<Window> {
         if ph > kh / 2 || pw > kw / 2 {
             return Err(Error::BadGeometry);

@@ -1,6 +1,8 @@
 //! Layers' forward and backward passes over flat NCHW buffers.
 
 pub mod activation;
+pub mod adaptive_pool;
+pub mod avgpool;
 pub mod conv2d;
 pub mod conv2d_implicit;
 pub mod conv2d_nhwc;

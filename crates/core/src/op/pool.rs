@@ -4,6 +4,7 @@
 //! (TF's asymmetric 'same'): every window must hold an input element.
 
 use super::geom::Window;
+use crate::error::{Error, FirstError, Result};
 use crate::par;
 
 /// Writes `y` and, per output, the index of its maximum within its input plane (`iy·W + ix`).
@@ -102,12 +103,24 @@ pub fn maxpool2d_backward(g: &Window, dy: &[f32], argmax: &[u32], dx: &mut [f32]
     assert_eq!(dx.len(), g.n * g.c * plane, "maxpool2d: dx length");
     assert_eq!(dy.len(), g.n * g.c * opl, "maxpool2d: dy length");
     assert_eq!(argmax.len(), dy.len(), "maxpool2d: argmax length");
+    argmax_backward(plane, opl, dy, argmax, dx).expect("maxpool2d: argmax outside the plane")
+}
+
+/// The backward of any max pooling that recorded its argmax per output (an index within the input plane):
+/// `dx` (`plane` floats per plane, overwritten) receives each `dy` (`opl` per plane) at its argmax, in output
+/// order per plane. An index past the plane is refused (`BadBuffer`).
+pub(crate) fn argmax_backward(plane: usize, opl: usize, dy: &[f32], argmax: &[u32], dx: &mut [f32]) -> Result {
+    let fail = FirstError::default();
     par::chunks_mut(dx, plane, |p, dxp| {
         dxp.fill(0.0);
         for (d, &a) in dy[p * opl..(p + 1) * opl].iter().zip(&argmax[p * opl..(p + 1) * opl]) {
-            dxp[a as usize] += d;
+            match dxp.get_mut(a as usize) {
+                Some(v) => *v += d,
+                None => fail.record(Err(Error::BadBuffer)),
+            }
         }
     });
+    fail.result()
 }
 
 #[cfg(test)]

@@ -78,7 +78,7 @@ mod tests {
                 for x in 0..n {
                     let mut s = init;
                     for t in 0..taps {
-                        s = s + w[t] * src[off[t] + x];
+                        s += w[t] * src[off[t] + x];
                     }
                     assert_eq!(got[x].to_bits(), s.to_bits(), "taps {taps} n {n} x {x}");
                 }

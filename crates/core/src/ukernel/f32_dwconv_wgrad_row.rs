@@ -63,17 +63,17 @@ mod tests {
                         let (mut even, mut odd) = (0.0f32, 0.0f32);
                         let mut k = 0;
                         while 4 * k + 8 <= full {
-                            even = even + dy[4 * k + l] * src[off[t] + 4 * k + l];
-                            odd = odd + dy[4 * k + 4 + l] * src[off[t] + 4 * k + 4 + l];
+                            even += dy[4 * k + l] * src[off[t] + 4 * k + l];
+                            odd += dy[4 * k + 4 + l] * src[off[t] + 4 * k + 4 + l];
                             k += 2;
                         }
                         if 4 * k < full {
-                            even = even + dy[4 * k + l] * src[off[t] + 4 * k + l];
+                            even += dy[4 * k + l] * src[off[t] + 4 * k + l];
                             k += 1;
                         }
                         if 4 * k < n {
                             let d = if 4 * k + l < n { dy[4 * k + l] } else { 0.0 };
-                            odd = odd + d * src[off[t] + 4 * k + l];
+                            odd += d * src[off[t] + 4 * k + l];
                         }
                         let want = acc0[4 * t + l] + (even + odd);
                         assert_eq!(got[4 * t + l].to_bits(), want.to_bits(), "taps {taps} n {n} t {t} lane {l}");
