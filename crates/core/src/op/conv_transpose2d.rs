@@ -6,6 +6,7 @@
 //! is its forward, and the weight gradient is its weight gradient with the two activations' roles
 //! swapped (`Conv2d::backward` with `x = dY`, `dy = X`). Nothing here multiplies by itself.
 
+use super::adaptive_pool::sum_f64;
 use super::conv2d::{check_len, Conv2d};
 use super::geom::Window;
 use crate::error::{self, Error, Result};
@@ -95,9 +96,9 @@ impl ConvTranspose2d {
         if let Some(db) = db {
             let g = self.conv.window();
             let (c, plane) = (g.c, g.in_plane());
-            // Per channel, samples in order, in f64: the same sums for any thread count.
+            // Per channel, samples in order (any thread count gives the same sums).
             par::chunks_mut(db, 1, |co, d| {
-                let s: f64 = (0..g.n).map(|n| dy[(n * c + co) * plane..][..plane].iter().map(|&v| v as f64).sum::<f64>()).sum();
+                let s: f64 = (0..g.n).map(|n| sum_f64(&dy[(n * c + co) * plane..][..plane])).sum();
                 d[0] = if accumulate { d[0] + s as f32 } else { s as f32 };
             });
         }

@@ -12,7 +12,9 @@
 //! The forward runs one task per input plane, the backward one task per input channel (over all samples,
 //! so the weight gradient needs no partial sums): results do not depend on the thread count.
 
+use super::adaptive_pool::sum_f64;
 use super::conv2d::check_len;
+use super::conv2d_implicit::copy_short;
 use super::geom::Window;
 use crate::error::{self, Error, FirstError, Result};
 use crate::par::{self, SyncPtr};
@@ -26,8 +28,12 @@ const SLACK: usize = ROW_SLACK + 1;
 
 #[derive(Default)]
 struct Scratch {
+    /// Phase planes of an input plane, and the geometry whose padding they hold (zero).
     x: Vec<f32>,
+    x_for: Option<Depthwise2d>,
+    /// Padded output-gradient rows of an input channel's `m` outputs, likewise.
     dy: Vec<f32>,
+    dy_for: Option<Depthwise2d>,
     phase_rows: Vec<f32>,
     tap_w: Vec<f32>,
     lanes: Vec<f32>,
@@ -136,25 +142,34 @@ impl Depthwise2d {
         PhaseRun { t_lo, ix0, count: if ix0 < w { (w - ix0).div_ceil(sw) } else { 0 } }
     }
 
-    /// Copies input plane `x` into `buf` (`x_floats`), zero-padded and split by column phase. No division in
-    /// the row loops (an integer division per row was most of a stride-2 forward's time).
+    /// This thread's phase planes for this geometry: zeroed when the buffer last held another geometry's,
+    /// so the padding (rows, margins, slack) is zero and `split_phases` only writes the input's runs (small
+    /// fills become `memory.fill` calls in wasm, which cost more than a row's work).
+    fn phase_buffer<'s>(&self, s: &'s mut Scratch) -> Result<&'s mut [f32]> {
+        let len = self.x_floats();
+        error::grow(&mut s.x, len)?;
+        if s.x_for != Some(*self) {
+            s.x[..len].fill(0.0);
+            s.x_for = Some(*self);
+        }
+        Ok(&mut s.x[..len])
+    }
+
+    /// Copies input plane `x` into its runs of `buf` (`phase_buffer`), split by column phase.
     fn split_phases(&self, x: &[f32], buf: &mut [f32]) {
         let (g, wq, plane) = (&self.win, self.wq, self.phase_plane());
-        let input_row = |r: usize| r.checked_sub(g.pt).filter(|&iy| iy < g.h).map(|iy| &x[iy * g.w..(iy + 1) * g.w]);
+        let rows = g.pt.min(self.hp)..(g.pt + g.h).min(self.hp);
+        let input_row = |r: usize| &x[(r - g.pt) * g.w..(r - g.pt + 1) * g.w];
         if g.sw == 2 {
             // Both phases in one pass: even and odd input columns of a loaded pair of vectors.
             let runs = [self.phase_run(0), self.phase_run(1)];
             let (qe, qo) = if runs[0].ix0 == 0 { (0, 1) } else { (1, 0) };
             let (re, ro) = (runs[qe].capped(wq), runs[qo].capped(wq));
-            for r in 0..self.hp {
+            for r in rows {
+                let row = input_row(r);
                 let (lo, hi) = buf.split_at_mut(plane);
                 let (p0, p1) = (&mut lo[r * wq..(r + 1) * wq], &mut hi[r * wq..(r + 1) * wq]);
                 let (de, dodd) = if qe == 0 { (p0, p1) } else { (p1, p0) };
-                let Some(row) = input_row(r) else {
-                    de.fill(0.0);
-                    dodd.fill(0.0);
-                    continue;
-                };
                 let mut k = 0;
                 while 2 * k + 8 <= row.len() && k + 4 <= re.count.min(ro.count) {
                     // SAFETY: 2k + 8 <= row.len(); t_lo + k + 4 <= t_lo + count <= wq for both phase rows.
@@ -169,29 +184,21 @@ impl Depthwise2d {
                     for t in k..run.count {
                         dst[run.t_lo + t] = row[first + 2 * t];
                     }
-                    run.zero_margins(dst);
                 }
             }
         } else {
             for q in 0..g.sw {
                 let run = self.phase_run(q).capped(wq);
-                for r in 0..self.hp {
-                    let dst = &mut buf[q * plane + r * wq..][..wq];
-                    let Some(row) = input_row(r) else {
-                        dst.fill(0.0);
-                        continue;
-                    };
-                    let out = &mut dst[run.t_lo..run.t_lo + run.count];
+                for r in rows.clone() {
+                    let (row, dst) = (input_row(r), &mut buf[q * plane + r * wq + run.t_lo..][..run.count]);
                     if g.sw == 1 {
-                        out.copy_from_slice(&row[..run.count]);
+                        copy_short(&row[..run.count], dst);
                     } else {
-                        out.iter_mut().enumerate().for_each(|(t, v)| *v = row[run.ix0 + t * g.sw]);
+                        dst.iter_mut().enumerate().for_each(|(t, v)| *v = row[run.ix0 + t * g.sw]);
                     }
-                    run.zero_margins(dst);
                 }
             }
         }
-        buf[g.sw * plane..].fill(0.0);
     }
 
     /// `y[n][c·m + j] = bias[c·m + j] + Σ_{i,j'} w[c·m + j][i][j'] · x[n][c][oy·sh + i·dh - pt][ox·sw + j'·dw - pl]`.
@@ -211,8 +218,7 @@ impl Depthwise2d {
         par::chunks_mut(y, m * opl, |p, yp| {
             let ci = p % g.c;
             fail.record(with_scratch(|s| {
-                error::grow(&mut s.x, self.x_floats())?;
-                self.split_phases(&x[p * ipl..(p + 1) * ipl], &mut s.x[..self.x_floats()]);
+                self.split_phases(&x[p * ipl..(p + 1) * ipl], self.phase_buffer(s)?);
                 for jm in 0..m {
                     let oc = ci * m + jm;
                     let init = bias.map_or(0.0, |b| b[oc]);
@@ -254,25 +260,31 @@ impl Depthwise2d {
         let fail = FirstError::default();
         par::chunks_mut(dw, m * kk, |ci, dwc| {
             fail.record(with_scratch(|s| {
-                error::grow(&mut s.x, self.x_floats())?;
+                self.phase_buffer(s)?;
                 error::grow(&mut s.lanes, 4 * kk)?;
                 error::grow(&mut s.dw, m * kk)?;
                 error::grow(&mut s.db, m)?;
                 s.dw[..m * kk].fill(0.0);
                 s.db[..m].fill(0.0);
+                if let Some(taps) = &dx_taps {
+                    // The input gradient's tap weights of this channel, once for all samples.
+                    error::grow(&mut s.tap_w, taps.widx.len())?;
+                    for (tw, &wi) in s.tap_w.iter_mut().zip(&taps.widx) {
+                        *tw = w[ci * m * kk + wi];
+                    }
+                }
                 for n in 0..g.n {
                     self.split_phases(&x[(n * g.c + ci) * ipl..][..ipl], &mut s.x[..self.x_floats()]);
                     for jm in 0..m {
                         let dyp = &dy[(n * g.c * m + ci * m + jm) * opl..][..opl];
                         if dbp.is_some() {
-                            s.db[jm] += dyp.iter().map(|&v| v as f64).sum::<f64>();
+                            s.db[jm] += sum_f64(dyp);
                         }
                         let lanes = &mut s.lanes[..4 * kk];
-                        lanes.fill(0.0);
                         for oy in 0..g.oh {
                             // SAFETY: reads bounded as in the forward (assert above); dy row oy has ow floats;
-                            // lanes holds 4·kk.
-                            unsafe { f32_dwconv_wgrad_row(kk, s.x.as_ptr().add(oy * g.sh * self.wq), off.as_ptr(), dyp.as_ptr().add(oy * g.ow), g.ow, lanes.as_mut_ptr()) };
+                            // lanes holds 4·kk (overwritten by row 0).
+                            unsafe { f32_dwconv_wgrad_row(kk, s.x.as_ptr().add(oy * g.sh * self.wq), off.as_ptr(), dyp.as_ptr().add(oy * g.ow), g.ow, lanes.as_mut_ptr(), oy > 0) };
                         }
                         for (t, l) in lanes.chunks_exact(4).enumerate() {
                             s.dw[jm * kk + t] += (l[0] as f64 + l[1] as f64) + (l[2] as f64 + l[3] as f64);
@@ -281,7 +293,7 @@ impl Depthwise2d {
                     if let Some(taps) = &dx_taps {
                         // SAFETY: task ci alone writes input plane (n, ci) of dx, inside the checked length.
                         let dxn = unsafe { std::slice::from_raw_parts_mut(dxp.get().add((n * g.c + ci) * ipl), ipl) };
-                        self.input_grad_plane(taps, &w[ci * m * kk..(ci + 1) * m * kk], &dy[(n * g.c + ci) * m * opl..][..m * opl], s, dxn)?;
+                        self.input_grad_plane(taps, &dy[(n * g.c + ci) * m * opl..][..m * opl], s, dxn)?;
                     }
                 }
                 for (d, &v) in dwc.iter_mut().zip(&s.dw[..m * kk]) {
@@ -344,36 +356,33 @@ impl Depthwise2d {
     }
 
     /// One input plane's gradient (`dx`, overwritten) from its `m` output planes' gradients `dy`, with the
-    /// channel's `m·kh·kw` weights `w`.
-    fn input_grad_plane(&self, taps: &DxTaps, w: &[f32], dy: &[f32], s: &mut Scratch, dx: &mut [f32]) -> Result {
-        let (g, m, kk, lu) = (&self.win, self.m, self.taps(), self.lu);
+    /// channel's tap weights in `s.tap_w` (`taps.widx` order).
+    fn input_grad_plane(&self, taps: &DxTaps, dy: &[f32], s: &mut Scratch, dx: &mut [f32]) -> Result {
+        let (g, m, lu) = (&self.win, self.m, self.lu);
         let rows = m * g.oh;
         error::grow(&mut s.dy, rows * lu + SLACK)?;
-        error::grow(&mut s.tap_w, m * kk)?;
+        if s.dy_for != Some(*self) {
+            // Zero once per geometry (as `phase_buffer`): only the rows' runs are written below.
+            s.dy[..rows * lu + SLACK].fill(0.0);
+            s.dy_for = Some(*self);
+        }
         let phase_len = g.w.div_ceil(g.sw);
         error::grow(&mut s.phase_rows, if g.sw > 1 { g.sw * phase_len } else { 0 })?;
         // Output-gradient rows at column `shift`, zero around (so every tap reads its whole run).
         for r in 0..rows {
-            let dst = &mut s.dy[r * lu..(r + 1) * lu];
-            dst[..self.shift].fill(0.0);
-            dst[self.shift..self.shift + g.ow].copy_from_slice(&dy[r * g.ow..(r + 1) * g.ow]);
-            dst[self.shift + g.ow..].fill(0.0);
+            copy_short(&dy[r * g.ow..(r + 1) * g.ow], &mut s.dy[r * lu + self.shift..][..g.ow]);
         }
-        s.dy[rows * lu..rows * lu + SLACK].fill(0.0);
         for iy in 0..g.h {
             for (q, run) in taps.runs.iter().enumerate() {
                 let (a, b) = (taps.start[iy * g.sw + q], taps.start[iy * g.sw + q + 1]);
                 if run.count == 0 {
                     continue;
                 }
-                for (tw, &wi) in s.tap_w.iter_mut().zip(&taps.widx[a..b]) {
-                    *tw = w[wi];
-                }
                 let out = if g.sw == 1 { &mut dx[iy * g.w..(iy + 1) * g.w] } else { &mut s.phase_rows[q * phase_len..(q + 1) * phase_len] };
                 assert!(run.count <= out.len());
-                // SAFETY: b - a weights written above and offsets in the table; reads bounded by the table's
-                // assert; out holds run.count floats.
-                unsafe { f32_dwconv_row(b - a, s.tap_w.as_ptr(), s.dy.as_ptr(), taps.off[a..].as_ptr(), run.count, 0.0, out.as_mut_ptr()) };
+                // SAFETY: taps a..b of the weights (gathered per channel) and the table; reads bounded by the
+                // table's assert; out holds run.count floats.
+                unsafe { f32_dwconv_row(b - a, s.tap_w[a..b].as_ptr(), s.dy.as_ptr(), taps.off[a..b].as_ptr(), run.count, 0.0, out.as_mut_ptr()) };
             }
             if g.sw > 1 {
                 interleave_phases(&s.phase_rows, phase_len, &taps.runs, &mut dx[iy * g.w..(iy + 1) * g.w]);
@@ -413,11 +422,6 @@ impl PhaseRun {
         Self { t_lo, count: self.count.min(len - t_lo), ..self }
     }
 
-    /// Zeroes the phase row outside the run (the padding).
-    fn zero_margins(self, dst: &mut [f32]) {
-        dst[..self.t_lo].fill(0.0);
-        dst[self.t_lo + self.count..].fill(0.0);
-    }
 }
 
 /// The input row from its phase rows (`phase_len` floats each): phase q's element k is input column
