@@ -212,6 +212,41 @@ mod imp {
 
 pub use imp::F32x4;
 
+impl F32x4 {
+    /// Stores lanes `0..n` (`n ≤ 4`) as scalar stores: a `copy_nonoverlapping` of a runtime length becomes a
+    /// `memory.copy` call in wasm, which costs more than a short row's arithmetic.
+    ///
+    /// # Safety
+    /// `p..p+n` must be writable.
+    #[inline(always)]
+    pub unsafe fn store_first(self, p: *mut f32, n: usize) {
+        let l = self.lanes();
+        match n {
+            0 => {}
+            1 => *p = l[0],
+            2 => (*p, *p.add(1)) = (l[0], l[1]),
+            3 => (*p, *p.add(1), *p.add(2)) = (l[0], l[1], l[2]),
+            _ => self.store(p),
+        }
+    }
+
+    /// Loads lanes `0..n` (`n ≤ 4`), zero in the others, without reading past `p + n`.
+    ///
+    /// # Safety
+    /// `p..p+n` must be readable.
+    #[inline(always)]
+    pub unsafe fn load_first(p: *const f32, n: usize) -> Self {
+        let l = match n {
+            0 => [0.0; 4],
+            1 => [*p, 0.0, 0.0, 0.0],
+            2 => [*p, *p.add(1), 0.0, 0.0],
+            3 => [*p, *p.add(1), *p.add(2), 0.0],
+            _ => return Self::load(p),
+        };
+        Self::load(l.as_ptr())
+    }
+}
+
 /// True when this build runs the wasm SIMD128 version of `F32x4`.
 pub const SIMD128: bool = cfg!(all(target_arch = "wasm32", target_feature = "simd128"));
 

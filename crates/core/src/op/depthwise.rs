@@ -3,7 +3,7 @@
 //!
 //! Per channel this is a small 2-D stencil, the wrong shape for a GEMM. Each input plane is copied once,
 //! zero-padded and split by column phase (padded column `t·sw + q` goes to phase plane q at column t), so
-//! every tap of a stride-`sw` output row is a contiguous run of one phase plane and `f32_dwconv_row`
+//! every tap of a stride-`sw` output row is a contiguous run of one phase plane and `f32_dwconv_rows`
 //! computes the row from a table of tap offsets, four outputs per vector, with no shuffles in its loop.
 //! The input gradient is the same kernel over a padded copy of the output gradient, one column phase of the
 //! input row at a time (a stride-2 input row interleaves two phases); the weight gradient is one dot
@@ -19,7 +19,7 @@ use super::geom::Window;
 use crate::error::{self, Error, FirstError, Result};
 use crate::par::{self, SyncPtr};
 use crate::simd::F32x4;
-use crate::ukernel::f32_dwconv_row::{f32_dwconv_row, ROW_SLACK};
+use crate::ukernel::f32_dwconv_rows::{f32_dwconv_rows, ROW_SLACK};
 use crate::ukernel::f32_dwconv_wgrad_row::f32_dwconv_wgrad_row;
 use std::cell::RefCell;
 
@@ -161,28 +161,30 @@ impl Depthwise2d {
         let rows = g.pt.min(self.hp)..(g.pt + g.h).min(self.hp);
         let input_row = |r: usize| &x[(r - g.pt) * g.w..(r - g.pt + 1) * g.w];
         if g.sw == 2 {
-            // Both phases in one pass: even and odd input columns of a loaded pair of vectors.
+            // Both phases in one pass: even and odd input columns of a loaded pair of vectors. The loop
+            // bounds are the same for every row, so they are computed once (per-row slicing and bounds
+            // checks cost as much as a 32-wide row's copy).
             let runs = [self.phase_run(0), self.phase_run(1)];
             let (qe, qo) = if runs[0].ix0 == 0 { (0, 1) } else { (1, 0) };
             let (re, ro) = (runs[qe].capped(wq), runs[qo].capped(wq));
+            let vecs = (g.w / 8).min(re.count.min(ro.count) / 4);
+            assert!(8 * vecs <= g.w && re.t_lo + re.count <= wq && ro.t_lo + ro.count <= wq && 2 * plane <= buf.len());
             for r in rows {
                 let row = input_row(r);
-                let (lo, hi) = buf.split_at_mut(plane);
-                let (p0, p1) = (&mut lo[r * wq..(r + 1) * wq], &mut hi[r * wq..(r + 1) * wq]);
-                let (de, dodd) = if qe == 0 { (p0, p1) } else { (p1, p0) };
-                let mut k = 0;
-                while 2 * k + 8 <= row.len() && k + 4 <= re.count.min(ro.count) {
-                    // SAFETY: 2k + 8 <= row.len(); t_lo + k + 4 <= t_lo + count <= wq for both phase rows.
-                    unsafe {
-                        let (e, o) = F32x4::deinterleave2(F32x4::load(row.as_ptr().add(2 * k)), F32x4::load(row.as_ptr().add(2 * k + 4)));
-                        e.store(de.as_mut_ptr().add(re.t_lo + k));
-                        o.store(dodd.as_mut_ptr().add(ro.t_lo + k));
+                // SAFETY: phase rows r of planes qe and qo hold wq floats at q·plane + r·wq (r < hp); the
+                // vector loop reads row[..8·vecs] (≤ w) and writes t_lo + 4·vecs ≤ t_lo + count ≤ wq floats.
+                unsafe {
+                    let (de, dodd) = (buf.as_mut_ptr().add(qe * plane + r * wq + re.t_lo), buf.as_mut_ptr().add(qo * plane + r * wq + ro.t_lo));
+                    for k in 0..vecs {
+                        let (e, o) = F32x4::deinterleave2(F32x4::load(row.as_ptr().add(8 * k)), F32x4::load(row.as_ptr().add(8 * k + 4)));
+                        e.store(de.add(4 * k));
+                        o.store(dodd.add(4 * k));
                     }
-                    k += 4;
                 }
-                for (run, dst, first) in [(re, de, 0), (ro, dodd, 1)] {
-                    for t in k..run.count {
-                        dst[run.t_lo + t] = row[first + 2 * t];
+                for (run, q, first) in [(re, qe, 0), (ro, qo, 1)] {
+                    let dst = &mut buf[q * plane + r * wq + run.t_lo..][..run.count];
+                    for (t, v) in dst.iter_mut().enumerate().skip(4 * vecs) {
+                        *v = row[first + 2 * t];
                     }
                 }
             }
@@ -222,13 +224,9 @@ impl Depthwise2d {
                 for jm in 0..m {
                     let oc = ci * m + jm;
                     let init = bias.map_or(0.0, |b| b[oc]);
-                    for oy in 0..g.oh {
-                        // SAFETY: w holds kk taps at oc·kk; reads bounded by the assert above; the output row
-                        // (jm·opl + oy·ow, ow floats) lies in this task's m planes.
-                        unsafe {
-                            f32_dwconv_row(kk, w.as_ptr().add(oc * kk), s.x.as_ptr().add(oy * g.sh * self.wq), off.as_ptr(), g.ow, init, yp.as_mut_ptr().add(jm * opl + oy * g.ow))
-                        };
-                    }
+                    // SAFETY: w holds kk taps at oc·kk; row oy's reads (at oy·sh·wq) are bounded by the assert
+                    // above; output row oy (jm·opl + oy·ow, ow floats) lies in this task's m planes.
+                    unsafe { f32_dwconv_rows(kk, w.as_ptr().add(oc * kk), s.x.as_ptr(), off.as_ptr(), g.ow, g.oh, g.sh * self.wq, init, yp.as_mut_ptr().add(jm * opl), g.ow) };
                 }
                 Ok(())
             }));
@@ -382,7 +380,7 @@ impl Depthwise2d {
                 assert!(run.count <= out.len());
                 // SAFETY: taps a..b of the weights (gathered per channel) and the table; reads bounded by the
                 // table's assert; out holds run.count floats.
-                unsafe { f32_dwconv_row(b - a, s.tap_w[a..b].as_ptr(), s.dy.as_ptr(), taps.off[a..b].as_ptr(), run.count, 0.0, out.as_mut_ptr()) };
+                unsafe { f32_dwconv_rows(b - a, s.tap_w[a..b].as_ptr(), s.dy.as_ptr(), taps.off[a..b].as_ptr(), run.count, 1, 0, 0.0, out.as_mut_ptr(), 0) };
             }
             if g.sw > 1 {
                 interleave_phases(&s.phase_rows, phase_len, &taps.runs, &mut dx[iy * g.w..(iy + 1) * g.w]);

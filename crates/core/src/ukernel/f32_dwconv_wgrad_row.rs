@@ -1,6 +1,6 @@
 //! One output row's contribution to a depthwise convolution's weight gradient: for every tap,
 //! `acc[t] (+)= Σ_x dy[x] · src[off[t] + x]` over `x < n`, kept in four lanes (the caller sums the lanes
-//! once per plane). The taps are those of `f32_dwconv_row`: a row of the padded input at an offset.
+//! once per plane). The taps are those of `f32_dwconv_rows`: a row of the padded input at an offset.
 
 use crate::simd::F32x4;
 
@@ -18,9 +18,7 @@ use crate::simd::F32x4;
 #[inline(never)]
 pub unsafe fn f32_dwconv_wgrad_row(taps: usize, src: *const f32, off: *const usize, dy: *const f32, n: usize, acc: *mut f32, accumulate: bool) {
     let full = n / 4 * 4;
-    let mut last = [0.0f32; 4];
-    std::ptr::copy_nonoverlapping(dy.add(full), last.as_mut_ptr(), n - full);
-    let row = Row { src, dy, full, n, last: F32x4::load(last.as_ptr()) };
+    let row = Row { src, dy, full, n, last: F32x4::load_first(dy.add(full), n - full) };
     let mut t = 0;
     while t + 8 <= taps {
         row.block::<8, 1>(off.add(t), acc.add(4 * t), accumulate);

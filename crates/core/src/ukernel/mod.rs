@@ -1,11 +1,11 @@
 //! Microkernels: fixed-tile inner loops that allocate nothing and trust their callers' preconditions.
 //! The name is the contract: `f32_gemm_4x8` computes a 4×8 tile of C from packed panels, `f32_igemm_4x8`
 //! the same tile reading B's rows through an offset table, `f32_igemm_nhwc_4x8` a tile of 4 NHWC pixels × 8
-//! output channels reading A's rows through pointers (the NHWC layout experiment), `f32_dwconv_row` one
-//! output row of a depthwise convolution from taps found through an offset table, `f32_dwconv_wgrad_row`
-//! that row's contribution to the weight gradient.
+//! output channels reading A's rows through pointers (the NHWC layout experiment), `f32_dwconv_rows` a
+//! depthwise convolution's output rows from taps found through an offset table, `f32_dwconv_wgrad_row`
+//! one output row's contribution to its weight gradient.
 
-pub mod f32_dwconv_row;
+pub mod f32_dwconv_rows;
 pub mod f32_dwconv_wgrad_row;
 pub mod f32_gemm_4x8;
 pub mod f32_igemm_4x8;
