@@ -313,42 +313,59 @@ impl Depthwise2d {
     /// The input gradient's taps (`DxTaps`): `dx[iy][ix] = Σ_{j<m, i, j'} w[c·m + j][i][j'] · dy[j][oy][ox]`
     /// over the taps with `oy·sh + i·dh = iy + pt` and `ox·sw + j'·dw = ix + pl`, in (j, i, j') order.
     /// Input column `ix = t·sw + q - pl` of phase q is output column `t - (j'·dw)/sw` of every tap with
-    /// `(j'·dw) % sw = q`: a contiguous run of the padded `dy` row, starting `shift` columns in.
+    /// `(j'·dw) % sw = q`: a contiguous run of the padded `dy` row, starting `shift` columns in. Input rows
+    /// `sh` apart read the same taps one `dy` row further on, except near the borders: such rows form one
+    /// `DxBlock` (one microkernel call).
     fn dx_taps(&self) -> Result<DxTaps> {
         let (g, m, kk, lu) = (&self.win, self.m, self.taps(), self.lu);
-        let mut t = DxTaps { start: Vec::new(), widx: Vec::new(), off: Vec::new(), runs: Vec::new() };
-        error::grow(&mut t.start, error::add(error::mul(g.h, g.sw)?, 1)?)?;
+        let mut t = DxTaps { blocks: Vec::new(), widx: Vec::new(), off: Vec::new(), phases: Vec::new() };
         let most = error::numel(&[g.h, m, kk])?;
-        t.widx.try_reserve_exact(most).map_err(|_| Error::OutOfMemory)?;
-        t.off.try_reserve_exact(most).map_err(|_| Error::OutOfMemory)?;
-        t.runs.try_reserve_exact(g.sw).map_err(|_| Error::OutOfMemory)?;
-        t.runs.extend((0..g.sw).map(|q| self.phase_run(q)));
+        for v in [&mut t.widx, &mut t.off] {
+            v.try_reserve_exact(most).map_err(|_| Error::OutOfMemory)?;
+        }
+        t.blocks.try_reserve_exact(error::mul(g.h, g.sw)?).map_err(|_| Error::OutOfMemory)?;
+        t.phases.try_reserve_exact(g.sw).map_err(|_| Error::OutOfMemory)?;
+        t.phases.extend((0..g.sw).map(|q| self.phase_run(q)));
         let mut reach = 0;
-        for iy in 0..g.h {
-            let py = iy + g.pt;
-            for (q, run) in t.runs.iter().enumerate() {
-                t.start[iy * g.sw + q] = t.widx.len();
-                if run.count == 0 {
-                    continue;
-                }
-                for jm in 0..m {
-                    for i in 0..g.kh {
-                        let Some(d) = py.checked_sub(i * g.dh) else { break };
-                        if d % g.sh != 0 || d / g.sh >= g.oh {
-                            continue;
-                        }
-                        let row = (jm * g.oh + d / g.sh) * lu + self.shift + run.t_lo;
-                        for j in (0..g.kw).filter(|j| j * g.dw % g.sw == q) {
-                            t.widx.push(jm * kk + i * g.kw + j);
-                            t.off.push(row - j * g.dw / g.sw);
-                            reach = reach.max(row + run.count);
+        for (q, run) in t.phases.iter().enumerate() {
+            if run.count == 0 {
+                continue;
+            }
+            for class in 0..g.sh.min(g.h) {
+                for iy in (class..g.h).step_by(g.sh) {
+                    let a = t.widx.len();
+                    let py = iy + g.pt;
+                    for jm in 0..m {
+                        for i in 0..g.kh {
+                            let Some(d) = py.checked_sub(i * g.dh) else { break };
+                            if d % g.sh != 0 || d / g.sh >= g.oh {
+                                continue;
+                            }
+                            let row = (jm * g.oh + d / g.sh) * lu + self.shift + run.t_lo;
+                            for j in (0..g.kw).filter(|j| j * g.dw % g.sw == q) {
+                                t.widx.push(jm * kk + i * g.kw + j);
+                                t.off.push(row - j * g.dw / g.sw);
+                            }
                         }
                     }
+                    // The same weights one dy row on from the current block's first row: extend the block.
+                    let b = t.widx.len();
+                    if let Some(last) = t.blocks.last_mut().filter(|l| l.q == q && iy == l.iy + l.rows * g.sh) {
+                        let (la, lb) = last.taps;
+                        if t.widx[la..lb] == t.widx[a..b] && (0..b - a).all(|k| t.off[a + k] == t.off[la + k] + last.rows * lu) {
+                            t.widx.truncate(a);
+                            t.off.truncate(a);
+                            last.rows += 1;
+                            reach = reach.max(t.off[la..lb].iter().max().map_or(0, |&o| o + (last.rows - 1) * lu + run.count));
+                            continue;
+                        }
+                    }
+                    t.blocks.push(DxBlock { q, iy, rows: 1, taps: (a, b) });
+                    reach = reach.max(t.off[a..b].iter().max().map_or(0, |&o| o + run.count));
                 }
             }
         }
-        t.start[g.h * g.sw] = t.widx.len();
-        // Every run reads at most `reach + ROW_SLACK` floats of the padded dy planes.
+        // Every block's rows read at most `reach + ROW_SLACK` floats of the padded dy planes.
         assert!(reach + ROW_SLACK <= m * g.oh * lu + SLACK);
         Ok(t)
     }
@@ -364,41 +381,51 @@ impl Depthwise2d {
             s.dy[..rows * lu + SLACK].fill(0.0);
             s.dy_for = Some(*self);
         }
+        // Phase rows of the whole plane when sw > 1 (interleaved into dx at the end).
         let phase_len = g.w.div_ceil(g.sw);
-        error::grow(&mut s.phase_rows, if g.sw > 1 { g.sw * phase_len } else { 0 })?;
+        let phase_plane = g.h * phase_len;
+        error::grow(&mut s.phase_rows, if g.sw > 1 { g.sw * phase_plane } else { 0 })?;
         // Output-gradient rows at column `shift`, zero around (so every tap reads its whole run).
         for r in 0..rows {
             copy_short(&dy[r * g.ow..(r + 1) * g.ow], &mut s.dy[r * lu + self.shift..][..g.ow]);
         }
-        for iy in 0..g.h {
-            for (q, run) in taps.runs.iter().enumerate() {
-                let (a, b) = (taps.start[iy * g.sw + q], taps.start[iy * g.sw + q + 1]);
-                if run.count == 0 {
-                    continue;
-                }
-                let out = if g.sw == 1 { &mut dx[iy * g.w..(iy + 1) * g.w] } else { &mut s.phase_rows[q * phase_len..(q + 1) * phase_len] };
-                assert!(run.count <= out.len());
-                // SAFETY: taps a..b of the weights (gathered per channel) and the table; reads bounded by the
-                // table's assert; out holds run.count floats.
-                unsafe { f32_dwconv_rows(b - a, s.tap_w[a..b].as_ptr(), s.dy.as_ptr(), taps.off[a..b].as_ptr(), run.count, 1, 0, 0.0, out.as_mut_ptr(), 0) };
-            }
-            if g.sw > 1 {
-                interleave_phases(&s.phase_rows, phase_len, &taps.runs, &mut dx[iy * g.w..(iy + 1) * g.w]);
+        for blk in &taps.blocks {
+            let (a, b) = blk.taps;
+            let count = taps.phases[blk.q].count;
+            // Rows iy, iy + sh, … of dx (or of phase q's rows).
+            let (out, pitch) = if g.sw == 1 { (&mut dx[..], g.w) } else { (&mut s.phase_rows[blk.q * phase_plane..(blk.q + 1) * phase_plane], phase_len) };
+            let (first, step) = (blk.iy * pitch, g.sh * pitch);
+            assert!(count <= pitch && first + (blk.rows - 1) * step + count <= out.len());
+            // SAFETY: taps a..b of the weights (gathered per channel) and the table; reads bounded by the
+            // table's assert; every output row (asserted) inside out.
+            unsafe { f32_dwconv_rows(b - a, s.tap_w[a..b].as_ptr(), s.dy.as_ptr(), taps.off[a..b].as_ptr(), count, blk.rows, lu, 0.0, out.as_mut_ptr().add(first), step) };
+        }
+        if g.sw > 1 {
+            for iy in 0..g.h {
+                interleave_phases(&s.phase_rows[iy * phase_len..], phase_plane, &taps.phases, &mut dx[iy * g.w..(iy + 1) * g.w]);
             }
         }
         Ok(())
     }
 }
 
-/// The input gradient's taps, the same for every plane (`Depthwise2d::dx_taps`): for input row iy and
-/// column phase q, entries `start[iy·sw + q] .. start[iy·sw + q + 1]` of `widx` (a weight's index among
-/// the channel's `m·kh·kw`) and `off` (its run's start in the padded dy planes); `runs[q]` is the phase's
-/// share of the row.
+/// The input gradient's taps, the same for every plane (`Depthwise2d::dx_taps`): per block, entries
+/// `taps.0 .. taps.1` of `widx` (a weight's index among the channel's `m·kh·kw`) and `off` (its run's
+/// start in the padded dy planes, for the block's first row); `phases[q]` is phase q's share of a row.
 struct DxTaps {
-    start: Vec<usize>,
+    blocks: Vec<DxBlock>,
     widx: Vec<usize>,
     off: Vec<usize>,
-    runs: Vec<PhaseRun>,
+    phases: Vec<PhaseRun>,
+}
+
+/// Input rows `iy, iy + sh, …` (`rows` of them) of column phase q, whose taps are the same weights at
+/// offsets one padded dy row (`lu`) further on per row.
+struct DxBlock {
+    q: usize,
+    iy: usize,
+    rows: usize,
+    taps: (usize, usize),
 }
 
 fn with_scratch<R>(f: impl FnOnce(&mut Scratch) -> Result<R>) -> Result<R> {
@@ -422,16 +449,16 @@ impl PhaseRun {
 
 }
 
-/// The input row from its phase rows (`phase_len` floats each): phase q's element k is input column
+/// The input row from its phase rows (`phases[q·stride..]`): phase q's element k is input column
 /// `runs[q].ix0 + k·sw`.
-fn interleave_phases(phases: &[f32], phase_len: usize, runs: &[PhaseRun], dx: &mut [f32]) {
+fn interleave_phases(phases: &[f32], stride: usize, runs: &[PhaseRun], dx: &mut [f32]) {
     let sw = runs.len();
     let mut done = 0;
     if sw == 2 {
         let (qe, qo) = if runs[0].ix0 == 0 { (0, 1) } else { (1, 0) };
-        let (e, o) = (&phases[qe * phase_len..][..phase_len], &phases[qo * phase_len..][..phase_len]);
+        let (e, o) = (&phases[qe * stride..][..runs[qe].count], &phases[qo * stride..][..runs[qo].count]);
         while 2 * done + 8 <= dx.len() {
-            // SAFETY: done + 4 <= dx.len() / 2 <= both phases' counts <= phase_len; 2·done + 8 <= dx.len().
+            // SAFETY: done + 4 <= dx.len() / 2 <= both phases' counts (e's and o's lengths); 2·done + 8 <= dx.len().
             unsafe {
                 let (lo, hi) = F32x4::interleave2(F32x4::load(e.as_ptr().add(done)), F32x4::load(o.as_ptr().add(done)));
                 lo.store(dx.as_mut_ptr().add(2 * done));
@@ -442,7 +469,7 @@ fn interleave_phases(phases: &[f32], phase_len: usize, runs: &[PhaseRun], dx: &m
     }
     for (q, run) in runs.iter().enumerate() {
         for k in done..run.count {
-            dx[run.ix0 + k * sw] = phases[q * phase_len + k];
+            dx[run.ix0 + k * sw] = phases[q * stride + k];
         }
     }
 }
