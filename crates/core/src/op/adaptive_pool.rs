@@ -251,6 +251,49 @@ mod tests {
         }
     }
 
+    /// Central differences of f64 re-implementations of L = Σ y·dy (the average is linear, so h = 0.5 is
+    /// exact up to rounding; the max's inputs are 0.125 apart, so h = 1/32 never changes the argmax).
+    #[test]
+    fn backward_matches_finite_differences() {
+        let mut rng = Rng::new(73);
+        for op in cases() {
+            let mut x: Vec<f32> = (0..op.x_len()).map(|i| i as f32 * 0.125 - 2.0).collect();
+            for i in (1..x.len()).rev() {
+                x.swap(i, rng.below(i + 1));
+            }
+            let dy = rng.normal_vec(op.y_len());
+            let (mut dxa, mut dxm, mut y, mut am) = (vec![0.0; x.len()], vec![0.0; x.len()], vec![0.0; op.y_len()], vec![0u32; op.y_len()]);
+            op.avg_backward(&dy, &mut dxa).unwrap();
+            op.max_forward(&x, &mut y, &mut am).unwrap();
+            op.max_backward(&dy, &am, &mut dxm).unwrap();
+            let s = op.spans().unwrap();
+            let (rows, cols) = s.split_at(op.oh);
+            // L for the average (max = false) or the max, in f64 over the windows.
+            let loss = |x: &[f32], max: bool| -> f64 {
+                let mut l = 0.0;
+                for p in 0..op.n * op.c {
+                    for (oy, &(r0, r1)) in rows.iter().enumerate() {
+                        for (ox, &(c0, c1)) in cols.iter().enumerate() {
+                            let vals = (r0..r1).flat_map(|iy| (c0..c1).map(move |ix| x[p * op.h * op.w + iy * op.w + ix] as f64));
+                            let v = if max { vals.fold(f64::NEG_INFINITY, f64::max) } else { vals.sum::<f64>() / ((r1 - r0) * (c1 - c0)) as f64 };
+                            l += v * dy[p * op.oh * op.ow + oy * op.ow + ox] as f64;
+                        }
+                    }
+                }
+                l
+            };
+            for i in 0..x.len() {
+                for (max, h, got) in [(false, 0.5f32, dxa[i]), (true, 0.03125, dxm[i])] {
+                    let (mut up, mut down) = (x.clone(), x.clone());
+                    up[i] += h;
+                    down[i] -= h;
+                    let num = (loss(&up, max) - loss(&down, max)) / (2.0 * h as f64);
+                    assert!((got as f64 - num).abs() <= 1e-5 * num.abs().max(1.0), "dx[{i}] {got} vs {num} (max {max}) {op:?}");
+                }
+            }
+        }
+    }
+
     /// The global average's vector sum against an f64 sum, on plane sizes around every lane boundary.
     #[test]
     fn global_average_sums_every_tail() {

@@ -6,8 +6,9 @@
 //! every tap of a stride-`sw` output row is a contiguous run of one phase plane and `f32_dwconv_rows`
 //! computes the row from a table of tap offsets, four outputs per vector, with no shuffles in its loop.
 //! The input gradient is the same kernel over a padded copy of the output gradient, one column phase of the
-//! input row at a time (a stride-2 input row interleaves two phases); the weight gradient is one dot
-//! product per tap (`f32_dwconv_wgrad_row`), summed per plane in f32 lanes and across samples in f64.
+//! input at a time (a stride-2 input row interleaves two phases), the rows that share their taps in one
+//! call; the weight gradient is one dot product per tap (`f32_dwconv_wgrad_row`), summed per plane in f32
+//! lanes and across samples in f64.
 //!
 //! The forward runs one task per input plane, the backward one task per input channel (over all samples,
 //! so the weight gradient needs no partial sums): results do not depend on the thread count.
@@ -79,6 +80,9 @@ impl Depthwise2d {
         let t_end = (error::add(win.pl, win.w)? - 1) / win.sw + 1;
         let lu = error::add(shift, win.ow.max(t_end))?;
         error::add(error::numel(&[multiplier, win.oh, lu])?, SLACK)?;
+        // The input gradient's tap table and phase rows.
+        error::numel(&[win.h, multiplier, win.kh, win.kw])?;
+        error::numel(&[win.sw, win.h, win.w.div_ceil(win.sw)])?;
         Ok(Self { win, m: multiplier, hp, wq, shift, lu })
     }
 
