@@ -10,6 +10,9 @@ use crate::error::{self, Error, Result};
 use crate::par;
 use crate::simd::F32x4;
 
+/// One output's input cells: rows `start..end`, columns `start..end`.
+type Cells = ((usize, usize), (usize, usize));
+
 /// Adaptive pooling of `N × C × H × W` to `N × C × OH × OW`. Built by `new`, which refuses what the
 /// kernels cannot run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -57,6 +60,18 @@ impl AdaptivePool2d {
         Ok(s)
     }
 
+    /// Every output's window in output order: `(rows, columns)`, the same for every plane.
+    fn windows(&self) -> Result<Vec<Cells>> {
+        let s = self.spans()?;
+        let (rows, cols) = s.split_at(self.oh);
+        let mut t = Vec::new();
+        error::grow(&mut t, self.oh * self.ow)?;
+        for (v, w) in t.iter_mut().zip(rows.iter().flat_map(|&r| cols.iter().map(move |&c| (r, c)))) {
+            *v = w;
+        }
+        Ok(t)
+    }
+
     /// `y` = the average of each output's window.
     pub fn avg_forward(&self, x: &[f32], y: &mut [f32]) -> Result {
         check_len(x.len(), self.x_len())?;
@@ -74,20 +89,17 @@ impl AdaptivePool2d {
             });
             return Ok(());
         }
-        let s = self.spans()?;
-        let (rows, cols) = s.split_at(self.oh);
+        let windows = self.windows()?;
         par::chunks_mut(y, opl, |p, yp| {
             let xp = &x[p * plane..(p + 1) * plane];
-            for (oy, &(r0, r1)) in rows.iter().enumerate() {
-                for (ox, &(c0, c1)) in cols.iter().enumerate() {
-                    let mut sum = 0.0f32;
-                    for iy in r0..r1 {
-                        for &v in &xp[iy * self.w + c0..iy * self.w + c1] {
-                            sum += v;
-                        }
+            for (v, &((r0, r1), (c0, c1))) in yp.iter_mut().zip(&windows) {
+                let mut sum = 0.0f32;
+                for iy in r0..r1 {
+                    for &e in &xp[iy * self.w + c0..iy * self.w + c1] {
+                        sum += e;
                     }
-                    yp[oy * self.ow + ox] = sum / (r1 - r0) as f32 / (c1 - c0) as f32;
                 }
+                *v = sum / (r1 - r0) as f32 / (c1 - c0) as f32;
             }
         });
         Ok(())
@@ -103,17 +115,14 @@ impl AdaptivePool2d {
             par::chunks_mut(dx, plane, |p, dxp| dxp.fill(dy[p] / h / w));
             return Ok(());
         }
-        let s = self.spans()?;
-        let (rows, cols) = s.split_at(self.oh);
+        let windows = self.windows()?;
         par::chunks_mut(dx, plane, |p, dxp| {
             dxp.fill(0.0);
-            for (oy, &(r0, r1)) in rows.iter().enumerate() {
-                for (ox, &(c0, c1)) in cols.iter().enumerate() {
-                    let v = dy[p * opl + oy * self.ow + ox] / (r1 - r0) as f32 / (c1 - c0) as f32;
-                    for iy in r0..r1 {
-                        for e in &mut dxp[iy * self.w + c0..iy * self.w + c1] {
-                            *e += v;
-                        }
+            for (&d, &((r0, r1), (c0, c1))) in dy[p * opl..(p + 1) * opl].iter().zip(&windows) {
+                let v = d / (r1 - r0) as f32 / (c1 - c0) as f32;
+                for iy in r0..r1 {
+                    for e in &mut dxp[iy * self.w + c0..iy * self.w + c1] {
+                        *e += v;
                     }
                 }
             }
@@ -131,24 +140,20 @@ impl AdaptivePool2d {
         if u32::try_from(plane).is_err() {
             return Err(Error::TooLarge);
         }
-        let s = self.spans()?;
-        let (rows, cols) = s.split_at(self.oh);
+        let windows = self.windows()?;
         par::chunks_mut2(y, opl, argmax, opl, |p, yp, ap| {
             let xp = &x[p * plane..(p + 1) * plane];
-            for (oy, &(r0, r1)) in rows.iter().enumerate() {
-                for (ox, &(c0, c1)) in cols.iter().enumerate() {
-                    let (mut best, mut at) = (f32::NEG_INFINITY, r0 * self.w + c0);
-                    for iy in r0..r1 {
-                        for ix in c0..c1 {
-                            let v = xp[iy * self.w + ix];
-                            if v > best || v.is_nan() {
-                                (best, at) = (v, iy * self.w + ix);
-                            }
+            for ((v, a), &((r0, r1), (c0, c1))) in yp.iter_mut().zip(ap.iter_mut()).zip(&windows) {
+                let (mut best, mut at) = (f32::NEG_INFINITY, r0 * self.w + c0);
+                for iy in r0..r1 {
+                    for ix in c0..c1 {
+                        let e = xp[iy * self.w + ix];
+                        if e > best || e.is_nan() {
+                            (best, at) = (e, iy * self.w + ix);
                         }
                     }
-                    yp[oy * self.ow + ox] = best;
-                    ap[oy * self.ow + ox] = at as u32;
                 }
+                (*v, *a) = (best, at as u32);
             }
         });
         Ok(())

@@ -71,35 +71,33 @@ impl AvgPool2d {
         self.win.n * self.win.c * self.win.out_plane()
     }
 
-    /// The windows of every output row and column, and each output's divisor: `f(oy, ox, rows, cols, div)`.
-    fn for_each_window(&self, mut f: impl FnMut(usize, usize, Span, Span, f32)) -> Result {
+    /// Every output's window (input rows, input columns) and divisor, in output order: the same for every
+    /// plane, so computed once per call.
+    fn windows(&self) -> Result<Vec<(Span, Span, f32)>> {
         let g = &self.win;
         let mut s = Vec::new();
         error::grow(&mut s, g.oh + g.ow)?;
         let (rows, cols) = s.split_at_mut(g.oh);
         spans(g.oh, g.h, g.kh, g.sh, g.pt, self.pad_end.0, rows);
         spans(g.ow, g.w, g.kw, g.sw, g.pl, self.pad_end.1, cols);
-        for (oy, r) in rows.iter().enumerate() {
-            for (ox, c) in cols.iter().enumerate() {
-                let div = match (self.divisor, self.count_include_pad) {
-                    (Some(d), _) => d,
-                    (None, true) => r.padded * c.padded,
-                    (None, false) => (r.hi - r.lo) * (c.hi - c.lo),
-                };
-                f(oy, ox, *r, *c, div as f32);
-            }
+        let mut table = Vec::new();
+        error::grow(&mut table, g.out_plane())?;
+        for (t, (r, c)) in table.iter_mut().zip(rows.iter().flat_map(|r| cols.iter().map(move |c| (*r, *c)))) {
+            let div = match (self.divisor, self.count_include_pad) {
+                (Some(d), _) => d,
+                (None, true) => r.padded * c.padded,
+                (None, false) => (r.hi - r.lo) * (c.hi - c.lo),
+            };
+            *t = (r, c, div as f32);
         }
-        Ok(())
+        Ok(table)
     }
 
     pub fn forward(&self, x: &[f32], y: &mut [f32]) -> Result {
         check_len(x.len(), self.x_len())?;
         check_len(y.len(), self.y_len())?;
         let (g, plane, opl) = (&self.win, self.win.in_plane(), self.win.out_plane());
-        // The windows once, as (offset in y's plane, rows, cols, divisor) runs over each plane.
-        let mut table = Vec::new();
-        error::grow(&mut table, opl)?;
-        self.for_each_window(|oy, ox, r, c, d| table[oy * g.ow + ox] = (r, c, d))?;
+        let table = self.windows()?;
         par::chunks_mut(y, opl, |p, yp| {
             let xp = &x[p * plane..(p + 1) * plane];
             for (v, &(r, c, d)) in yp.iter_mut().zip(&table) {
@@ -120,9 +118,7 @@ impl AvgPool2d {
         check_len(dy.len(), self.y_len())?;
         check_len(dx.len(), self.x_len())?;
         let (g, plane, opl) = (&self.win, self.win.in_plane(), self.win.out_plane());
-        let mut table = Vec::new();
-        error::grow(&mut table, opl)?;
-        self.for_each_window(|oy, ox, r, c, d| table[oy * g.ow + ox] = (r, c, d))?;
+        let table = self.windows()?;
         par::chunks_mut(dx, plane, |p, dxp| {
             dxp.fill(0.0);
             for (&d, &(r, c, div)) in dy[p * opl..(p + 1) * opl].iter().zip(&table) {

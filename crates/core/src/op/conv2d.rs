@@ -434,7 +434,7 @@ pub fn conv2d_backward(
 mod tests {
     use super::*;
     use crate::op::geom::{for_each_conv_tap, test_window as geom};
-    use crate::testutil::{assert_close, Rng};
+    use crate::testutil::{assert_close, check_linear_grads, Rng};
 
     /// The definition's seven loops: `f(xi, wi, yi)` for every input element `x[xi]` that weight `w[wi]`
     /// multiplies into output `y[yi]`, outputs in order and each output's taps in (c, i, j) order.
@@ -686,22 +686,13 @@ mod tests {
                 want_dx[xi] += dy[yi] as f64 * w[wi] as f64;
                 want_dw[wi] += dy[yi] as f64 * x[xi] as f64;
             });
-            // Central differences (h = 0.5; L = Σ y·dy is linear in each argument) of the f64 definition.
+            // Central differences of the f64 definition's L = Σ y·dy.
             let loss = |x: &[f32], w: &[f32], b: &[f32]| {
                 let mut l: f64 = dy.iter().enumerate().map(|(yi, d)| b[yi / opl % o] as f64 * *d as f64).sum();
                 for_each_conv_tap(&g, o, groups, |xi, wi, yi| l += w[wi] as f64 * x[xi] as f64 * dy[yi] as f64);
                 l
             };
-            let fd = |f: &dyn Fn(f32) -> f64| (f(0.5) - f(-0.5)) / 1.0;
-            for _ in 0..8 {
-                let (i, k, c) = (rng.below(x.len()), rng.below(w.len()), rng.below(o));
-                let num = fd(&|d| { let mut p = x.clone(); p[i] += d; loss(&p, &w, &b) });
-                assert!((dx[i] as f64 - num).abs() <= 2e-5 * num.abs().max(1.0), "fd dx[{i}] {} vs {num} {g:?}", dx[i]);
-                let num = fd(&|d| { let mut p = w.clone(); p[k] += d; loss(&x, &p, &b) });
-                assert!((dw[k] as f64 - num).abs() <= 2e-5 * num.abs().max(1.0), "fd dw[{k}] {} vs {num} {g:?}", dw[k]);
-                let num = fd(&|d| { let mut p = b.clone(); p[c] += d; loss(&x, &w, &p) });
-                assert!((db[c] as f64 - num).abs() <= 2e-5 * num.abs().max(1.0), "fd db[{c}] {} vs {num} {g:?}", db[c]);
-            }
+            check_linear_grads(&mut rng, 8, [&x, &w, &b], [&dx, &dw, &db], loss, &format!("{g:?} groups {groups}"));
             let f = |v: Vec<f64>| v.iter().map(|&v| v as f32).collect::<Vec<f32>>();
             assert_close(&y, &f(want_y), 1e-5 * (gw.col_rows() as f32).sqrt(), &format!("y {g:?}"));
             assert_close(&dx, &f(want_dx), 1e-5 * ((og * g.kh * g.kw) as f32).sqrt(), &format!("dx {g:?}"));

@@ -110,7 +110,7 @@ impl ConvTranspose2d {
 mod tests {
     use super::*;
     use crate::op::geom::for_each_conv_tap;
-    use crate::testutil::{assert_close, Rng};
+    use crate::testutil::{assert_close, check_linear_grads, Rng};
 
     /// (n, c_in, (h, w), c_out, k, stride, padding, output_padding, dilation, groups): stride 1 and 2,
     /// output padding, dilation, groups, tails.
@@ -173,7 +173,7 @@ mod tests {
         }
     }
 
-    /// Central differences (h = 0.5; L = Σ y·dy is linear in each argument) of the f64 definition.
+    /// Central differences of the f64 definition's L = Σ y·dy.
     #[test]
     fn backward_matches_finite_differences() {
         let mut rng = Rng::new(52);
@@ -183,17 +183,7 @@ mod tests {
             let (mut dx, mut dw, mut db) = (vec![0.0; x.len()], vec![0.0; w.len()], vec![0.0; c]);
             op.backward(&x, &w, &dy, Some(&mut dx), &mut dw, Some(&mut db), false).unwrap();
             let loss = |x: &[f32], w: &[f32], b: &[f32]| reference_forward(&op, x, w, b).iter().zip(&dy).map(|(y, d)| y * *d as f64).sum::<f64>();
-            let h = 0.5f32;
-            let fd = |f: &dyn Fn(f32) -> f64| (f(h) - f(-h)) / (2.0 * h as f64);
-            let close = |got: f32, num: f64, what: &str| assert!((got as f64 - num).abs() <= 2e-5 * num.abs().max(1.0), "{what}: {got} vs {num}");
-            for _ in 0..10 {
-                let i = rng.below(x.len());
-                close(dx[i], fd(&|d| { let mut p = x.clone(); p[i] += d; loss(&p, &w, &b) }), "dx");
-                let i = rng.below(w.len());
-                close(dw[i], fd(&|d| { let mut p = w.clone(); p[i] += d; loss(&x, &p, &b) }), "dw");
-                let i = rng.below(c);
-                close(db[i], fd(&|d| { let mut p = b.clone(); p[i] += d; loss(&x, &w, &p) }), "db");
-            }
+            check_linear_grads(&mut rng, 10, [&x, &w, &b], [&dx, &dw, &db], loss, &format!("{:?}", op.conv));
         }
     }
 
