@@ -1,4 +1,5 @@
-//! Native timing of the depthwise convolution on MobileNetV2-like shapes (3×3, padding 1): GFLOPS of the
+//! Native timing of the depthwise convolution on MobileNetV2-like shapes (3×3, padding 1; the last two are
+//! the small planes of its late stages): GFLOPS of the
 //! forward and of the backward (dx + dW + db), best of several calls. One thread unless built with
 //! `--features threads`. The wasm-vs-tfjs comparison belongs in bench/; this is for comparing kernel
 //! variants natively:
@@ -20,7 +21,7 @@ fn best_seconds(reps: usize, mut f: impl FnMut()) -> f64 {
 
 fn main() {
     println!("{:<32} {:>10} {:>10}", "shape (N, C, H×W, stride)", "fwd GFLOPS", "bwd GFLOPS");
-    for (n, c, hw, s) in [(32, 96, 56, 1), (32, 144, 56, 2), (32, 144, 32, 1), (32, 96, 32, 2), (32, 144, 28, 1)] {
+    for (n, c, hw, s) in [(32, 96, 56, 1), (32, 144, 56, 2), (32, 144, 32, 1), (32, 96, 32, 2), (32, 144, 28, 1), (32, 144, 28, 2), (32, 144, 14, 1), (32, 384, 7, 1)] {
         let win = Window::conv(n, c, (hw, hw), (3, 3), (s, s), (1, 1, 1, 1), (1, 1)).unwrap();
         let op = Depthwise2d::new(win, 1).unwrap();
         let x: Vec<f32> = (0..op.x_len()).map(|i| ((i * 7919) % 1000) as f32 * 1e-3 - 0.5).collect();

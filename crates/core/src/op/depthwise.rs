@@ -159,48 +159,70 @@ impl Depthwise2d {
         Ok(&mut s.x[..len])
     }
 
-    /// Copies input plane `x` into its runs of `buf` (`phase_buffer`), split by column phase.
-    fn split_phases(&self, x: &[f32], buf: &mut [f32]) {
+    /// Each phase's run as it fits the phase rows (`split_phases`' plan, once per call: its divisions cost
+    /// more than a small plane's copy).
+    fn split_runs(&self) -> Result<Vec<PhaseRun>> {
+        let mut runs = Vec::new();
+        runs.try_reserve_exact(self.win.sw).map_err(|_| Error::OutOfMemory)?;
+        runs.extend((0..self.win.sw).map(|q| self.phase_run(q).capped(self.wq)));
+        Ok(runs)
+    }
+
+    /// Copies input plane `x` into its runs of `buf` (`phase_buffer`), split by column phase (`runs` from
+    /// `split_runs`). Loop bounds are the same for every row, so nothing is sliced or divided per row (that
+    /// cost as much as a 7-wide row's copy).
+    fn split_phases(&self, runs: &[PhaseRun], x: &[f32], buf: &mut [f32]) {
         let (g, wq, plane) = (&self.win, self.wq, self.phase_plane());
         let rows = g.pt.min(self.hp)..(g.pt + g.h).min(self.hp);
-        let input_row = |r: usize| &x[(r - g.pt) * g.w..(r - g.pt + 1) * g.w];
-        if g.sw == 2 {
-            // Both phases in one pass: even and odd input columns of a loaded pair of vectors. The loop
-            // bounds are the same for every row, so they are computed once (per-row slicing and bounds
-            // checks cost as much as a 32-wide row's copy).
-            let runs = [self.phase_run(0), self.phase_run(1)];
-            let (qe, qo) = if runs[0].ix0 == 0 { (0, 1) } else { (1, 0) };
-            let (re, ro) = (runs[qe].capped(wq), runs[qo].capped(wq));
-            let vecs = (g.w / 8).min(re.count.min(ro.count) / 4);
-            assert!(8 * vecs <= g.w && re.t_lo + re.count <= wq && ro.t_lo + ro.count <= wq && 2 * plane <= buf.len());
-            for r in rows {
-                let row = input_row(r);
-                // SAFETY: phase rows r of planes qe and qo hold wq floats at q·plane + r·wq (r < hp); the
-                // vector loop reads row[..8·vecs] (≤ w) and writes t_lo + 4·vecs ≤ t_lo + count ≤ wq floats.
-                unsafe {
-                    let (de, dodd) = (buf.as_mut_ptr().add(qe * plane + r * wq + re.t_lo), buf.as_mut_ptr().add(qo * plane + r * wq + ro.t_lo));
-                    for k in 0..vecs {
-                        let (e, o) = F32x4::deinterleave2(F32x4::load(row.as_ptr().add(8 * k)), F32x4::load(row.as_ptr().add(8 * k + 4)));
-                        e.store(de.add(4 * k));
-                        o.store(dodd.add(4 * k));
-                    }
-                }
-                for (run, q, first) in [(re, qe, 0), (ro, qo, 1)] {
-                    let dst = &mut buf[q * plane + r * wq + run.t_lo..][..run.count];
-                    for (t, v) in dst.iter_mut().enumerate().skip(4 * vecs) {
-                        *v = row[first + 2 * t];
+        assert!(x.len() == g.h * g.w && buf.len() >= g.sw * plane && runs.len() == g.sw);
+        assert!(runs.iter().all(|r| r.t_lo + r.count <= wq && (r.count == 0 || r.ix0 + (r.count - 1) * g.sw < g.w)));
+        // SAFETY (all three paths): rows lie in pt..pt + h and below hp, so input row r - pt and phase row r
+        // exist; each run writes t_lo..t_lo + count ≤ wq of its phase row and reads input columns
+        // ix0 + k·sw < w (asserted above).
+        let (xp, bp) = (x.as_ptr(), buf.as_mut_ptr());
+        match g.sw {
+            1 => {
+                let run = runs[0];
+                let n4 = run.count / 4 * 4;
+                for r in rows {
+                    unsafe {
+                        let (src, dst) = (xp.add((r - g.pt) * g.w), bp.add(r * wq + run.t_lo));
+                        for k in (0..n4).step_by(4) {
+                            F32x4::load(src.add(k)).store(dst.add(k));
+                        }
+                        F32x4::load_first(src.add(n4), run.count - n4).store_first(dst.add(n4), run.count - n4);
                     }
                 }
             }
-        } else {
-            for q in 0..g.sw {
-                let run = self.phase_run(q).capped(wq);
-                for r in rows.clone() {
-                    let (row, dst) = (input_row(r), &mut buf[q * plane + r * wq + run.t_lo..][..run.count]);
-                    if g.sw == 1 {
-                        copy_short(&row[..run.count], dst);
-                    } else {
-                        dst.iter_mut().enumerate().for_each(|(t, v)| *v = row[run.ix0 + t * g.sw]);
+            2 => {
+                // Both phases in one pass: even and odd input columns of a loaded pair of vectors.
+                let (qe, qo) = if runs[0].ix0 == 0 { (0, 1) } else { (1, 0) };
+                let (re, ro) = (runs[qe], runs[qo]);
+                let vecs = (g.w / 8).min(re.count.min(ro.count) / 4);
+                for r in rows {
+                    unsafe {
+                        let src = xp.add((r - g.pt) * g.w);
+                        let (de, dodd) = (bp.add(qe * plane + r * wq + re.t_lo), bp.add(qo * plane + r * wq + ro.t_lo));
+                        for k in 0..vecs {
+                            let (e, o) = F32x4::deinterleave2(F32x4::load(src.add(8 * k)), F32x4::load(src.add(8 * k + 4)));
+                            e.store(de.add(4 * k));
+                            o.store(dodd.add(4 * k));
+                        }
+                        for t in 4 * vecs..re.count {
+                            *de.add(t) = *src.add(2 * t);
+                        }
+                        for t in 4 * vecs..ro.count {
+                            *dodd.add(t) = *src.add(1 + 2 * t);
+                        }
+                    }
+                }
+            }
+            _ => {
+                for (q, run) in runs.iter().enumerate() {
+                    for r in rows.clone() {
+                        for t in 0..run.count {
+                            unsafe { *bp.add(q * plane + r * wq + run.t_lo + t) = *xp.add((r - g.pt) * g.w + run.ix0 + t * g.sw) };
+                        }
                     }
                 }
             }
@@ -208,7 +230,7 @@ impl Depthwise2d {
     }
 
     /// `y[n][c·m + j] = bias[c·m + j] + Σ_{i,j'} w[c·m + j][i][j'] · x[n][c][oy·sh + i·dh - pt][ox·sw + j'·dw - pl]`.
-    /// One task per input plane (its `m` output planes).
+    /// Input planes (each with its `m` output planes) are independent tasks.
     pub fn forward(&self, x: &[f32], w: &[f32], bias: Option<&[f32]>, y: &mut [f32]) -> Result {
         check_len(x.len(), self.x_len())?;
         check_len(w.len(), self.w_len())?;
@@ -220,17 +242,23 @@ impl Depthwise2d {
         let (ipl, opl) = (g.in_plane(), g.out_plane());
         let off = self.forward_offsets()?;
         self.assert_reads(&off);
+        let runs = self.split_runs()?;
+        // Input planes per task: enough outputs (~4K) to repay a task's set-up on small planes.
+        let per = (4096 / (m * opl)).max(1);
         let fail = FirstError::default();
-        par::chunks_mut(y, m * opl, |p, yp| {
-            let ci = p % g.c;
+        par::chunks_mut(y, per * m * opl, |task, yt| {
             fail.record(with_scratch(|s| {
-                self.split_phases(&x[p * ipl..(p + 1) * ipl], self.phase_buffer(s)?);
-                for jm in 0..m {
-                    let oc = ci * m + jm;
-                    let init = bias.map_or(0.0, |b| b[oc]);
-                    // SAFETY: w holds kk taps at oc·kk; row oy's reads (at oy·sh·wq) are bounded by the assert
-                    // above; output row oy (jm·opl + oy·ow, ow floats) lies in this task's m planes.
-                    unsafe { f32_dwconv_rows(kk, w.as_ptr().add(oc * kk), s.x.as_ptr(), off.as_ptr(), g.ow, g.oh, g.sh * self.wq, init, yp.as_mut_ptr().add(jm * opl), g.ow) };
+                let buf = self.phase_buffer(s)?;
+                for (k, yp) in yt.chunks_mut(m * opl).enumerate() {
+                    let p = task * per + k;
+                    self.split_phases(&runs, &x[p * ipl..(p + 1) * ipl], buf);
+                    for jm in 0..m {
+                        let oc = (p % g.c) * m + jm;
+                        let init = bias.map_or(0.0, |b| b[oc]);
+                        // SAFETY: w holds kk taps at oc·kk; row oy's reads (at oy·sh·wq) are bounded by the
+                        // assert above; output row oy (jm·opl + oy·ow, ow floats) lies in this plane's m planes.
+                        unsafe { f32_dwconv_rows(kk, w.as_ptr().add(oc * kk), buf.as_ptr(), off.as_ptr(), g.ow, g.oh, g.sh * self.wq, init, yp.as_mut_ptr().add(jm * opl), g.ow) };
+                    }
                 }
                 Ok(())
             }));
@@ -256,6 +284,7 @@ impl Depthwise2d {
         let (ipl, opl) = (g.in_plane(), g.out_plane());
         let off = self.forward_offsets()?;
         self.assert_reads(&off);
+        let runs = self.split_runs()?;
         let dx_taps = dx.is_some().then(|| self.dx_taps()).transpose()?;
         let dxp = SyncPtr(dx.map_or(std::ptr::null_mut(), |d| d.as_mut_ptr()));
         let dbp = db.map(|d| SyncPtr(d.as_mut_ptr()));
@@ -276,7 +305,7 @@ impl Depthwise2d {
                     }
                 }
                 for n in 0..g.n {
-                    self.split_phases(&x[(n * g.c + ci) * ipl..][..ipl], &mut s.x[..self.x_floats()]);
+                    self.split_phases(&runs, &x[(n * g.c + ci) * ipl..][..ipl], &mut s.x[..self.x_floats()]);
                     for jm in 0..m {
                         let dyp = &dy[(n * g.c * m + ci * m + jm) * opl..][..opl];
                         if dbp.is_some() {
