@@ -61,7 +61,7 @@ export function wasmcnnKernels(e: Engine, reps: number): KernelRow[] {
     using dw = buf(o * c * k * k);
     using db = buf(o);
     using op = new WasmOp(e, CONV2D, 'bench conv3x3', {
-      c, h, w, o, kh: k, kw: k, sh: 1, sw: 1, pt: 1, pl: 1, dh: 1, dw: 1, oh: h, ow: w, activation: Activation.none,
+      c, h, w, o, kh: k, kw: k, sh: 1, sw: 1, pt: 1, pl: 1, dh: 1, dw: 1, oh: h, ow: w, activation: Activation.none, groups: 1,
     });
     const sf = best(reps, () => op.forward(n, { x: x.ptr, weight: wt.ptr, bias: bias.ptr, y: y.ptr }));
     rows.push({ name: 'conv3x3-fwd', impl: 'wasmcnn', threads, build, unit: 'GFLOPS', value: CONV_FLOPS / sf / 1e9 });
