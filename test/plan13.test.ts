@@ -7,7 +7,7 @@ import { init, type Engine, type LayerSpec } from '../ts/src/index.js';
 import { OpFlags, WasmOp } from '../ts/src/runtime/op.js';
 import type { OpDef } from '../ts/src/runtime/op.js';
 import * as D from '../ts/src/runtime/op-defs.js';
-import { RELAXED, engine, expectClose } from './helpers.js';
+import { RELAXED, engine, expectClose, golden } from './helpers.js';
 import { dropoutKeeps } from './reference-graph.js';
 import { xorshiftData } from './reference13.js';
 
@@ -228,4 +228,30 @@ describe("refusals name the layer's path", () => {
     using wide = e.model({ inputShape: [1, 2, 2], layers: [{ type: 'concat', name: 'cat', branches: Array.from({ length: 8 }, () => [{ type: 'relu' }]) }, { type: 'flatten' }] as LayerSpec[] });
     await expect(wide.predict(new Float32Array(4))).rejects.toThrow(/^'cat' \(concat\): concatenates 8 branches, this build's concat takes at most 7/);
   });
+});
+
+describe("BatchNorm's running statistics after 20 fit steps equal torch's (test/golden/models.json)", () => {
+  const G = golden<any>('models.json').bnFit20; // eslint-disable-line @typescript-eslint/no-explicit-any
+  for (const run of G.runs) {
+    it(`momentum ${run.momentum}: conv → BN → ReLU → dense, plain SGD, 20 steps of 2`, async () => {
+      const e = await engine({ threads: 1 });
+      const layers: LayerSpec[] = [
+        { type: 'conv2d', filters: 3, kernelSize: 3, padding: 1 }, { type: 'batchNorm2d', momentum: run.momentum }, { type: 'relu' }, { type: 'flatten' }, { type: 'dense', units: 4 },
+      ];
+      using m = e.model({ inputShape: [2, 5, 5], layers });
+      m.setWeights(G.weights);
+      const x = xorshiftData(G.n * 50, G.seed);
+      await m.fit(x, G.labels, { epochs: 1, batchSize: G.batchSize, shuffle: false, optimizer: { type: 'sgd', lr: G.lr } });
+      const w = m.getWeights();
+      expect(w['1.num_batches_tracked'][0]).toBe(run.f64.batchesTracked);
+      // float32 training against torch's float64 run: relative 1e-6, as the Rust running-statistics checks
+      // (torch's own float32 run is reported).
+      const rel = (a: ArrayLike<number>, b: number[]) => Math.max(...Array.from(a, (v, i) => Math.abs(v - b[i]) / Math.abs(b[i])));
+      const ours = Math.max(rel(w['1.running_mean'], run.f64.runningMean), rel(w['1.running_var'], run.f64.runningVar));
+      const theirs = Math.max(rel(run.torch_f32.runningMean, run.f64.runningMean), rel(run.torch_f32.runningVar, run.f64.runningVar));
+      console.log(`momentum ${run.momentum}: running stats vs torch float64, max relative error ${ours.toExponential(2)} (torch float32: ${theirs.toExponential(2)}); conv weight ${rel(w['0.weight'], run.f64.weight).toExponential(2)}`);
+      expectClose(w['1.running_mean'], run.f64.runningMean, 1e-6, 1e-30, 'running_mean');
+      expectClose(w['1.running_var'], run.f64.runningVar, 1e-6, 1e-30, 'running_var');
+    });
+  }
 });
