@@ -76,8 +76,8 @@ impl Row {
                 x += 4;
             }
         }
-        for b in 0..B {
-            let sum = (1..P).fold(s[0][b], |a, p| a.add(s[p][b]));
+        for (b, &first) in s[0].iter().enumerate() {
+            let sum = s[1..].iter().fold(first, |a, chain| a.add(chain[b]));
             let a = acc.add(4 * b);
             if accumulate { F32x4::load(a).add(sum) } else { sum }.store(a);
         }
