@@ -9,24 +9,12 @@
 //! - backward reads x, weight, mean, rstd and dy; writes dx (0 = not needed), dweight and dbias (0 = none;
 //!   added to with `ACCUMULATE`).
 
-use super::layer_norm::{affine, affine_grad};
+use super::layer_norm::Rows;
 use super::{check_flags, elements, Desc, Io, Operator, Refusal, Subject};
 use crate::error::Error;
 use crate::op::norm::groupnorm::GroupNorm as Kernel;
-use crate::op::norm::{Stats, StatsOut};
 
 const GROUPS: usize = 2;
-
-const X: usize = 0;
-const WEIGHT: usize = 1;
-const BIAS: usize = 2;
-const Y: usize = 3;
-const MEAN: usize = 4;
-const RSTD: usize = 5;
-const DY: usize = 6;
-const DX: usize = 7;
-const DWEIGHT: usize = 8;
-const DBIAS: usize = 9;
 
 pub struct GroupNorm {
     c: usize,
@@ -48,9 +36,10 @@ impl GroupNorm {
         Ok(Self { c, inner, groups, affine, eps })
     }
 
-    fn kernel(&self, batch: usize) -> Result<(Kernel, usize, usize), Refusal> {
+    fn kernel(&self, batch: usize) -> Result<(Kernel, Rows), Refusal> {
         let len = elements(Subject::Input, -1, &[batch, self.c, self.inner])?;
-        Ok((Kernel::new(batch, self.c, self.inner, self.groups, self.eps, self.affine)?, len, batch * self.groups))
+        let k = Kernel::new(batch, self.c, self.inner, self.groups, self.eps, self.affine)?;
+        Ok((k, Rows { len, rows: batch * self.groups, params: self.c, affine: self.affine }))
     }
 }
 
@@ -61,20 +50,13 @@ impl Operator for GroupNorm {
 
     fn forward(&mut self, io: &Io, batch: usize, flags: u32) -> Result<(), Refusal> {
         check_flags(flags)?;
-        let (k, len, rows) = self.kernel(batch)?;
-        let (x, p) = (io.input(X, len)?, affine(io, self.affine, WEIGHT, BIAS, self.c)?);
-        let y = io.output(Y, len)?;
-        let saved = StatsOut { mean: io.output(MEAN, rows)?, rstd: io.output(RSTD, rows)? };
-        Ok(k.forward(x, p, saved, y)?)
+        let (k, rows) = self.kernel(batch)?;
+        rows.forward(io, |x, p, saved, y| k.forward(x, p, saved, y))
     }
 
     fn backward(&mut self, io: &Io, batch: usize, flags: u32) -> Result<(), Refusal> {
         check_flags(flags)?;
-        let (k, len, rows) = self.kernel(batch)?;
-        let (x, p, dy) = (io.input(X, len)?, affine(io, self.affine, WEIGHT, BIAS, self.c)?, io.input(DY, len)?);
-        let saved = Stats { mean: io.input(MEAN, rows)?, rstd: io.input(RSTD, rows)? };
-        let dx = io.output_opt(DX, len)?;
-        let grads = affine_grad(io, self.affine, DWEIGHT, DBIAS, self.c, flags)?;
-        Ok(k.backward(x, p, saved, dy, dx, grads)?)
+        let (k, rows) = self.kernel(batch)?;
+        rows.backward(io, flags, |x, p, saved, dy, dx, grads| k.backward(x, p, saved, dy, dx, grads))
     }
 }

@@ -11,6 +11,7 @@
 //!   added to with `ACCUMULATE`).
 
 use super::{check_flags, elements, flags, Desc, Io, Operator, Refusal, Subject};
+use crate::error;
 use crate::op::norm::layernorm::LayerNorm as Kernel;
 use crate::op::norm::{Affine, AffineGrad, Stats, StatsOut};
 
@@ -41,10 +42,10 @@ impl LayerNorm {
         Ok(Self { rows, d: len, affine, eps })
     }
 
-    fn kernel(&self, batch: usize) -> Result<(Kernel, usize, usize), Refusal> {
+    fn kernel(&self, batch: usize) -> Result<(Kernel, Rows), Refusal> {
         let rows = elements(Subject::Input, -1, &[batch, self.rows])?;
         let len = elements(Subject::Input, -1, &[rows, self.d])?;
-        Ok((Kernel::new(&[rows, self.d], &[self.d], self.eps, self.affine)?, len, rows))
+        Ok((Kernel::new(&[rows, self.d], &[self.d], self.eps, self.affine)?, Rows { len, rows, params: self.d, affine: self.affine }))
     }
 }
 
@@ -65,6 +66,35 @@ pub(super) fn affine_grad<'a>(io: &'a Io, on: bool, dweight: usize, dbias: usize
     Ok(AffineGrad { weight: io.output_opt(dweight, len)?, bias: io.output_opt(dbias, len)?, accumulate })
 }
 
+/// One call of a row-normalising layer (LayerNorm, GroupNorm: the same io block): `len` values, `rows`
+/// statistics, `params` values of γ and of β when affine.
+pub(super) struct Rows {
+    pub len: usize,
+    pub rows: usize,
+    pub params: usize,
+    pub affine: bool,
+}
+
+impl Rows {
+    /// Resolves the forward's slots and runs `f(x, γβ, saved statistics, y)`.
+    pub fn forward(&self, io: &Io, f: impl FnOnce(&[f32], Affine, StatsOut, &mut [f32]) -> error::Result) -> Result<(), Refusal> {
+        let (x, p) = (io.input(X, self.len)?, affine(io, self.affine, WEIGHT, BIAS, self.params)?);
+        let y = io.output(Y, self.len)?;
+        let saved = StatsOut { mean: io.output(MEAN, self.rows)?, rstd: io.output(RSTD, self.rows)? };
+        Ok(f(x, p, saved, y)?)
+    }
+
+    /// Resolves the backward's slots and runs `f(x, γβ, statistics, dy, dx, parameter gradients)`.
+    #[allow(clippy::type_complexity)]
+    pub fn backward(&self, io: &Io, flags: u32, f: impl FnOnce(&[f32], Affine, Stats, &[f32], Option<&mut [f32]>, AffineGrad) -> error::Result) -> Result<(), Refusal> {
+        let (x, p, dy) = (io.input(X, self.len)?, affine(io, self.affine, WEIGHT, BIAS, self.params)?, io.input(DY, self.len)?);
+        let saved = Stats { mean: io.input(MEAN, self.rows)?, rstd: io.input(RSTD, self.rows)? };
+        let dx = io.output_opt(DX, self.len)?;
+        let grads = affine_grad(io, self.affine, DWEIGHT, DBIAS, self.params, flags)?;
+        Ok(f(x, p, saved, dy, dx, grads)?)
+    }
+}
+
 impl Operator for LayerNorm {
     fn slots(&self) -> usize {
         10
@@ -72,20 +102,13 @@ impl Operator for LayerNorm {
 
     fn forward(&mut self, io: &Io, batch: usize, flags: u32) -> Result<(), Refusal> {
         check_flags(flags)?;
-        let (k, len, rows) = self.kernel(batch)?;
-        let (x, p) = (io.input(X, len)?, affine(io, self.affine, WEIGHT, BIAS, self.d)?);
-        let y = io.output(Y, len)?;
-        let saved = StatsOut { mean: io.output(MEAN, rows)?, rstd: io.output(RSTD, rows)? };
-        Ok(k.forward(x, p, saved, y)?)
+        let (k, rows) = self.kernel(batch)?;
+        rows.forward(io, |x, p, saved, y| k.forward(x, p, saved, y))
     }
 
     fn backward(&mut self, io: &Io, batch: usize, flags: u32) -> Result<(), Refusal> {
         check_flags(flags)?;
-        let (k, len, rows) = self.kernel(batch)?;
-        let (x, p, dy) = (io.input(X, len)?, affine(io, self.affine, WEIGHT, BIAS, self.d)?, io.input(DY, len)?);
-        let saved = Stats { mean: io.input(MEAN, rows)?, rstd: io.input(RSTD, rows)? };
-        let dx = io.output_opt(DX, len)?;
-        let grads = affine_grad(io, self.affine, DWEIGHT, DBIAS, self.d, flags)?;
-        Ok(k.backward(x, p, saved, dy, dx, grads)?)
+        let (k, rows) = self.kernel(batch)?;
+        rows.backward(io, flags, |x, p, saved, dy, dx, grads| k.backward(x, p, saved, dy, dx, grads))
     }
 }
