@@ -47,8 +47,7 @@ impl AdaptivePool2d {
 
     /// Each output row's input rows, then each output column's input columns: `(start, end)`.
     fn spans(&self) -> Result<Vec<(usize, usize)>> {
-        let mut s = Vec::new();
-        error::grow(&mut s, self.oh + self.ow)?;
+        let mut s = error::zeroed(self.oh + self.ow)?;
         // u64: i·input does not fit wasm32's usize for large planes.
         let span = |i: usize, input: usize, out: usize| {
             let (i, input, out) = (i as u64, input as u64, out as u64);
@@ -64,8 +63,7 @@ impl AdaptivePool2d {
     fn windows(&self) -> Result<Vec<Cells>> {
         let s = self.spans()?;
         let (rows, cols) = s.split_at(self.oh);
-        let mut t = Vec::new();
-        error::grow(&mut t, self.oh * self.ow)?;
+        let mut t = error::zeroed(self.oh * self.ow)?;
         for (v, w) in t.iter_mut().zip(rows.iter().flat_map(|&r| cols.iter().map(move |&c| (r, c)))) {
             *v = w;
         }

@@ -75,13 +75,11 @@ impl AvgPool2d {
     /// plane, so computed once per call.
     fn windows(&self) -> Result<Vec<(Span, Span, f32)>> {
         let g = &self.win;
-        let mut s = Vec::new();
-        error::grow(&mut s, g.oh + g.ow)?;
+        let mut s = error::zeroed(g.oh + g.ow)?;
         let (rows, cols) = s.split_at_mut(g.oh);
         spans(g.oh, g.h, g.kh, g.sh, g.pt, self.pad_end.0, rows);
         spans(g.ow, g.w, g.kw, g.sw, g.pl, self.pad_end.1, cols);
-        let mut table = Vec::new();
-        error::grow(&mut table, g.out_plane())?;
+        let mut table = error::zeroed(g.out_plane())?;
         for (t, (r, c)) in table.iter_mut().zip(rows.iter().flat_map(|r| cols.iter().map(move |c| (*r, *c)))) {
             let div = match (self.divisor, self.count_include_pad) {
                 (Some(d), _) => d,

@@ -246,10 +246,8 @@ impl Conv2d {
         let chunks = g.n.div_ceil(GROUP);
         // One partial weight gradient (and f64 bias gradient) per chunk of samples; `dx` is cut at the same
         // chunk boundaries.
-        let mut partial: Vec<f32> = Vec::new();
-        error::grow(&mut partial, chunks * wl)?;
-        let mut partial_db: Vec<f64> = Vec::new();
-        error::grow(&mut partial_db, if db.is_some() { chunks * o } else { 0 })?;
+        let mut partial: Vec<f32> = error::zeroed(chunks * wl)?;
+        let mut partial_db: Vec<f64> = error::zeroed(if db.is_some() { chunks * o } else { 0 })?;
         let pdb = SyncPtr(partial_db.as_mut_ptr());
         let want_db = db.is_some();
         let rows = if pointwise { g.oh } else { band_rows(&g) };

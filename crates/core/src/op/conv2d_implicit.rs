@@ -159,8 +159,7 @@ impl Igemm {
         assert_eq!(a.len(), m * k, "conv2d: weight length");
         let off = pad.offsets()?;
         let (kb, panels) = (k_block(k), m.div_ceil(MR));
-        let mut pa = Vec::new();
-        error::grow(&mut pa, panels * MR * k)?;
+        let mut pa = error::zeroed(panels * MR * k)?;
         for pc in (0..k).step_by(kb) {
             pack_a(Mat::row_major(a, k), 0, m, pc, kb.min(k - pc), MR, &mut pa[pc * panels * MR..]);
         }
@@ -178,8 +177,7 @@ impl Igemm {
     pub fn input_grad(g: &Window, o: usize, w: &[f32]) -> Result<Self> {
         debug_assert!(input_grad_applies(g));
         let (kh, kw, c) = (g.kh, g.kw, g.c);
-        let mut wt = Vec::new();
-        error::grow(&mut wt, w.len())?;
+        let mut wt = error::zeroed(w.len())?;
         for oc in 0..o {
             for ci in 0..c {
                 for i in 0..kh {

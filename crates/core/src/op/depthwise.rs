@@ -120,8 +120,7 @@ impl Depthwise2d {
     /// `i·dh`, column `(j·dw) / sw`.
     fn forward_offsets(&self) -> Result<Vec<usize>> {
         let g = &self.win;
-        let mut off = Vec::new();
-        error::grow(&mut off, self.taps())?;
+        let mut off = error::zeroed(self.taps())?;
         for i in 0..g.kh {
             for j in 0..g.kw {
                 off[i * g.kw + j] = (j * g.dw % g.sw) * self.phase_plane() + i * g.dh * self.wq + j * g.dw / g.sw;
