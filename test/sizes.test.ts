@@ -44,7 +44,7 @@ async function refuses(e: Engine, f: () => unknown, type: typeof RangeError | ty
 const conv = (pad: number, stride: [number, number] = [1, 1]) => ({
   x: new Float32Array(1), xShape: [1, 1, 1, 1] as const, weight: new Float32Array(9), weightShape: [1, 1, 3, 3] as const, padding: pad, stride,
 });
-const convAttrs = { c: 1, h: 1, w: 1, o: 1, kh: 1, kw: 1, sh: 1, sw: 1, pt: 0, pl: 0, dh: 1, dw: 1, oh: 1, ow: 1, activation: Activation.none };
+const convAttrs = { c: 1, h: 1, w: 1, o: 1, kh: 1, kw: 1, sh: 1, sw: 1, pt: 0, pl: 0, dh: 1, dw: 1, oh: 1, ow: 1, activation: Activation.none, groups: 1 };
 
 describe.each([
   { label: 'simd', threads: 1 },

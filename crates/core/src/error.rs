@@ -116,6 +116,27 @@ pub fn zeroed<T: Copy + Default>(len: usize) -> Result<Vec<T>> {
     Ok(v)
 }
 
+/// The first refusal among tasks that cannot return one (closures run through `par`): each task
+/// `record`s its outcome, the caller returns `result()` after the loop.
+#[derive(Debug, Default)]
+pub struct FirstError(core::sync::atomic::AtomicI32);
+
+impl FirstError {
+    pub fn record(&self, r: Result) {
+        if let Err(e) = r {
+            use core::sync::atomic::Ordering::Relaxed;
+            let _ = self.0.compare_exchange(0, e.code(), Relaxed, Relaxed);
+        }
+    }
+
+    pub fn result(&self) -> Result {
+        match self.0.load(core::sync::atomic::Ordering::Relaxed) {
+            0 => Ok(()),
+            code => Err(Error::from_code(code).unwrap_or(Error::BadBuffer)),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -151,5 +172,20 @@ mod tests {
         }
         assert_eq!(Error::from_code(0), None);
         assert_eq!(Error::from_code(10), None);
+    }
+
+    #[test]
+    fn first_error_keeps_the_first_refusal() {
+        let f = FirstError::default();
+        f.record(Ok(()));
+        assert_eq!(f.result(), Ok(()));
+        f.record(Err(Error::OutOfMemory));
+        f.record(Err(Error::TooLarge));
+        assert_eq!(f.result(), Err(Error::OutOfMemory));
+        for e in [Error::TooLarge, Error::OutOfMemory, Error::BadGeometry, Error::BadBuffer] {
+            let f = FirstError::default();
+            f.record(Err(e));
+            assert_eq!(f.result(), Err(e));
+        }
     }
 }

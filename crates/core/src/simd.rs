@@ -133,6 +133,16 @@ mod imp {
                 Self(i32x4_shuffle::<2, 3, 6, 7>(t1, t3)),
             ]
         }
+        /// The even and odd lanes of the eight floats `a, b`: `([a0, a2, b0, b2], [a1, a3, b1, b3])`.
+        #[inline(always)]
+        pub fn deinterleave2(a: Self, b: Self) -> (Self, Self) {
+            (Self(i32x4_shuffle::<0, 2, 4, 6>(a.0, b.0)), Self(i32x4_shuffle::<1, 3, 5, 7>(a.0, b.0)))
+        }
+        /// The inverse of `deinterleave2`: `([e0, o0, e1, o1], [e2, o2, e3, o3])`.
+        #[inline(always)]
+        pub fn interleave2(e: Self, o: Self) -> (Self, Self) {
+            (Self(i32x4_shuffle::<0, 4, 1, 5>(e.0, o.0)), Self(i32x4_shuffle::<2, 6, 3, 7>(e.0, o.0)))
+        }
         #[inline(always)]
         pub fn lanes(self) -> [f32; 4] {
             [
@@ -264,6 +274,18 @@ mod imp {
         pub fn transpose4(r: [Self; 4]) -> [Self; 4] {
             core::array::from_fn(|j| Self(core::array::from_fn(|i| r[i].0[j])))
         }
+        /// The even and odd lanes of the eight floats `a, b`: `([a0, a2, b0, b2], [a1, a3, b1, b3])`.
+        #[inline(always)]
+        pub fn deinterleave2(a: Self, b: Self) -> (Self, Self) {
+            let (a, b) = (a.0, b.0);
+            (Self([a[0], a[2], b[0], b[2]]), Self([a[1], a[3], b[1], b[3]]))
+        }
+        /// The inverse of `deinterleave2`: `([e0, o0, e1, o1], [e2, o2, e3, o3])`.
+        #[inline(always)]
+        pub fn interleave2(e: Self, o: Self) -> (Self, Self) {
+            let (e, o) = (e.0, o.0);
+            (Self([e[0], o[0], e[1], o[1]]), Self([e[2], o[2], e[3], o[3]]))
+        }
         #[inline(always)]
         pub fn lanes(self) -> [f32; 4] {
             self.0
@@ -272,6 +294,41 @@ mod imp {
 }
 
 pub use imp::F32x4;
+
+impl F32x4 {
+    /// Stores lanes `0..n` (`n ≤ 4`) as scalar stores: a `copy_nonoverlapping` of a runtime length becomes a
+    /// `memory.copy` call in wasm, which costs more than a short row's arithmetic.
+    ///
+    /// # Safety
+    /// `p..p+n` must be writable.
+    #[inline(always)]
+    pub unsafe fn store_first(self, p: *mut f32, n: usize) {
+        let l = self.lanes();
+        match n {
+            0 => {}
+            1 => *p = l[0],
+            2 => (*p, *p.add(1)) = (l[0], l[1]),
+            3 => (*p, *p.add(1), *p.add(2)) = (l[0], l[1], l[2]),
+            _ => self.store(p),
+        }
+    }
+
+    /// Loads lanes `0..n` (`n ≤ 4`), zero in the others, without reading past `p + n`.
+    ///
+    /// # Safety
+    /// `p..p+n` must be readable.
+    #[inline(always)]
+    pub unsafe fn load_first(p: *const f32, n: usize) -> Self {
+        let l = match n {
+            0 => [0.0; 4],
+            1 => [*p, 0.0, 0.0, 0.0],
+            2 => [*p, *p.add(1), 0.0, 0.0],
+            3 => [*p, *p.add(1), *p.add(2), 0.0],
+            _ => return Self::load(p),
+        };
+        Self::load(l.as_ptr())
+    }
+}
 
 /// True when this build runs the wasm SIMD128 version of `F32x4`.
 pub const SIMD128: bool = cfg!(all(target_arch = "wasm32", target_feature = "simd128"));

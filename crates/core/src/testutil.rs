@@ -36,6 +36,27 @@ impl Rng {
     }
 }
 
+/// Finite-difference check of the gradients `grads` of `loss(x, w, b)` (the convolutions' L = Σ y·dy of an
+/// f64 definition): linear in each argument, so the central difference with h = 0.5 is exact up to f64
+/// rounding. `count` random elements of each argument, `|got - num| <= 2e-5 · max(|num|, 1)`.
+pub fn check_linear_grads(rng: &mut Rng, count: usize, args: [&[f32]; 3], grads: [&[f32]; 3], loss: impl Fn(&[f32], &[f32], &[f32]) -> f64, what: &str) {
+    for _ in 0..count {
+        for a in 0..3 {
+            let i = rng.below(args[a].len());
+            let at = |h: f32| {
+                let mut p = args[a].to_vec();
+                p[i] += h;
+                let mut v = args;
+                v[a] = &p;
+                loss(v[0], v[1], v[2])
+            };
+            let num = at(0.5) - at(-0.5);
+            let got = grads[a][i] as f64;
+            assert!((got - num).abs() <= 2e-5 * num.abs().max(1.0), "{what}: gradient {a} [{i}]: {got} vs {num}");
+        }
+    }
+}
+
 /// Elementwise `|got - want| <= tol · max(|want|, 1)`.
 pub fn assert_close(got: &[f32], want: &[f32], tol: f32, what: &str) {
     assert_eq!(got.len(), want.len(), "{what}: length");

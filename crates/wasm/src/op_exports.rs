@@ -18,7 +18,7 @@ use wasmcnn_core::error::{Error, MAX_BUFFER_BYTES};
 use wasmcnn_core::operator::{self, Desc, Io, Memory, Operator, Refusal, Subject};
 
 /// The ABI's version: operator kinds, descriptor and io layouts, flags and codes. TS checks it.
-pub const ABI_VERSION: u32 = 1;
+pub const ABI_VERSION: u32 = 2;
 
 /// Handles are `(generation << INDEX_BITS) | (index + 1)`: a destroyed handle stays invalid after its
 /// slot is reused.

@@ -65,6 +65,8 @@ export class Model {
   #training = true;
   /** Bumped whenever weights or buffers change from outside a plan (an eval plan's folded weights follow it). */
   #version = 0;
+  /** Training forwards run so far: dropout's per-call counter (its masks are a function of seed and counter). */
+  #dropoutCounter = 0;
   #disposed = false;
 
   constructor(engine: Engine, spec: ModelSpec) {
@@ -384,6 +386,13 @@ export class Model {
   /** @internal Weights changed outside training (setWeights, resume): eval plans refold. */
   get _version(): number {
     return this.#version;
+  }
+  /** @internal Dropout's call counter (the plans advance it once per training forward); a checkpoint saves it. */
+  get _dropoutCounter(): number {
+    return this.#dropoutCounter;
+  }
+  set _dropoutCounter(v: number) {
+    this.#dropoutCounter = v;
   }
   /** @internal A training step changed the parameters or buffers. */
   _touch(): void {

@@ -13,6 +13,7 @@ import type { F32Buffer, Heap, U32Buffer } from '../runtime/memory.js';
 import type { GraphNode } from './graph.js';
 import { bindStep, type Bound, type Fusion, type Role } from './kernels.js';
 import type { Model } from './model.js';
+import type { BatchNormAttrs } from './ops/batch-norm.js';
 import { numel } from './ops/op.js';
 
 export type Mode = 'train' | 'infer';
@@ -68,6 +69,8 @@ export class Plan {
   /** Scratch for a gradient that adds to another reader's (sized for the largest such value). */
   readonly #temp: F32Buffer | null;
   readonly #saved: (F32Buffer | U32Buffer)[] = [];
+  /** Dropout's call counter (one u64 as two u32), the model's count of training forwards. */
+  readonly #counter: U32Buffer;
   readonly #per: number[];
 
   constructor(model: Model, mode: Mode, capacity: number) {
@@ -107,7 +110,8 @@ export class Plan {
     if (mode === 'infer') {
       // BatchNorm right after a conv (its only reader) folds into the conv; a ReLU after the BN then fuses too.
       g.nodes.forEach((n, i) => {
-        if (n.type !== 'batchNorm2d' || skip.has(i)) return;
+        // Only running statistics fold: without them eval mode normalises with the batch's.
+        if (n.type !== 'batchNorm2d' || skip.has(i) || !(n.attrs as BatchNormAttrs).trackRunningStats) return;
         const producer = g.nodes.findIndex((p) => p.output === n.inputs[0]);
         if (producer < 0 || g.nodes[producer].type !== 'conv2d' || !only(n.inputs[0])) return;
         const bnFusion = fusion.get(i) ?? {};
@@ -176,16 +180,17 @@ export class Plan {
       this.#places = g.values.map((_, v) => ({ act: actPlace.offsets.get(root(v)) ?? -1, grad: gradPlace.offsets.get(root(v)) ?? -1, root: root(v) }));
 
       // 4. Allocation, then every io block written once.
+      const savedLength = (sv: Bound['saved']) => (sv ? (sv.perSample * capacity + sv.fixed) * (sv.parts ?? 1) : 0);
       for (const s of this.#steps) {
-        const sv = s.bound.saved;
-        if (sv) heap.checkElements(`'${s.node.path}' (${s.node.type})`, 'its saved values', sv.perSample * capacity + sv.fixed);
+        if (s.bound.saved) heap.checkElements(`'${s.node.path}' (${s.node.type})`, 'its saved values', savedLength(s.bound.saved));
       }
       this.#act = engine.alloc(actPlace.size, `plan activations (${mode})`);
       this.#grad = mode === 'train' ? engine.alloc(gradPlace.size, 'plan gradients') : null;
       this.#temp = tempSize > 0 ? engine.alloc(tempSize, 'plan gradient scratch') : null;
+      this.#counter = engine.allocU32(2, 'plan dropout counter');
       for (const s of this.#steps) {
         const sv = s.bound.saved;
-        const len = sv ? sv.perSample * capacity + sv.fixed : 0;
+        const len = savedLength(sv);
         const buf = sv?.u32 ? engine.allocU32(len, `${s.node.path} saved`) : engine.alloc(len, `${s.node.path} saved`);
         this.#saved.push(buf);
       }
@@ -222,8 +227,12 @@ export class Plan {
         const base = r.k === 'param' ? params : r.k === 'grad' ? grads : state;
         return base.ptr + 4 * t.offset;
       }
-      case 'saved':
-        return this.#saved[k].ptr;
+      case 'saved': {
+        const sv = s.bound.saved!;
+        return this.#saved[k].ptr + 4 * (r.part ?? 0) * (sv.perSample * this.capacity + sv.fixed);
+      }
+      case 'counter':
+        return this.#counter.ptr;
       case 'null':
         return 0;
     }
@@ -253,6 +262,13 @@ export class Plan {
    */
   forward(batch: number, train: boolean): void {
     if (train && this.mode === 'infer') throw new Error('wasmcnn: training semantics on an inference plan');
+    if (train) {
+      // Each training forward draws new dropout masks: the counter is the model's, so it survives a
+      // plan's rebuild (and checkpoints can carry it).
+      const c = this.#model._dropoutCounter;
+      this.#counter.view().set([c % 2 ** 32, Math.floor(c / 2 ** 32)]);
+      this.#model._dropoutCounter = c + 1;
+    }
     for (const s of this.#steps) s.bound.forward(batch, train);
   }
 
@@ -300,5 +316,6 @@ export class Plan {
     this.#act?.dispose();
     this.#grad?.dispose();
     this.#temp?.dispose();
+    this.#counter?.dispose();
   }
 }

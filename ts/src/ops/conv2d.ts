@@ -55,7 +55,7 @@ function prepare(engine: Engine, a: Conv2dArgs, where: string): { g: Window; o: 
   checkData(where, 'x', a.x, a.xShape);
   checkData(where, 'weight', a.weight, a.weightShape);
   if (a.bias != null) checkData(where, 'bias', a.bias, [o]);
-  return { g, o, op: new WasmOp(engine, CONV2D, where, { ...g, o, activation: Activation.none }) };
+  return { g, o, op: new WasmOp(engine, CONV2D, where, { ...g, o, activation: Activation.none, groups: 1 }) };
 }
 
 export function conv2d(engine: Engine, a: Conv2dArgs): Conv2dResult {

@@ -8,7 +8,7 @@ import type { WasmExports } from './exports.js';
 import { formatBytes } from './memory.js';
 
 /** The ABI this TS expects (crates/wasm/src/op_exports.rs `ABI_VERSION`). */
-export const ABI_VERSION = 1;
+export const ABI_VERSION = 2;
 
 /** The flag word of a call (crates/core/src/operator/mod.rs `flags`). */
 export const OpFlags = { TRAIN: 1 << 0, ACCUMULATE: 1 << 1 } as const;

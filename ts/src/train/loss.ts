@@ -6,7 +6,7 @@ import { checkFinite, checkInt, checkKeys, checkNumber, describe } from '../erro
 import type { Engine } from '../runtime/engine.js';
 import type { F32Buffer, U32Buffer } from '../runtime/memory.js';
 import { WasmOp } from '../runtime/op.js';
-import { SOFTMAX_CROSS_ENTROPY, type OpOf } from '../runtime/op-defs.js';
+import { BCE_WITH_LOGITS, CROSS_ENTROPY, REGRESSION, REGRESSION_KINDS } from '../runtime/op-defs.js';
 
 export type LossName = 'crossEntropy' | 'binaryCrossEntropy' | 'mse' | 'l1' | 'huber' | 'smoothL1';
 export type Reduction = 'mean' | 'sum';
@@ -79,13 +79,18 @@ export class Loss {
   readonly width: number;
   readonly #engine: Engine;
   readonly #where: string;
-  #op: OpOf<typeof SOFTMAX_CROSS_ENTROPY> | null = null;
+  #op: WasmOp | null = null;
+  /** The output's slot and its gradient's in the op's io block. */
+  #slots: [string, string] = ['', ''];
+  /** Labels (i32, as u32 bits) or values shaped like the output. */
   #labels: U32Buffer | null = null;
   #values: F32Buffer | null = null;
+  /** Class weights (cross-entropy) or weight and posWeight (binary cross-entropy). */
   #weights: F32Buffer | null = null;
+  #posWeights: F32Buffer | null = null;
   #out: F32Buffer | null = null;
   #capacity = 0;
-  #bound: [number, number] = [0, 0];
+  #bound: [number, number] = [-1, -1];
 
   constructor(engine: Engine, spec: LossSpec | undefined, output: readonly number[], where = 'fit') {
     this.#engine = engine;
@@ -128,16 +133,48 @@ export class Loss {
   #ensure(batch: number, kind: TargetKind): void {
     if (this.#op && batch <= this.#capacity && (kind === 'labels') === (this.#labels !== null)) return;
     this.#free();
+    try {
+      this.#make(batch, kind);
+    } catch (e) {
+      this.#free();
+      throw e;
+    }
+  }
+
+  /** The loss's operator and buffers for `batch` samples of `kind` targets. */
+  #make(batch: number, kind: TargetKind): void {
     const e = this.#engine;
     const c = this.config;
-    if (c.type !== 'crossEntropy' || kind !== 'labels' || c.labelSmoothing !== 0 || c.weight || c.ignoreIndex !== null || c.reduction !== 'mean') {
-      throw new RangeError(`${this.#where}: the loss ${JSON.stringify(c)} has no kernel in this build yet`);
-    }
-    this.#op = new WasmOp(e, SOFTMAX_CROSS_ENTROPY, `${this.#where}: loss`, { classes: this.width });
-    this.#labels = e.allocU32(batch, 'loss labels');
+    const where = `${this.#where}: loss`;
+    const reduction = c.reduction === 'sum' ? 1 : 0;
+    const n = this.width;
+    const vec = (v: number[] | null, what: string) => {
+      if (!v) return null;
+      const b = e.alloc(n, what);
+      b.view().set(v);
+      return b;
+    };
     this.#out = e.alloc(2, 'loss value');
+    if (kind === 'labels') this.#labels = e.allocU32(batch, 'loss labels');
+    else this.#values = e.alloc(batch * n, 'loss targets');
+    if (c.type === 'crossEntropy') {
+      this.#weights = vec(c.weight, 'loss class weights');
+      // PyTorch's default ignore_index (-100) never matches a checked label; written as its i32 bits.
+      const ignoreIndex = (c.ignoreIndex ?? -100) >>> 0;
+      const attrs = { classes: n, probabilities: kind === 'labels' ? 0 : 1, reduction, weighted: this.#weights ? 1 : 0, ignoreIndex };
+      this.#op = new WasmOp(e, CROSS_ENTROPY, where, attrs, [c.labelSmoothing]);
+      this.#slots = ['logits', 'dlogits'];
+    } else if (c.type === 'binaryCrossEntropy') {
+      this.#weights = vec(c.weight, 'loss weights');
+      this.#posWeights = vec(c.posWeight, 'loss posWeight');
+      this.#op = new WasmOp(e, BCE_WITH_LOGITS, where, { n, reduction, weighted: this.#weights ? 1 : 0, posWeighted: this.#posWeights ? 1 : 0 });
+      this.#slots = ['x', 'dx'];
+    } else {
+      this.#op = new WasmOp(e, REGRESSION, where, { n, fn: REGRESSION_KINDS.indexOf(c.type), reduction }, [c.param]);
+      this.#slots = ['x', 'dx'];
+    }
     this.#capacity = batch;
-    this.#bound = [0, 0];
+    this.#bound = [-1, -1];
   }
 
   /** Copies the targets of samples `order[from..from+count]` (or from..from+count) into wasm memory. */
@@ -145,8 +182,9 @@ export class Loss {
     const kind = this.targetKind(y, n);
     this.#ensure(Math.max(count, this.#capacity), kind);
     if (kind === 'labels') {
+      // i32 labels through their u32 bits (an ignored label may be negative).
       const l = this.#labels!.view();
-      for (let k = 0; k < count; k++) l[k] = y[order ? order[from + k] : from + k];
+      for (let k = 0; k < count; k++) l[k] = y[order ? order[from + k] : from + k] >>> 0;
       return;
     }
     const v = this.#values!.view();
@@ -162,7 +200,8 @@ export class Loss {
   forward(out: number, dout: number, batch: number, gradScale = 1): number {
     const op = this.#op!;
     if (this.#bound[0] !== out || this.#bound[1] !== dout) {
-      op.bind({ logits: out, labels: this.#labels!.ptr, dlogits: dout, loss: this.#out!.ptr });
+      // Only the output's two slots change; the targets, weights and value stay where #make put them.
+      op.bind({ ...this.#fixedSlots(), [this.#slots[0]]: out, [this.#slots[1]]: dout });
       this.#bound = [out, dout];
     }
     op.forward(batch);
@@ -171,10 +210,16 @@ export class Loss {
     return loss;
   }
 
+  /** The io slots #make bound (targets, weights, the value). */
+  #fixedSlots(): Record<string, number | undefined> {
+    const target = (this.#labels ?? this.#values)!.ptr;
+    return { target, weight: this.#weights?.ptr, posWeight: this.#posWeights?.ptr, loss: this.#out!.ptr };
+  }
+
   #free(): void {
     this.#op?.dispose();
-    for (const b of [this.#labels, this.#values, this.#weights, this.#out]) b?.dispose();
-    this.#op = this.#labels = this.#values = this.#weights = this.#out = null;
+    for (const b of [this.#labels, this.#values, this.#weights, this.#posWeights, this.#out]) b?.dispose();
+    this.#op = this.#labels = this.#values = this.#weights = this.#posWeights = this.#out = null;
     this.#capacity = 0;
   }
 

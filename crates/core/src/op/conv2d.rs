@@ -1,13 +1,15 @@
-//! 2-D convolution (cross-correlation, like PyTorch's `conv2d`), NCHW activations, OIHW weights.
+//! 2-D convolution (cross-correlation, like PyTorch's `conv2d`), NCHW activations, OIHW weights, with
+//! `groups` (weights `O × C/groups × KH × KW`; group g maps input channels `g·C/G..` to output channels
+//! `g·O/G..`, contiguous slabs of each sample, so each group runs the ungrouped machinery on its slabs).
 //! Where the width stride is 1 (nearly every conv), the forward, the weight gradient and (for unit strides)
 //! the input gradient multiply straight from a zero-padded copy of each sample (`conv2d_implicit`); other
 //! windows go through im2col + GEMM in bands of output rows, and 1×1 unpadded ones multiply the input.
 
 use super::activation::{relu_in_place, relu_mask_into};
-use super::conv2d_implicit::{self, Cols, Igemm, Padded};
+use super::conv2d_implicit::{self, fill_short, Cols, Igemm, Padded};
 use super::geom::Window;
 use super::im2col::{col2im, im2col};
-use crate::error::{self, grow, numel, Error, Result};
+use crate::error::{self, Error, Result};
 use crate::gemm::{sgemm, sgemm_with, Mat};
 use crate::par::{self, SyncPtr};
 use std::cell::RefCell;
@@ -20,95 +22,373 @@ thread_local! {
 }
 
 // The scratch is borrowed already only if an earlier call trapped inside (nothing here re-enters).
-fn with_cols<R>(len: usize, f: impl FnOnce(&mut [f32], &mut [f32]) -> Result<R>) -> Result<R> {
+fn with_cols<R>(len: usize, f: impl FnOnce(&mut [f32], &mut [f32]) -> R) -> Result<R> {
     COLS.with(|cell| {
         let mut guard = cell.try_borrow_mut().map_err(|_| Error::Trapped)?;
         let (a, b) = &mut *guard;
-        grow(a, len)?;
-        grow(b, len)?;
-        f(&mut a[..len], &mut b[..len])
+        error::grow(a, len)?;
+        error::grow(b, len)?;
+        Ok(f(&mut a[..len], &mut b[..len]))
     })
 }
 
-fn with_masked<R>(len: usize, f: impl FnOnce(&mut [f32]) -> Result<R>) -> Result<R> {
+fn with_masked<R>(len: usize, f: impl FnOnce(&mut [f32]) -> R) -> Result<R> {
     MASKED.with(|cell| {
         let mut v = cell.try_borrow_mut().map_err(|_| Error::Trapped)?;
-        grow(&mut v, len)?;
-        f(&mut v[..len])
+        error::grow(&mut v, len)?;
+        Ok(f(&mut v[..len]))
     })
 }
 
-/// The largest per-sample scratch buffer a call on this geometry takes (`n` ignored), in f64 so that it
-/// cannot wrap: the padded samples and packed weights of the implicit GEMMs, the im2col band. An operator
-/// refuses it once, before any call. (The backward's partial sums grow with the batch; it checks them.)
-pub fn scratch_floats(g: &Window, o: usize) -> f64 {
-    let band = if g.is_pointwise() { 0.0 } else { g.col_rows() as f64 * band_rows(g) as f64 * g.ow as f64 };
-    conv2d_implicit::scratch_floats(g, o).max(band)
-}
-
-fn check_lengths(g: &Window, o: usize, x: usize, w: usize, y: usize) {
-    assert_eq!(x, g.n * g.c * g.in_plane(), "conv2d: x length");
-    assert_eq!(w, o * g.col_rows(), "conv2d: weight length");
-    assert_eq!(y, g.n * o * g.out_plane(), "conv2d: output length");
+/// `Err(BadBuffer)` unless `got == want`.
+pub(crate) fn check_len(got: usize, want: usize) -> Result {
+    if got == want {
+        Ok(())
+    } else {
+        Err(Error::BadBuffer)
+    }
 }
 
 /// Samples per unit of parallel work in the backward pass. The weight gradient is summed within each
-/// group in sample order, then across groups in group order: a fixed grouping, so the result does not
-/// depend on how many threads run the groups.
+/// chunk in sample order, then across chunks in chunk order: a fixed grouping, so the result does not
+/// depend on how many threads run the chunks.
 pub const GROUP: usize = 8;
 
-/// `y[n][o] = bias[o] + Σ_{c,i,j} w[o][c][i][j] · x[n][c][oy·sh + i·dh - pt][ox·sw + j·dw - pl]`, then
-/// `max(y, 0)` when `relu` (a following ReLU fused: applied to each output row or band while it is in cache).
-/// Samples are independent, so they run in parallel (with the `threads` feature).
-pub fn conv2d_forward(g: &Window, o: usize, x: &[f32], w: &[f32], bias: Option<&[f32]>, relu: bool, y: &mut [f32]) -> Result {
-    check_lengths(g, o, x.len(), w.len(), y.len());
-    if let Some(b) = bias {
-        assert_eq!(b.len(), o, "conv2d: bias length");
-    }
-    if conv2d_implicit::forward_applies(g) {
-        let ig = Igemm::forward(g, o, w)?;
-        let xs = g.c * g.in_plane();
-        return par::try_chunks_mut(y, o * g.out_plane(), |n, yn| ig.run(&x[n * xs..(n + 1) * xs], bias, relu, yn));
-    }
-    im2col_forward(g, o, x, w, bias, relu, y)
+/// A grouped 2-D convolution: the window (`c` the input channels), `o` output channels, `groups` dividing
+/// both. Built by `new`, which refuses what the kernels cannot run, so its methods only check buffers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Conv2d {
+    win: Window,
+    o: usize,
+    groups: usize,
 }
 
-/// The forward through im2col + GEMM: the general path (strided windows), and the reference the implicit
-/// path is tested against.
-fn im2col_forward(g: &Window, o: usize, x: &[f32], w: &[f32], bias: Option<&[f32]>, relu: bool, y: &mut [f32]) -> Result {
-    let (k, opl) = (g.col_rows(), g.out_plane());
-    let (xs, ys) = (g.c * g.in_plane(), o * opl);
-    let wm = Mat::row_major(w, k);
-    let pointwise = g.is_pointwise();
-    par::try_chunks_mut(y, ys, |n, yn| {
-        // Bias first, then accumulate the GEMM onto it: one pass over y instead of two.
-        if let Some(b) = bias {
-            (0..o).for_each(|oc| yn[oc * opl..(oc + 1) * opl].fill(b[oc]));
+impl Conv2d {
+    /// Validates the window (`Window::validate`), `groups` ≥ 1 dividing `c` and `o`, and every size the
+    /// kernels allocate or address (buffers, the padded sample, the im2col band, the backward's partial
+    /// weight gradients) against wasm32's limits.
+    pub fn new(win: Window, o: usize, groups: usize) -> Result<Self> {
+        win.validate()?;
+        Self::adjoint(win, o, groups)
+    }
+
+    /// `new` without the output-size rule: the convolution a transposed convolution is the adjoint of,
+    /// whose input (the transposed output) may have rows no window reads (output padding ≥ stride).
+    pub(crate) fn adjoint(win: Window, o: usize, groups: usize) -> Result<Self> {
+        if o == 0 || groups == 0 || !win.c.is_multiple_of(groups) || !o.is_multiple_of(groups) {
+            return Err(Error::BadGeometry);
         }
-        let xn = &x[n * xs..(n + 1) * xs];
-        if pointwise {
-            sgemm(o, opl, k, wm, Mat::row_major(xn, opl), yn, opl, bias.is_some())?;
-            if relu {
-                relu_in_place(yn);
+        let conv = Self { win, o, groups };
+        let (gw, og) = (conv.group_window(), o / groups);
+        error::numel(&[win.n, o, win.oh, win.ow])?;
+        let w = error::numel(&[o, gw.c, win.kh, win.kw])?;
+        error::numel(&[win.n.div_ceil(GROUP), w])?;
+        error::numel(&[gw.col_rows(), win.ow])?;
+        Padded::scratch_floats(&gw, og)?;
+        Ok(conv)
+    }
+
+    /// Without validation, for the ungrouped entry points below (which assert lengths instead).
+    fn ungrouped(win: &Window, o: usize) -> Self {
+        Self { win: *win, o, groups: 1 }
+    }
+
+    pub fn window(&self) -> &Window {
+        &self.win
+    }
+    pub fn out_channels(&self) -> usize {
+        self.o
+    }
+    pub fn groups(&self) -> usize {
+        self.groups
+    }
+    /// Floats of x (`N·C·H·W`), y (`N·O·OH·OW`) and the weights (`O·C/groups·KH·KW`).
+    pub fn x_len(&self) -> usize {
+        self.win.n * self.win.c * self.win.in_plane()
+    }
+    pub fn y_len(&self) -> usize {
+        self.win.n * self.o * self.win.out_plane()
+    }
+    pub fn w_len(&self) -> usize {
+        self.o * self.group_window().col_rows()
+    }
+
+    /// One group's window: `C/groups` input channels.
+    fn group_window(&self) -> Window {
+        Window { c: self.win.c / self.groups, ..self.win }
+    }
+
+    /// `y[n][o] = bias[o] + Σ_{c in o's group, i, j} w[o][c][i][j] · x[n][c][oy·sh + i·dh - pt][ox·sw + j·dw - pl]`,
+    /// then `max(y, 0)` when `relu` (a following ReLU fused: applied to each output row or band while it is
+    /// in cache). Samples are independent, so they run in parallel (with the `threads` feature).
+    pub fn forward(&self, x: &[f32], w: &[f32], bias: Option<&[f32]>, relu: bool, y: &mut [f32]) -> Result {
+        check_len(x.len(), self.x_len())?;
+        check_len(w.len(), self.w_len())?;
+        check_len(y.len(), self.y_len())?;
+        if let Some(b) = bias {
+            check_len(b.len(), self.o)?;
+        }
+        let (gw, og) = (self.group_window(), self.o / self.groups);
+        if !conv2d_implicit::forward_applies(&gw) {
+            return self.im2col_forward(x, w, bias, relu, y);
+        }
+        let wg = og * gw.col_rows();
+        let plans = (0..self.groups).map(|gi| Igemm::forward(&gw, og, &w[gi * wg..(gi + 1) * wg])).collect::<Result<Vec<_>>>()?;
+        let (xg, yg) = (gw.c * gw.in_plane(), og * gw.out_plane());
+        par::try_chunks_mut(y, self.o * gw.out_plane(), |n, yn| {
+            for (gi, ig) in plans.iter().enumerate() {
+                let xn = &x[(n * self.groups + gi) * xg..][..xg];
+                ig.run(xn, bias.map(|b| &b[gi * og..(gi + 1) * og]), relu, &mut yn[gi * yg..(gi + 1) * yg])?;
             }
             Ok(())
-        } else {
-            let rows = band_rows(g);
-            with_cols(k * rows * g.ow, |col, _| {
-                for oy0 in (0..g.oh).step_by(rows) {
-                    let oy1 = (oy0 + rows).min(g.oh);
-                    let nb = (oy1 - oy0) * g.ow;
-                    let colb = &mut col[..k * nb];
-                    im2col(g, xn, oy0, oy1, colb);
-                    sgemm(o, nb, k, wm, Mat::row_major(colb, nb), &mut yn[oy0 * g.ow..], opl, bias.is_some())?;
-                    if relu {
-                        (0..o).for_each(|oc| relu_in_place(&mut yn[oc * opl + oy0 * g.ow..][..nb]));
+        })
+    }
+
+    /// The forward through im2col + GEMM: the general path (strided windows), and the reference the implicit
+    /// path is tested against.
+    fn im2col_forward(&self, x: &[f32], w: &[f32], bias: Option<&[f32]>, relu: bool, y: &mut [f32]) -> Result {
+        let (g, og) = (self.group_window(), self.o / self.groups);
+        let (k, opl) = (g.col_rows(), g.out_plane());
+        let (xg, yg, wg) = (g.c * g.in_plane(), og * opl, og * k);
+        let pointwise = g.is_pointwise();
+        let rows = band_rows(&g);
+        par::try_chunks_mut(y, self.o * opl, |n, yn| {
+            with_cols(if pointwise { 0 } else { k * rows * g.ow }, |col, _| -> Result {
+                for gi in 0..self.groups {
+                    let (xn, yn) = (&x[(n * self.groups + gi) * xg..][..xg], &mut yn[gi * yg..(gi + 1) * yg]);
+                    let wm = Mat::row_major(&w[gi * wg..(gi + 1) * wg], k);
+                    let bias = bias.map(|b| &b[gi * og..(gi + 1) * og]);
+                    // Bias first, then accumulate the GEMM onto it: one pass over y instead of two.
+                    if let Some(b) = bias {
+                        (0..og).for_each(|oc| yn[oc * opl..(oc + 1) * opl].fill(b[oc]));
+                    }
+                    if pointwise {
+                        sgemm(og, opl, k, wm, Mat::row_major(xn, opl), yn, opl, bias.is_some())?;
+                        if relu {
+                            relu_in_place(yn);
+                        }
+                        continue;
+                    }
+                    for oy0 in (0..g.oh).step_by(rows) {
+                        let oy1 = (oy0 + rows).min(g.oh);
+                        let nb = (oy1 - oy0) * g.ow;
+                        let colb = &mut col[..k * nb];
+                        im2col(&g, xn, oy0, oy1, colb);
+                        sgemm(og, nb, k, wm, Mat::row_major(colb, nb), &mut yn[oy0 * g.ow..], opl, bias.is_some())?;
+                        if relu {
+                            (0..og).for_each(|oc| relu_in_place(&mut yn[oc * opl + oy0 * g.ow..][..nb]));
+                        }
                     }
                 }
                 Ok(())
-            })
+            })?
+        })
+    }
+
+    /// The input gradient alone, `dx = Σ_o wᵀ ⋆ dy` (overwritten), plus `bias[c]` on every element of input
+    /// channel c when given: the forward of the transposed convolution.
+    pub fn input_grad(&self, w: &[f32], dy: &[f32], bias: Option<&[f32]>, dx: &mut [f32]) -> Result {
+        check_len(w.len(), self.w_len())?;
+        check_len(dy.len(), self.y_len())?;
+        check_len(dx.len(), self.x_len())?;
+        if let Some(b) = bias {
+            check_len(b.len(), self.win.c)?;
         }
-    })
+        let dxp = DxPlan::new(self, w)?;
+        let (gw, og) = (self.group_window(), self.o / self.groups);
+        let (xg, yg) = (gw.c * gw.in_plane(), og * gw.out_plane());
+        par::try_chunks_mut(dx, self.win.c * gw.in_plane(), |n, dxn| {
+            with_cols(dxp.cols_floats(), |_, dcol| {
+                for gi in 0..self.groups {
+                    let dyg = &dy[(n * self.groups + gi) * yg..][..yg];
+                    let bias = bias.map(|b| &b[gi * gw.c..(gi + 1) * gw.c]);
+                    dxp.run(gi, w, dyg, bias, &mut dxn[gi * xg..(gi + 1) * xg], dcol)?;
+                }
+                Ok(())
+            })?
+        })
+    }
+
+    /// Gradients of `forward` given `dy`. `dw`/`db` are overwritten, or added to when `accumulate` (gradient
+    /// accumulation over micro-batches). `dx`, when asked for, is always overwritten; the first layer of a
+    /// network passes `None` and skips that GEMM entirely. With `relu_y` (the forward's output of a fused
+    /// ReLU), `dy` is the gradient after the ReLU and is masked by `relu_y > 0` one sample at a time.
+    #[allow(clippy::too_many_arguments)]
+    pub fn backward(&self, x: &[f32], w: &[f32], relu_y: Option<&[f32]>, dy: &[f32], dx: Option<&mut [f32]>, dw: &mut [f32], db: Option<&mut [f32]>, accumulate: bool) -> Result {
+        check_len(x.len(), self.x_len())?;
+        check_len(w.len(), self.w_len())?;
+        check_len(dy.len(), self.y_len())?;
+        check_len(dw.len(), w.len())?;
+        if let Some(db) = db.as_deref() {
+            check_len(db.len(), self.o)?;
+        }
+        if let Some(d) = dx.as_deref() {
+            check_len(d.len(), x.len())?;
+        }
+        if let Some(ry) = relu_y {
+            check_len(ry.len(), dy.len())?;
+        }
+        let (g, o, og) = (self.group_window(), self.o, self.o / self.groups);
+        let (k, opl) = (g.col_rows(), g.out_plane());
+        let (xs, ys) = (self.win.c * g.in_plane(), o * opl);
+        let (xg, yg, wg) = (g.c * g.in_plane(), og * opl, og * k);
+        let pointwise = g.is_pointwise();
+        let dxp = dx.is_some().then(|| DxPlan::new(self, w)).transpose()?;
+        // The weight gradient with the column matrix read in place from the padded sample where the width
+        // stride is 1; else im2col per band.
+        let implicit_w = conv2d_implicit::forward_applies(&g)
+            .then(|| {
+                let pad = Padded::forward(&g)?;
+                Ok((pad, pad.offsets()?))
+            })
+            .transpose()?;
+        let wl = w.len();
+        let chunks = g.n.div_ceil(GROUP);
+        // One partial weight gradient (and f64 bias gradient) per chunk of samples; `dx` is cut at the same
+        // chunk boundaries.
+        let mut partial: Vec<f32> = error::zeroed(chunks * wl)?;
+        let mut partial_db: Vec<f64> = error::zeroed(if db.is_some() { chunks * o } else { 0 })?;
+        let pdb = SyncPtr(partial_db.as_mut_ptr());
+        let want_db = db.is_some();
+        let rows = if pointwise { g.oh } else { band_rows(&g) };
+        let cols = if !pointwise && implicit_w.is_none() { k * rows * g.ow } else { 0 };
+        let cols = cols.max(dxp.as_ref().map_or(0, DxPlan::cols_floats));
+        let chunk = |ci: usize, pw: &mut [f32], dxc: Option<&mut [f32]>| -> Result {
+            // SAFETY: chunk ci alone writes partial_db[ci·o .. (ci+1)·o], inside the buffer.
+            let mut pb = want_db.then(|| unsafe { std::slice::from_raw_parts_mut(pdb.get().add(ci * o), o) });
+            let mut dxc = dxc;
+            with_cols(cols, |col, dcol| {
+                with_masked(if relu_y.is_some() { ys } else { 0 }, |masked| {
+                    for (j, n) in (ci * GROUP..((ci + 1) * GROUP).min(g.n)).enumerate() {
+                        let xn = &x[n * xs..(n + 1) * xs];
+                        let dyn_ = match relu_y {
+                            Some(ry) => {
+                                relu_mask_into(&ry[n * ys..(n + 1) * ys], &dy[n * ys..(n + 1) * ys], masked);
+                                &*masked
+                            }
+                            None => &dy[n * ys..(n + 1) * ys],
+                        };
+                        // Bias gradient: f64 sums per channel, added sample by sample in order.
+                        if let Some(pb) = pb.as_deref_mut() {
+                            for (oc, b) in pb.iter_mut().enumerate() {
+                                *b += dyn_[oc * opl..(oc + 1) * opl].iter().map(|&v| v as f64).sum::<f64>();
+                            }
+                        }
+                        for gi in 0..self.groups {
+                            let (xg_, dyg) = (&xn[gi * xg..(gi + 1) * xg], &dyn_[gi * yg..(gi + 1) * yg]);
+                            if let (Some(dxp), Some(d)) = (&dxp, dxc.as_deref_mut()) {
+                                dxp.run(gi, w, dyg, None, &mut d[j * xs + gi * xg..][..xg], dcol)?;
+                            }
+                            let pwg = &mut pw[gi * wg..(gi + 1) * wg];
+                            if let Some((pad, off)) = &implicit_w {
+                                // dW_chunk[og×k] += dY_n[og×opl] · colsᵀ[opl×k], the whole sample at once.
+                                pad.with(xg_, |xp| sgemm_with(og, k, opl, Mat::row_major(dyg, opl), &Cols::new(pad, off, xp), pwg, k, j > 0))??;
+                                continue;
+                            }
+                            for oy0 in (0..g.oh).step_by(rows) {
+                                let oy1 = (oy0 + rows).min(g.oh);
+                                let nb = (oy1 - oy0) * g.ow;
+                                let colm: &[f32] = if pointwise {
+                                    xg_
+                                } else {
+                                    im2col(&g, xg_, oy0, oy1, &mut col[..k * nb]);
+                                    &col[..k * nb]
+                                };
+                                // dW_chunk[og×k] += dY_band[og×nb] · col_bandᵀ[nb×k]
+                                sgemm(og, k, nb, Mat::new(&dyg[oy0 * g.ow..], opl, 1), Mat::transposed(colm, nb), pwg, k, j > 0 || oy0 > 0)?;
+                            }
+                        }
+                    }
+                    Ok(())
+                })?
+            })?
+        };
+        match dx {
+            Some(dx) => par::try_chunks_mut2(&mut partial, wl, dx, GROUP * xs, |ci, pw, dxc| chunk(ci, pw, Some(dxc)))?,
+            None => par::try_chunks_mut(&mut partial, wl, |ci, pw| chunk(ci, pw, None))?,
+        }
+        // Chunks in order: the same sums for any thread count. Elementwise, so it runs on the pool too (serial,
+        // it was a few percent of a 2-thread CIFAR step).
+        let step = (par::ELEMENTWISE_CHUNK / chunks.max(1)).max(1);
+        par::chunks_mut(dw, step, |si, dc| {
+            let i0 = si * step;
+            for (i, d) in dc.iter_mut().enumerate() {
+                let mut s = if accumulate { *d } else { 0.0 };
+                for ci in 0..chunks {
+                    s += partial[ci * wl + i0 + i];
+                }
+                *d = s;
+            }
+        });
+        if let Some(db) = db {
+            for (oc, d) in db.iter_mut().enumerate() {
+                let mut s = 0.0f64;
+                for ci in 0..chunks {
+                    s += partial_db[ci * o + oc];
+                }
+                *d = if accumulate { *d + s as f32 } else { s as f32 };
+            }
+        }
+        Ok(())
+    }
+}
+
+/// How one call computes input gradients, chosen once: the implicit GEMM (a correlation of the padded dY
+/// with the flipped weights, one plan per group) where strides are 1, else `dcol = Wᵀ·dY` per band and
+/// col2im.
+struct DxPlan {
+    g: Window,
+    og: usize,
+    implicit: Option<Vec<Igemm>>,
+}
+
+impl DxPlan {
+    fn new(conv: &Conv2d, w: &[f32]) -> Result<Self> {
+        let (g, og) = (conv.group_window(), conv.o / conv.groups);
+        let wg = og * g.col_rows();
+        let implicit = conv2d_implicit::input_grad_applies(&g)
+            .then(|| (0..conv.groups).map(|gi| Igemm::input_grad(&g, og, &w[gi * wg..(gi + 1) * wg])).collect::<Result<Vec<_>>>())
+            .transpose()?;
+        Ok(Self { g, og, implicit })
+    }
+
+    /// Column-gradient scratch the band path needs per thread.
+    fn cols_floats(&self) -> usize {
+        if self.implicit.is_some() || self.g.is_pointwise() {
+            0
+        } else {
+            self.g.col_rows() * band_rows(&self.g) * self.g.ow
+        }
+    }
+
+    /// Group `gi` of one sample: `dx` (overwritten, starting from `bias` per channel when given) from its
+    /// output gradient `dy`.
+    fn run(&self, gi: usize, w: &[f32], dy: &[f32], bias: Option<&[f32]>, dx: &mut [f32], dcol: &mut [f32]) -> Result {
+        let (g, og) = (&self.g, self.og);
+        if let Some(plans) = &self.implicit {
+            return plans[gi].run(dy, bias, false, dx);
+        }
+        let (k, opl, plane) = (g.col_rows(), g.out_plane(), g.in_plane());
+        let wt = Mat::transposed(&w[gi * og * k..(gi + 1) * og * k], k);
+        match bias {
+            Some(b) => (0..g.c).for_each(|c| fill_short(&mut dx[c * plane..(c + 1) * plane], b[c])),
+            None if !g.is_pointwise() => dx.fill(0.0),
+            None => {}
+        }
+        if g.is_pointwise() {
+            // dx[k×opl] (+)= Wᵀ[k×og] · dY[og×opl]
+            return sgemm(k, opl, og, wt, Mat::row_major(dy, opl), dx, opl, bias.is_some());
+        }
+        let rows = band_rows(g);
+        for oy0 in (0..g.oh).step_by(rows) {
+            let oy1 = (oy0 + rows).min(g.oh);
+            let nb = (oy1 - oy0) * g.ow;
+            // dcol[k×nb] = Wᵀ[k×og] · dY_band[og×nb], then scattered back (col2im).
+            sgemm(k, nb, og, wt, Mat::new(&dy[oy0 * g.ow..], opl, 1), &mut dcol[..k * nb], nb, false)?;
+            col2im(g, &dcol[..k * nb], oy0, oy1, dx);
+        }
+        Ok(())
+    }
 }
 
 /// Column-matrix floats per band: 256 KiB, so a band's im2col and the GEMM reading it stay in the core's
@@ -118,13 +398,23 @@ const BAND_FLOATS: usize = if cfg!(test) { 48 } else { 1 << 16 };
 
 /// Output rows per band of the im2col matrix (at least one).
 fn band_rows(g: &Window) -> usize {
-    (BAND_FLOATS / g.col_rows().saturating_mul(g.ow).max(1)).clamp(1, g.oh.max(1))
+    (BAND_FLOATS / (g.col_rows() * g.ow).max(1)).clamp(1, g.oh.max(1))
 }
 
-/// Gradients of `conv2d_forward` given `dy`. `dw`/`db` are overwritten, or added to when `accumulate`
-/// (gradient accumulation over micro-batches). `dx`, when asked for, is always overwritten; the first
-/// layer of a network passes `None` and skips that GEMM entirely. With `relu_y` (the forward's output of a
-/// fused ReLU), `dy` is the gradient after the ReLU and is masked by `relu_y > 0` one sample at a time.
+/// The largest per-sample scratch buffer a call on this (ungrouped or one group's) geometry takes (`n`
+/// ignored), in f64 so that it cannot wrap: the padded samples and packed weights of the implicit GEMMs, the
+/// im2col band. An operator refuses it once, before any call.
+pub fn scratch_floats(g: &Window, o: usize) -> f64 {
+    let band = if g.is_pointwise() { 0.0 } else { g.col_rows() as f64 * band_rows(g) as f64 * g.ow as f64 };
+    conv2d_implicit::scratch_floats(g, o).max(band)
+}
+
+/// `Conv2d::forward` of an ungrouped convolution (`o` output channels), unvalidated (lengths are checked).
+pub fn conv2d_forward(g: &Window, o: usize, x: &[f32], w: &[f32], bias: Option<&[f32]>, relu: bool, y: &mut [f32]) -> Result {
+    Conv2d::ungrouped(g, o).forward(x, w, bias, relu, y)
+}
+
+/// `Conv2d::backward` of an ungrouped convolution, unvalidated (lengths are checked).
 #[allow(clippy::too_many_arguments)]
 pub fn conv2d_backward(
     g: &Window,
@@ -138,165 +428,19 @@ pub fn conv2d_backward(
     db: Option<&mut [f32]>,
     accumulate: bool,
 ) -> Result {
-    check_lengths(g, o, x.len(), w.len(), dy.len());
-    assert_eq!(dw.len(), w.len(), "conv2d: dw length");
-    let (k, opl) = (g.col_rows(), g.out_plane());
-    let (xs, ys) = (g.c * g.in_plane(), o * opl);
-    if let Some(db) = db.as_deref() {
-        assert_eq!(db.len(), o, "conv2d: db length");
-    }
-    if let Some(d) = dx.as_deref() {
-        assert_eq!(d.len(), x.len(), "conv2d: dx length");
-    }
-    if let Some(ry) = relu_y {
-        assert_eq!(ry.len(), dy.len(), "conv2d: relu output length");
-    }
-    let pointwise = g.is_pointwise();
-    // The input gradient as a correlation of dY (implicit GEMM) where strides are 1; else dcol + col2im.
-    let igx = (dx.is_some() && conv2d_implicit::input_grad_applies(g)).then(|| Igemm::input_grad(g, o, w)).transpose()?;
-    // The weight gradient with the column matrix read in place from the padded sample where the width
-    // stride is 1; else im2col per band.
-    let implicit_w = conv2d_implicit::forward_applies(g)
-        .then(|| {
-            let pad = Padded::forward(g)?;
-            Ok((pad, pad.offsets()?))
-        })
-        .transpose()?;
-    let band_dx = dx.is_some() && igx.is_none();
-    let wl = w.len();
-    let groups = g.n.div_ceil(GROUP);
-    // One partial weight gradient (and f64 bias gradient) per group of samples; `dx` is cut at the same
-    // group boundaries.
-    let mut partial = error::zeroed::<f32>(numel(&[groups, wl])?)?;
-    let mut partial_db = error::zeroed::<f64>(if db.is_some() { numel(&[groups, o])? } else { 0 })?;
-    let pdb = SyncPtr(partial_db.as_mut_ptr());
-    let want_db = db.is_some();
-    let group = |gi: usize, pw: &mut [f32], dxg: Option<&mut [f32]>| {
-        // SAFETY: group gi alone writes partial_db[gi·o .. (gi+1)·o], inside the buffer.
-        let mut pb = want_db.then(|| unsafe { std::slice::from_raw_parts_mut(pdb.get().add(gi * o), o) });
-        let mut dxg = dxg;
-        let rows = if pointwise { g.oh } else { band_rows(g) };
-        let need_cols = !pointwise && (implicit_w.is_none() || band_dx);
-        with_cols(if need_cols { k * rows * g.ow } else { 0 }, |col, dcol| {
-            with_masked(if relu_y.is_some() { ys } else { 0 }, |masked| {
-                for (j, n) in (gi * GROUP..((gi + 1) * GROUP).min(g.n)).enumerate() {
-                    let xn = &x[n * xs..(n + 1) * xs];
-                    let dyn_ = match relu_y {
-                        Some(ry) => {
-                            relu_mask_into(&ry[n * ys..(n + 1) * ys], &dy[n * ys..(n + 1) * ys], masked);
-                            &*masked
-                        }
-                        None => &dy[n * ys..(n + 1) * ys],
-                    };
-                    // Bias gradient: f64 sums per channel, added sample by sample in order.
-                    if let Some(pb) = pb.as_deref_mut() {
-                        for (oc, b) in pb.iter_mut().enumerate() {
-                            *b += dyn_[oc * opl..(oc + 1) * opl].iter().map(|&v| v as f64).sum::<f64>();
-                        }
-                    }
-                    let mut dxn = dxg.as_deref_mut().map(|d| &mut d[j * xs..(j + 1) * xs]);
-                    if let (Some(ig), Some(d)) = (&igx, dxn.as_deref_mut()) {
-                        ig.run(dyn_, None, false, d)?;
-                    }
-                    let mut dxn = if igx.is_some() { None } else { dxn };
-                    if let Some(d) = dxn.as_deref_mut() {
-                        if !pointwise {
-                            d.fill(0.0);
-                        }
-                    }
-                    if let Some((pad, off)) = &implicit_w {
-                        // dW_group[o×k] += dY_n[o×opl] · colsᵀ[opl×k], the whole sample at once.
-                        pad.with(xn, |xp| sgemm_with(o, k, opl, Mat::row_major(dyn_, opl), &Cols::new(pad, off, xp), pw, k, j > 0))?;
-                        if dxn.is_none() {
-                            continue;
-                        }
-                    }
-                    for oy0 in (0..g.oh).step_by(rows) {
-                        let oy1 = (oy0 + rows).min(g.oh);
-                        let nb = (oy1 - oy0) * g.ow;
-                        // This band of dY_n: o rows of nb positions, at row stride opl.
-                        let dyb = Mat::new(&dyn_[oy0 * g.ow..], opl, 1);
-                        if implicit_w.is_none() {
-                            let colm: &[f32] = if pointwise {
-                                xn
-                            } else {
-                                im2col(g, xn, oy0, oy1, &mut col[..k * nb]);
-                                &col[..k * nb]
-                            };
-                            // dW_group[o×k] += dY_band[o×nb] · col_bandᵀ[nb×k]
-                            sgemm(o, k, nb, dyb, Mat::transposed(colm, nb), pw, k, j > 0 || oy0 > 0)?;
-                        }
-                        if let Some(dxn) = dxn.as_deref_mut() {
-                            // dcol[k×nb] = Wᵀ[k×o] · dY_band[o×nb], then scattered back (col2im).
-                            if pointwise {
-                                sgemm(k, nb, o, Mat::transposed(w, k), dyb, dxn, opl, false)?;
-                            } else {
-                                sgemm(k, nb, o, Mat::transposed(w, k), dyb, &mut dcol[..k * nb], nb, false)?;
-                                col2im(g, &dcol[..k * nb], oy0, oy1, dxn);
-                            }
-                        }
-                    }
-                }
-                Ok(())
-            })
-        })
-    };
-    match dx {
-        Some(dx) => par::try_chunks_mut2(&mut partial, wl, dx, GROUP * xs, |gi, pw, dxg| group(gi, pw, Some(dxg)))?,
-        None => par::try_chunks_mut(&mut partial, wl, |gi, pw| group(gi, pw, None))?,
-    }
-    // Groups in order: the same sums for any thread count. Elementwise, so it runs on the pool too (serial,
-    // it was a few percent of a 2-thread CIFAR step).
-    let chunk = (par::ELEMENTWISE_CHUNK / groups.max(1)).max(1);
-    par::chunks_mut(dw, chunk, |ci, dc| {
-        let i0 = ci * chunk;
-        for (i, d) in dc.iter_mut().enumerate() {
-            let mut s = if accumulate { *d } else { 0.0 };
-            for gi in 0..groups {
-                s += partial[gi * wl + i0 + i];
-            }
-            *d = s;
-        }
-    });
-    if let Some(db) = db {
-        for (oc, d) in db.iter_mut().enumerate() {
-            let mut s = 0.0f64;
-            for gi in 0..groups {
-                s += partial_db[gi * o + oc];
-            }
-            *d = if accumulate { *d + s as f32 } else { s as f32 };
-        }
-    }
-    Ok(())
+    Conv2d::ungrouped(g, o).backward(x, w, relu_y, dy, dx, dw, db, accumulate)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::op::geom::test_window as geom;
-    use crate::testutil::{assert_close, Rng};
+    use crate::op::geom::{for_each_conv_tap, test_window as geom};
+    use crate::testutil::{assert_close, check_linear_grads, Rng};
 
     /// The definition's seven loops: `f(xi, wi, yi)` for every input element `x[xi]` that weight `w[wi]`
     /// multiplies into output `y[yi]`, outputs in order and each output's taps in (c, i, j) order.
-    fn for_each_tap(g: &Window, o: usize, mut f: impl FnMut(usize, usize, usize)) {
-        for n in 0..g.n {
-            for oc in 0..o {
-                for oy in 0..g.oh {
-                    for ox in 0..g.ow {
-                        let yi = ((n * o + oc) * g.oh + oy) * g.ow + ox;
-                        for c in 0..g.c {
-                            for i in 0..g.kh {
-                                for j in 0..g.kw {
-                                    if let (Some(iy), Some(ix)) = (g.in_row(oy, i), g.in_col(ox, j)) {
-                                        f(((n * g.c + c) * g.h + iy) * g.w + ix, ((oc * g.c + c) * g.kh + i) * g.kw + j, yi);
-                                    }
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-        }
+    fn for_each_tap(g: &Window, o: usize, f: impl FnMut(usize, usize, usize)) {
+        for_each_conv_tap(g, o, 1, f)
     }
 
     /// Direct convolution in f64: the scalar reference.
@@ -404,7 +548,7 @@ mod tests {
                 let mut got = vec![f32::NAN; g.n * o * g.out_plane()];
                 let mut want = got.clone();
                 conv2d_forward(&g, o, &x, &w, bias, relu, &mut got).unwrap();
-                im2col_forward(&g, o, &x, &w, bias, relu, &mut want).unwrap();
+                Conv2d::ungrouped(&g, o).im2col_forward(&x, &w, bias, relu, &mut want).unwrap();
                 assert_eq!(got, want, "{g:?} bias {} relu {relu}", bias.is_some());
             }
         }
@@ -457,7 +601,6 @@ mod tests {
                     Mat::transposed(&col, opl).pack(p0, kc, c0, nc, &mut want);
                     assert_eq!(got, want, "{g:?} p0 {p0} c0 {c0}");
                 }
-                Ok(())
             })
             .unwrap();
         }
@@ -487,5 +630,119 @@ mod tests {
             conv2d_backward(&g, o, &x, &w, Some(&fused), &dy, Some(&mut dx2), &mut dw2, Some(&mut db2), false).unwrap();
             assert_eq!((dx1, dw1, db1), (dx2, dw2, db2), "backward {g:?}");
         }
+    }
+
+    /// Grouped shapes with tails: every path (implicit, im2col for width stride 2, pointwise), groups 2, 3
+    /// and C, channel multipliers, odd batch sizes crossing the backward's sample chunks.
+    fn grouped_shapes() -> Vec<(Window, usize, usize)> {
+        vec![
+            (geom(3, 4, 7, 9, 3, 3, (1, 1), (1, 1, 1, 1), (1, 1)), 6, 2),
+            (geom(2, 6, 8, 7, 3, 3, (2, 2), (1, 0, 1, 1), (1, 1)), 9, 3),
+            (geom(9, 4, 6, 6, 3, 3, (1, 1), (2, 2, 2, 2), (2, 2)), 8, 4),
+            (geom(2, 6, 5, 6, 1, 1, (1, 1), (0, 0, 0, 0), (1, 1)), 4, 2),
+            (geom(1, 3, 9, 5, 3, 2, (2, 1), (1, 1, 0, 1), (1, 1)), 6, 3),
+        ]
+    }
+
+    /// A grouped convolution is its groups run as separate convolutions on the channel slabs: the same bits,
+    /// forward and backward (so groups = 1 is the ungrouped convolution); the definition within float
+    /// rounding; finite differences of the definition.
+    #[test]
+    fn grouped_equals_separate_convs_bitwise_the_definition_and_finite_differences() {
+        let mut rng = Rng::new(17);
+        for (g, o, groups) in grouped_shapes() {
+            let conv = Conv2d::new(g, o, groups).unwrap();
+            let (cg, og) = (g.c / groups, o / groups);
+            let x = rng.normal_vec(conv.x_len());
+            let w = rng.normal_vec(conv.w_len());
+            let b = rng.normal_vec(o);
+            let dy = rng.normal_vec(conv.y_len());
+            let mut y = vec![f32::NAN; conv.y_len()];
+            conv.forward(&x, &w, Some(&b), false, &mut y).unwrap();
+            let (mut dx, mut dw, mut db) = (vec![f32::NAN; x.len()], vec![f32::NAN; w.len()], vec![f32::NAN; o]);
+            conv.backward(&x, &w, None, &dy, Some(&mut dx), &mut dw, Some(&mut db), false).unwrap();
+            let gw = Window { c: cg, ..g };
+            let (ipl, opl, wg) = (g.in_plane(), g.out_plane(), og * gw.col_rows());
+            for gi in 0..groups {
+                let cut = |v: &[f32], ch: usize, plane: usize, per: usize| -> Vec<f32> {
+                    (0..g.n).flat_map(|n| v[(n * ch + gi * per) * plane..][..per * plane].to_vec()).collect()
+                };
+                let (xg, dyg) = (cut(&x, g.c, ipl, cg), cut(&dy, o, opl, og));
+                let wgs = &w[gi * wg..(gi + 1) * wg];
+                let mut yg = vec![0.0; g.n * og * opl];
+                conv2d_forward(&gw, og, &xg, wgs, Some(&b[gi * og..(gi + 1) * og]), false, &mut yg).unwrap();
+                assert_eq!(cut(&y, o, opl, og), yg, "forward group {gi} {g:?}");
+                let (mut dxg, mut dwg, mut dbg) = (vec![0.0; xg.len()], vec![0.0; wg], vec![0.0; og]);
+                conv2d_backward(&gw, og, &xg, wgs, None, &dyg, Some(&mut dxg), &mut dwg, Some(&mut dbg), false).unwrap();
+                assert_eq!(cut(&dx, g.c, ipl, cg), dxg, "dx group {gi} {g:?}");
+                assert_eq!(&dw[gi * wg..(gi + 1) * wg], &dwg[..], "dw group {gi} {g:?}");
+                assert_eq!(&db[gi * og..(gi + 1) * og], &dbg[..], "db group {gi} {g:?}");
+            }
+            let (mut want_y, mut want_dx, mut want_dw) = (vec![0.0f64; y.len()], vec![0.0f64; x.len()], vec![0.0f64; w.len()]);
+            for (yi, v) in want_y.iter_mut().enumerate() {
+                *v = b[yi / opl % o] as f64;
+            }
+            for_each_conv_tap(&g, o, groups, |xi, wi, yi| {
+                want_y[yi] += w[wi] as f64 * x[xi] as f64;
+                want_dx[xi] += dy[yi] as f64 * w[wi] as f64;
+                want_dw[wi] += dy[yi] as f64 * x[xi] as f64;
+            });
+            // Central differences of the f64 definition's L = Σ y·dy.
+            let loss = |x: &[f32], w: &[f32], b: &[f32]| {
+                let mut l: f64 = dy.iter().enumerate().map(|(yi, d)| b[yi / opl % o] as f64 * *d as f64).sum();
+                for_each_conv_tap(&g, o, groups, |xi, wi, yi| l += w[wi] as f64 * x[xi] as f64 * dy[yi] as f64);
+                l
+            };
+            check_linear_grads(&mut rng, 8, [&x, &w, &b], [&dx, &dw, &db], loss, &format!("{g:?} groups {groups}"));
+            let f = |v: Vec<f64>| v.iter().map(|&v| v as f32).collect::<Vec<f32>>();
+            assert_close(&y, &f(want_y), 1e-5 * (gw.col_rows() as f32).sqrt(), &format!("y {g:?}"));
+            assert_close(&dx, &f(want_dx), 1e-5 * ((og * g.kh * g.kw) as f32).sqrt(), &format!("dx {g:?}"));
+            assert_close(&dw, &f(want_dw), 1e-5 * ((g.n * opl) as f32).sqrt(), &format!("dw {g:?}"));
+        }
+    }
+
+    /// The transposed convolution's forward: `input_grad` with a bias is `backward`'s dx plus the bias.
+    #[test]
+    fn input_grad_with_bias_is_backward_dx_plus_bias() {
+        let mut rng = Rng::new(18);
+        for (g, o, groups) in grouped_shapes() {
+            let conv = Conv2d::new(g, o, groups).unwrap();
+            let (x, w, dy) = (rng.normal_vec(conv.x_len()), rng.normal_vec(conv.w_len()), rng.normal_vec(conv.y_len()));
+            let bias = rng.normal_vec(g.c);
+            let (mut dx, mut dw) = (vec![0.0; x.len()], vec![0.0; w.len()]);
+            conv.backward(&x, &w, None, &dy, Some(&mut dx), &mut dw, None, false).unwrap();
+            let mut got = vec![f32::NAN; x.len()];
+            conv.input_grad(&w, &dy, None, &mut got).unwrap();
+            assert_eq!(got, dx, "{g:?}");
+            conv.input_grad(&w, &dy, Some(&bias), &mut got).unwrap();
+            let want: Vec<f32> = dx.iter().enumerate().map(|(i, v)| v + bias[i / g.in_plane() % g.c]).collect();
+            assert_close(&got, &want, 1e-6, &format!("{g:?}"));
+        }
+    }
+
+    #[test]
+    fn refuses_inconsistent_groups_and_sizes() {
+        let g = geom(2, 4, 7, 9, 3, 3, (1, 1), (1, 1, 1, 1), (1, 1));
+        assert!(Conv2d::new(g, 6, 2).is_ok());
+        assert_eq!(Conv2d::new(g, 6, 3), Err(Error::BadGeometry)); // 3 does not divide C = 4
+        assert_eq!(Conv2d::new(g, 6, 4), Err(Error::BadGeometry)); // 4 does not divide O = 6
+        assert_eq!(Conv2d::new(g, 6, 0), Err(Error::BadGeometry));
+        assert_eq!(Conv2d::new(g, 0, 1), Err(Error::BadGeometry));
+        assert!(Conv2d::new(Window { oh: 9, ..g }, 6, 2).is_ok()); // bottom padding 3
+        assert_eq!(Conv2d::new(Window { oh: 2, ..g }, 6, 2), Err(Error::BadGeometry)); // 4 rows never read
+        assert_eq!(Conv2d::new(Window { sh: 0, ..g }, 6, 2), Err(Error::BadGeometry));
+        assert_eq!(Conv2d::new(Window { n: 1 << 20, c: 1 << 10, ..g }, 1 << 10, 1), Err(Error::TooLarge));
+        assert_eq!(Conv2d::new(g, 1 << 31, 1), Err(Error::TooLarge));
+        let conv = Conv2d::new(g, 6, 2).unwrap();
+        let (x, w, mut y) = (vec![0.0; conv.x_len()], vec![0.0; conv.w_len()], vec![0.0; conv.y_len()]);
+        assert_eq!(conv.forward(&x[1..], &w, None, false, &mut y), Err(Error::BadBuffer));
+        assert_eq!(conv.forward(&x, &w, Some(&[0.0; 5]), false, &mut y), Err(Error::BadBuffer));
+        assert_eq!(conv.forward(&x, &w, None, false, &mut y), Ok(()));
+        // An empty batch is a valid no-op.
+        let empty = Conv2d::new(Window { n: 0, ..g }, 6, 2).unwrap();
+        assert_eq!(empty.forward(&[], &w, None, false, &mut []), Ok(()));
+        let mut dw = vec![1.0; w.len()];
+        assert_eq!(empty.backward(&[], &w, None, &[], Some(&mut []), &mut dw, None, false), Ok(()));
+        assert!(dw.iter().all(|&v| v == 0.0));
     }
 }

@@ -12,7 +12,7 @@
 
 use super::activation::relu_in_place;
 use super::geom::Window;
-use crate::error::{self, add, grow, mul, numel, Error, Result};
+use crate::error::{self, add, mul, numel, Error, Result};
 use crate::gemm::{k_block, Mat, PackB};
 use crate::simd::F32x4;
 use crate::ukernel::f32_gemm_4x8::{edge_tile, MR, NR};
@@ -112,14 +112,14 @@ impl Padded {
     }
 
     /// Calls `f` with `x` padded, in this thread's grow-only scratch (not re-entrant).
-    pub fn with<R>(&self, x: &[f32], f: impl FnOnce(&[f32]) -> Result<R>) -> Result<R> {
+    pub fn with<R>(&self, x: &[f32], f: impl FnOnce(&[f32]) -> R) -> Result<R> {
         let ((c, h, w), (top, left), (hp, wp)) = (self.in_shape, self.at, (self.hp, self.wp));
         assert_eq!(x.len(), c * h * w, "conv2d: sample length");
         PADDED.with(|cell| {
             // Borrowed already only if an earlier call trapped inside (nothing here re-enters).
             let mut buf = cell.try_borrow_mut().map_err(|_| Error::Trapped)?;
             let len = self.len;
-            grow(&mut buf, len)?;
+            error::grow(&mut buf, len)?;
             let xp = &mut buf[..len];
             xp.fill(0.0);
             let cols = w.min(wp.saturating_sub(left));
@@ -128,8 +128,16 @@ impl Padded {
                     copy_short(&x[(ci * h + iy) * w..][..cols], &mut xp[(ci * hp + iy + top) * wp + left..][..cols]);
                 }
             }
-            f(xp)
+            Ok(f(xp))
         })
+    }
+
+    /// Floats of the padded buffer for `g`'s forward and for its input gradient, whichever is larger: the
+    /// scratch a conv's constructor checks against wasm32's limits.
+    pub fn scratch_floats(g: &Window, o: usize) -> Result<usize> {
+        let fwd = if forward_applies(g) { error::numel(&[g.c, g.reach_h()?, g.reach_w()?])? } else { 0 };
+        let back = if input_grad_applies(g) { error::numel(&[o, error::add(g.h, (g.kh - 1) * g.dh)?, error::add(g.w, (g.kw - 1) * g.dw)?])? } else { 0 };
+        error::add(fwd.max(back), NR)
     }
 }
 
@@ -151,7 +159,7 @@ impl Igemm {
         assert_eq!(a.len(), m * k, "conv2d: weight length");
         let off = pad.offsets()?;
         let (kb, panels) = (k_block(k), m.div_ceil(MR));
-        let mut pa = error::zeroed::<f32>(numel(&[panels, MR, k])?)?;
+        let mut pa = error::zeroed(panels * MR * k)?;
         for pc in (0..k).step_by(kb) {
             pack_a(Mat::row_major(a, k), 0, m, pc, kb.min(k - pc), MR, &mut pa[pc * panels * MR..]);
         }
@@ -167,8 +175,9 @@ impl Igemm {
     /// dy[o][iy + pt - i·dh][ix + pl - j·dw]`, i.e. the output gradient placed at
     /// ((KH-1)·dh - pt, (KW-1)·dw - pl) and correlated with `w'[c][o][KH-1-i][KW-1-j]`.
     pub fn input_grad(g: &Window, o: usize, w: &[f32]) -> Result<Self> {
+        debug_assert!(input_grad_applies(g));
         let (kh, kw, c) = (g.kh, g.kw, g.c);
-        let mut wt = error::zeroed::<f32>(w.len())?;
+        let mut wt = error::zeroed(w.len())?;
         for oc in 0..o {
             for ci in 0..c {
                 for i in 0..kh {
@@ -223,7 +232,6 @@ impl Igemm {
                     }
                 }
             }
-            Ok(())
         })
     }
 }
@@ -292,7 +300,7 @@ impl PackB for Cols<'_> {
 
 /// A copy of a short row with vector moves: `copy_from_slice` becomes a `memory.copy` call, which costs more
 /// than copying a few dozen floats.
-fn copy_short(src: &[f32], dst: &mut [f32]) {
+pub(super) fn copy_short(src: &[f32], dst: &mut [f32]) {
     assert_eq!(dst.len(), src.len());
     let n4 = src.len() / 4 * 4;
     for i in (0..n4).step_by(4) {
@@ -305,7 +313,7 @@ fn copy_short(src: &[f32], dst: &mut [f32]) {
 }
 
 /// `fill` with vector stores, for the same reason as `copy_short`.
-fn fill_short(dst: &mut [f32], v: f32) {
+pub(super) fn fill_short(dst: &mut [f32], v: f32) {
     let n4 = dst.len() / 4 * 4;
     let vv = F32x4::splat(v);
     for i in (0..n4).step_by(4) {
@@ -330,8 +338,8 @@ mod tests {
         let x = vec![1.0f32; 50];
         PADDED.with(|cell| {
             let _stale = cell.borrow_mut();
-            assert_eq!(pad.with(&x, |_| Ok(())), Err(Error::Trapped));
+            assert_eq!(pad.with(&x, |_| ()), Err(Error::Trapped));
         });
-        assert_eq!(pad.with(&x, |xp| Ok(xp.iter().sum::<f32>())), Ok(50.0));
+        assert_eq!(pad.with(&x, |xp| xp.iter().sum::<f32>()), Ok(50.0));
     }
 }

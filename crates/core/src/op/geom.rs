@@ -1,5 +1,7 @@
 //! Conv/pool geometry shared by the kernels: sizes, strides, padding and the output size rule.
 
+use crate::error::{add, mul, numel, Error, Result};
+
 /// Geometry of a 2-D sliding window over an NCHW input (conv or pool).
 ///
 /// Padding is given as top/left; the bottom/right padding is implied by the output size, so asymmetric
@@ -116,6 +118,130 @@ impl Window {
     }
 }
 
+/// TensorFlow's `'SAME'` padding of one axis: `(out, before, after)` with `out = ceil(in / stride)`, total
+/// padding `max((out - 1)·stride + (k - 1)·dil + 1 - in, 0)` and `before = floor(total / 2)` (the odd row or
+/// column goes after, as TF puts it). Pass `before` as the window's top/left padding.
+pub fn same_padding(input: usize, k: usize, stride: usize, dil: usize) -> Result<(usize, usize, usize)> {
+    if input == 0 || k == 0 || stride == 0 || dil == 0 {
+        return Err(Error::BadGeometry);
+    }
+    let out = input.div_ceil(stride);
+    let reach = add(mul(out - 1, stride)?, span(k, dil)?)?;
+    let total = reach.saturating_sub(input);
+    Ok((out, total / 2, total - total / 2))
+}
+
+/// The padded extent one window covers: `(k - 1)·dil + 1`.
+fn span(k: usize, dil: usize) -> Result<usize> {
+    add(mul(k.checked_sub(1).ok_or(Error::BadGeometry)?, dil)?, 1)
+}
+
+/// PyTorch's pooling output size (`pooling_output_shape`): `floor` or `ceil` of
+/// `(in + pad_l + pad_r - (k - 1)·dil - 1) / stride`, plus one; in ceil mode the last window must start
+/// inside the input or the left padding, else it is dropped.
+pub fn pool_out_size(input: usize, k: usize, stride: usize, pad_l: usize, pad_r: usize, dil: usize, ceil: bool) -> Result<usize> {
+    if stride == 0 {
+        return Err(Error::BadGeometry);
+    }
+    let padded = add(add(input, pad_l)?, pad_r)?;
+    let sp = span(k, dil)?;
+    let room = add(padded, if ceil { stride - 1 } else { 0 })?.checked_sub(sp).ok_or(Error::BadGeometry)?;
+    let mut out = room / stride + 1;
+    if ceil && (out - 1) * stride >= input + pad_l {
+        out -= 1;
+    }
+    if out == 0 {
+        return Err(Error::BadGeometry);
+    }
+    Ok(out)
+}
+
+impl Window {
+    /// PyTorch's conv2d geometry from explicit padding (top, left, bottom, right): the output size is
+    /// `floor((in + pads - (k - 1)·dil - 1) / stride) + 1`. Validated (`validate`).
+    pub fn conv(n: usize, c: usize, (h, w): (usize, usize), (kh, kw): (usize, usize), (sh, sw): (usize, usize), (pt, pl, pb, pr): (usize, usize, usize, usize), (dh, dw): (usize, usize)) -> Result<Window> {
+        let oh = pool_out_size(h, kh, sh, pt, pb, dh, false)?;
+        let ow = pool_out_size(w, kw, sw, pl, pr, dw, false)?;
+        let win = Window { n, c, h, w, kh, kw, sh, sw, pt, pl, dh, dw, oh, ow };
+        win.validate()?;
+        Ok(win)
+    }
+
+    /// TensorFlow's `'SAME'` geometry (`same_padding` on each axis): asymmetric when the total padding is
+    /// odd, which the window expresses by its output size (the extra row/column is bottom/right).
+    pub fn same(n: usize, c: usize, (h, w): (usize, usize), (kh, kw): (usize, usize), (sh, sw): (usize, usize), (dh, dw): (usize, usize)) -> Result<Window> {
+        let (_, pt, pb) = same_padding(h, kh, sh, dh)?;
+        let (_, pl, pr) = same_padding(w, kw, sw, dw)?;
+        Window::conv(n, c, (h, w), (kh, kw), (sh, sw), (pt, pl, pb, pr), (dh, dw))
+    }
+
+    /// PyTorch's max/avg pooling geometry: symmetric padding at most half the kernel, the output size by
+    /// `pool_out_size` (floor or ceil mode). Validated (`validate_pool`).
+    #[allow(clippy::too_many_arguments)]
+    pub fn pool(n: usize, c: usize, (h, w): (usize, usize), (kh, kw): (usize, usize), (sh, sw): (usize, usize), (ph, pw): (usize, usize), (dh, dw): (usize, usize), ceil: bool) -> Result<Window> {
+        if ph > kh / 2 || pw > kw / 2 {
+            return Err(Error::BadGeometry);
+        }
+        let oh = pool_out_size(h, kh, sh, ph, ph, dh, ceil)?;
+        let ow = pool_out_size(w, kw, sw, pw, pw, dw, ceil)?;
+        let win = Window { n, c, h, w, kh, kw, sh, sw, pt: ph, pl: pw, dh, dw, oh, ow };
+        win.validate_pool()?;
+        Ok(win)
+    }
+
+    /// Refuses a window the kernels cannot take: a zero size (other than the batch), element counts that do
+    /// not fit wasm32, or an output size that no padding ≥ 0 below/right of the input gives (the implied
+    /// far-side padding `(out - 1)·stride + (k - 1)·dil + 1 - in - pad` must exceed `-stride`). Any top/left
+    /// padding and any far-side padding beyond that is accepted (outputs reading only padding are the bias).
+    pub fn validate(&self) -> Result {
+        let g = self;
+        if [g.c, g.h, g.w, g.kh, g.kw, g.sh, g.sw, g.dh, g.dw, g.oh, g.ow].contains(&0) {
+            return Err(Error::BadGeometry);
+        }
+        numel(&[g.n, g.c, g.h, g.w])?;
+        numel(&[g.n, g.c, g.oh, g.ow])?;
+        for (input, reach, stride, pad) in [(g.h, g.reach_h()?, g.sh, g.pt), (g.w, g.reach_w()?, g.sw, g.pl)] {
+            numel(&[reach])?;
+            if add(reach, stride)? <= add(input, pad)? {
+                return Err(Error::BadGeometry);
+            }
+        }
+        Ok(())
+    }
+
+    /// `validate`, and what pooling needs on top: every window holds at least one input element (a max
+    /// over padding alone is -∞, an average over it excluding padding divides by zero), as PyTorch's
+    /// padding ≤ kernel/2 and ceil-mode rules guarantee.
+    pub fn validate_pool(&self) -> Result {
+        self.validate()?;
+        for (input, k, s, p, d, out) in [(self.h, self.kh, self.sh, self.pt, self.dh, self.oh), (self.w, self.kw, self.sw, self.pl, self.dw, self.ow)] {
+            // Window o reads o·s - p + i·d for i < k: some i lands in [0, input) iff the range of i below is
+            // non-empty (O(1) per output; windows are not monotone in what they hit when d > 1).
+            let hits = |o: usize| {
+                let start = o as i128 * s as i128 - p as i128;
+                let lo = ((-start).max(0) + d as i128 - 1) / d as i128;
+                let hi = ((input as i128 - 1 - start).div_euclid(d as i128)).min(k as i128 - 1);
+                lo <= hi
+            };
+            let all = if d == 1 { hits(0) && hits(out - 1) } else { (0..out).all(hits) };
+            if !all {
+                return Err(Error::BadGeometry);
+            }
+        }
+        Ok(())
+    }
+
+    /// Padded rows the outputs read: `(oh - 1)·sh + (kh - 1)·dh + 1`.
+    pub fn reach_h(&self) -> Result<usize> {
+        add(mul(self.oh.checked_sub(1).ok_or(Error::BadGeometry)?, self.sh)?, span(self.kh, self.dh)?)
+    }
+
+    /// Padded columns the outputs read: `(ow - 1)·sw + (kw - 1)·dw + 1`.
+    pub fn reach_w(&self) -> Result<usize> {
+        add(mul(self.ow.checked_sub(1).ok_or(Error::BadGeometry)?, self.sw)?, span(self.kw, self.dw)?)
+    }
+}
+
 /// A window from its input size, kernel, stride, padding (top, left, bottom, right) and dilation, with the
 /// output size computed: the conv tests' shape constructor.
 #[cfg(test)]
@@ -124,6 +250,33 @@ pub(crate) fn test_window(n: usize, c: usize, h: usize, w: usize, kh: usize, kw:
     let oh = out_size(h, kh, s.0, p.0 + p.2, d.0).unwrap();
     let ow = out_size(w, kw, s.1, p.1 + p.3, d.1).unwrap();
     Window { n, c, h, w, kh, kw, sh: s.0, sw: s.1, pt: p.0, pl: p.1, dh: d.0, dw: d.1, oh, ow }
+}
+
+/// The definition's seven loops of a grouped convolution (the conv tests' reference): `f(xi, wi, yi)` for
+/// every input element `x[xi]` that weight `w[wi]` multiplies into output `y[yi]`, outputs in order and each
+/// output's taps in (c, i, j) order; output channel oc reads the `C/groups` input channels of its group.
+#[cfg(test)]
+pub(crate) fn for_each_conv_tap(g: &Window, o: usize, groups: usize, mut f: impl FnMut(usize, usize, usize)) {
+    let (cg, og) = (g.c / groups, o / groups);
+    for n in 0..g.n {
+        for oc in 0..o {
+            for oy in 0..g.oh {
+                for ox in 0..g.ow {
+                    let yi = ((n * o + oc) * g.oh + oy) * g.ow + ox;
+                    for c in 0..cg {
+                        for i in 0..g.kh {
+                            for j in 0..g.kw {
+                                if let (Some(iy), Some(ix)) = (g.in_row(oy, i), g.in_col(ox, j)) {
+                                    let xc = oc / og * cg + c;
+                                    f(((n * g.c + xc) * g.h + iy) * g.w + ix, ((oc * cg + c) * g.kh + i) * g.kw + j, yi);
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -165,5 +318,56 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn same_padding_follows_tensorflow() {
+        // in 7, k 3, s 2: out 4, total (4-1)·2 + 3 - 7 = 2 → 1 before, 1 after.
+        assert_eq!(same_padding(7, 3, 2, 1), Ok((4, 1, 1)));
+        // in 8, k 3, s 2: out 4, total 1 → the odd one after (TF's rule).
+        assert_eq!(same_padding(8, 3, 2, 1), Ok((4, 0, 1)));
+        // in 6, k 1, s 4: no padding needed (total clamps at 0).
+        assert_eq!(same_padding(6, 1, 4, 1), Ok((2, 0, 0)));
+        // Dilation: k 3, d 2 spans 5; in 5, s 1: total 4.
+        assert_eq!(same_padding(5, 3, 1, 2), Ok((5, 2, 2)));
+        assert_eq!(same_padding(5, 0, 1, 1), Err(Error::BadGeometry));
+        let g = Window::same(2, 3, (8, 7), (3, 4), (2, 1), (1, 1)).unwrap();
+        assert_eq!((g.oh, g.ow, g.pt, g.pl), (4, 7, 0, 1)); // width: total 3 → 1 before, 2 after
+        for (h, k, s, d) in [(7, 3, 2, 1), (8, 5, 3, 1), (9, 3, 2, 2), (1, 3, 2, 1), (10, 4, 4, 1)] {
+            let g = Window::same(1, 1, (h, h), (k, k), (s, s), (d, d)).unwrap();
+            assert_eq!(g.oh, h.div_ceil(s));
+        }
+    }
+
+    #[test]
+    fn pool_output_size_follows_torch() {
+        // Values from torch.nn.functional.max_pool2d / avg_pool2d (torch 1.13).
+        assert_eq!(pool_out_size(7, 2, 2, 0, 0, 1, false), Ok(3));
+        assert_eq!(pool_out_size(7, 2, 2, 0, 0, 1, true), Ok(4));
+        assert_eq!(pool_out_size(6, 3, 2, 1, 1, 1, true), Ok(4)); // (6+2-3+1)/2 + 1 = 4, last starts at 6-1 = 5 < 7
+        assert_eq!(pool_out_size(5, 2, 2, 1, 1, 1, true), Ok(3)); // ceil gives 4 but window 3 starts at 6 >= 5+1
+        assert_eq!(pool_out_size(9, 3, 2, 0, 0, 2, true), Ok(3));
+        assert_eq!(pool_out_size(2, 3, 1, 0, 0, 1, false), Err(Error::BadGeometry));
+        assert_eq!(pool_out_size(3, 3, 0, 0, 0, 1, false), Err(Error::BadGeometry));
+    }
+
+    #[test]
+    fn constructors_refuse_inconsistent_and_oversized_windows() {
+        assert!(Window::conv(1, 1, (5, 5), (3, 3), (1, 1), (0, 0, 0, 0), (1, 1)).is_ok());
+        assert_eq!(Window::conv(1, 1, (2, 5), (3, 3), (1, 1), (0, 0, 0, 0), (1, 1)), Err(Error::BadGeometry));
+        assert_eq!(Window::conv(1, 0, (5, 5), (3, 3), (1, 1), (0, 0, 0, 0), (1, 1)), Err(Error::BadGeometry));
+        assert_eq!(Window::conv(1, 1, (5, 5), (0, 3), (1, 1), (0, 0, 0, 0), (1, 1)), Err(Error::BadGeometry));
+        assert_eq!(Window::conv(1 << 16, 1 << 8, (64, 64), (3, 3), (1, 1), (1, 1, 1, 1), (1, 1)), Err(Error::TooLarge));
+        assert_eq!(Window::conv(1, 1, (5, 5), (3, 3), (1, 1), (0, 0, 0, 0), (1, usize::MAX)), Err(Error::TooLarge));
+        // Pooling: padding at most half the kernel, every window on the input.
+        assert!(Window::pool(1, 1, (5, 5), (3, 3), (2, 2), (1, 1), (1, 1), true).is_ok());
+        assert_eq!(Window::pool(1, 1, (5, 5), (3, 3), (2, 2), (2, 1), (1, 1), false), Err(Error::BadGeometry));
+        let g = Window::pool(1, 1, (5, 5), (3, 3), (2, 2), (1, 1), (1, 1), false).unwrap();
+        assert_eq!(Window { pt: 3, oh: 4, ..g }.validate_pool(), Err(Error::BadGeometry)); // first window all padding
+        assert_eq!(Window { oh: 5, ..g }.validate_pool(), Err(Error::BadGeometry)); // last window past the input
+        // Dilated windows can straddle a small input without touching it: taps at -1 and 2 of a 1-wide input.
+        let d = Window { n: 1, c: 1, h: 1, w: 1, kh: 2, kw: 1, sh: 1, sw: 1, pt: 1, pl: 0, dh: 3, dw: 1, oh: 1, ow: 1 };
+        assert_eq!(d.validate_pool(), Err(Error::BadGeometry));
+        assert_eq!(Window { pt: 0, ..d }.validate_pool(), Ok(()));
     }
 }

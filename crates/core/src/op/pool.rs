@@ -1,5 +1,7 @@
 //! Max-pooling 2-D over NCHW, with argmax indices kept for the backward pass (PyTorch's `max_pool2d`:
-//! padding counts as -∞, the first maximum in row-major window order wins, dilation supported).
+//! padding counts as -∞, the first maximum in row-major window order wins, dilation supported). Windows
+//! come from `Window::pool` (PyTorch's padding and ceil-mode rules) or pass `Window::validate_pool`
+//! (TF's asymmetric 'same'): every window must hold an input element.
 
 use super::geom::Window;
 use crate::error::{Error, Result};
@@ -23,8 +25,9 @@ pub fn maxpool2d_forward(g: &Window, x: &[f32], y: &mut [f32], argmax: &mut [u32
 
 fn sample_forward(g: &Window, x: &[f32], y: &mut [f32], argmax: &mut [u32]) {
     let (plane, opl) = (g.in_plane(), g.out_plane());
-    if g.pt == 0 && g.pl == 0 {
-        // Every window lies inside the input (floor output size): no bounds logic in the hot loop.
+    if g.pt == 0 && g.pl == 0 && g.reach_h().is_ok_and(|r| r <= g.h) && g.reach_w().is_ok_and(|r| r <= g.w) {
+        // Every window lies inside the input (no padding, and not the overhanging last window of ceil
+        // mode): no bounds logic in the hot loop.
         return forward_unpadded(g, x, y, argmax);
     }
     for p in 0..g.n * g.c {
@@ -105,6 +108,13 @@ pub fn maxpool2d_backward(g: &Window, dy: &[f32], argmax: &[u32], dx: &mut [f32]
     assert_eq!(dx.len(), g.n * g.c * plane, "maxpool2d: dx length");
     assert_eq!(dy.len(), g.n * g.c * opl, "maxpool2d: dy length");
     assert_eq!(argmax.len(), dy.len(), "maxpool2d: argmax length");
+    argmax_backward(plane, opl, dy, argmax, dx)
+}
+
+/// The backward of any max pooling that recorded its argmax per output (an index within the input plane):
+/// `dx` (`plane` floats per plane, overwritten) receives each `dy` (`opl` per plane) at its argmax, in output
+/// order per plane. An index past the plane (not written by a forward) is refused (`BadValue`).
+pub(crate) fn argmax_backward(plane: usize, opl: usize, dy: &[f32], argmax: &[u32], dx: &mut [f32]) -> Result {
     par::try_chunks_mut(dx, plane, |p, dxp| {
         dxp.fill(0.0);
         for (d, &a) in dy[p * opl..(p + 1) * opl].iter().zip(&argmax[p * opl..(p + 1) * opl]) {
@@ -129,8 +139,14 @@ mod tests {
     #[test]
     fn forward_is_window_max_and_backward_matches_finite_differences() {
         let mut rng = Rng::new(3);
+        // Ceil mode: the last windows overhang the input (with and without padding); TF 'same' pads
+        // asymmetrically.
+        let ceil = |h, w, k, s, p| Window::pool(1, 2, (h, w), (k, k), (s, s), (p, p), (1, 1), true).unwrap();
+        let same = Window::same(1, 2, (8, 7), (3, 2), (2, 2), (1, 1)).unwrap();
         for g in [geom(2, 3, 6, 6, (2, 2), (2, 2), 0), geom(1, 2, 7, 7, (2, 2), (2, 2), 0),
-                  geom(1, 2, 7, 8, (3, 3), (2, 2), 1), geom(2, 1, 5, 9, (2, 3), (1, 2), 0)] {
+                  geom(1, 2, 7, 8, (3, 3), (2, 2), 1), geom(2, 1, 5, 9, (2, 3), (1, 2), 0),
+                  ceil(7, 8, 2, 2, 0), ceil(8, 7, 3, 2, 0), ceil(6, 9, 3, 2, 1), same] {
+            assert!(g.validate_pool().is_ok());
             // Distinct values (a shuffled ramp) so the argmax is unique and finite differences are exact.
             let len = g.n * g.c * g.in_plane();
             let mut x: Vec<f32> = (0..len).map(|i| i as f32 * 0.25 - 3.0).collect();

@@ -50,6 +50,7 @@ impl Memory {
 pub trait Elem: Copy {}
 impl Elem for f32 {}
 impl Elem for u32 {}
+impl Elem for i32 {}
 impl Elem for f64 {}
 
 /// Byte ranges resolved so far in a call, (start, end, written), and how many.

@@ -7,17 +7,33 @@
 //! was too large and how many bytes).
 //!
 //! Adding an operator: a file here with its descriptor and io layout (documented at its top), one arm in
-//! `create`, and its TS definition (ts/src/runtime/ops/). The export signatures do not change.
+//! `create`, and its TS definition (ts/src/runtime/op-defs.ts). The export signatures do not change.
 
 pub mod desc;
 pub mod io;
 
+mod activation;
+mod adaptive_pool2d;
+mod add;
+mod avg_pool2d;
+mod batch_norm;
+mod bce_with_logits;
+mod concat;
 mod conv2d;
+mod conv_transpose2d;
+mod cross_entropy;
 mod dense;
+mod dropout;
+mod gate;
 mod gemm_io;
+mod group_norm;
+mod layer_norm;
 mod maxpool2d;
+mod regression;
 mod relu;
 mod softmax_cross_entropy;
+
+pub use concat::MAX_INPUTS as CONCAT_MAX_INPUTS;
 
 pub use desc::Desc;
 pub use io::{Io, Memory};
@@ -32,13 +48,27 @@ pub mod kind {
     pub const DENSE: u32 = 3;
     pub const RELU: u32 = 4;
     pub const SOFTMAX_CROSS_ENTROPY: u32 = 5;
+    pub const BATCH_NORM: u32 = 6;
+    pub const LAYER_NORM: u32 = 7;
+    pub const GROUP_NORM: u32 = 8;
+    pub const DROPOUT: u32 = 9;
+    pub const ACTIVATION: u32 = 10;
+    pub const ADD: u32 = 11;
+    pub const CONCAT: u32 = 12;
+    pub const GATE: u32 = 13;
+    pub const CONV_TRANSPOSE2D: u32 = 14;
+    pub const AVG_POOL2D: u32 = 15;
+    pub const ADAPTIVE_POOL2D: u32 = 16;
+    pub const CROSS_ENTROPY: u32 = 17;
+    pub const BCE_WITH_LOGITS: u32 = 18;
+    pub const REGRESSION: u32 = 19;
 }
 
 /// The flag word of a call. Bits not listed here are refused (`BadDescriptor`), so a later flag can
 /// never be silently ignored by an older build.
 pub mod flags {
     /// Training mode (BatchNorm's batch statistics and running-stat updates, dropout active); clear for
-    /// evaluation. The current operators compute the same either way.
+    /// evaluation. The other operators compute the same either way.
     pub const TRAIN: u32 = 1 << 0;
     /// Backward adds into the parameter gradients instead of overwriting them (micro-batch accumulation).
     pub const ACCUMULATE: u32 = 1 << 1;
@@ -148,6 +178,12 @@ pub fn window(d: &Desc, fields: [usize; 13]) -> Result<Window, Refusal> {
     Ok(g)
 }
 
+/// A loss's reduction field: 0 mean, 1 sum.
+pub fn reduction(d: &Desc, field: usize) -> Result<crate::op::loss::Reduction, Refusal> {
+    use crate::op::loss::Reduction;
+    Ok(if d.choice(field, 2)? == 0 { Reduction::Mean } else { Reduction::Sum })
+}
+
 /// Refuses flag bits this build does not know.
 pub fn check_flags(flags: u32) -> Result<(), Refusal> {
     if flags & !flags::KNOWN != 0 {
@@ -175,6 +211,20 @@ pub fn create(kind: u32, d: &Desc) -> Result<Box<dyn Operator>, Refusal> {
         kind::DENSE => dense::Dense::create(d).map(boxed),
         kind::RELU => relu::Relu::create(d).map(boxed),
         kind::SOFTMAX_CROSS_ENTROPY => softmax_cross_entropy::SoftmaxCrossEntropy::create(d).map(boxed),
+        kind::BATCH_NORM => batch_norm::BatchNorm::create(d).map(boxed),
+        kind::LAYER_NORM => layer_norm::LayerNorm::create(d).map(boxed),
+        kind::GROUP_NORM => group_norm::GroupNorm::create(d).map(boxed),
+        kind::DROPOUT => dropout::Dropout::create(d).map(boxed),
+        kind::ACTIVATION => activation::Pointwise::create(d).map(boxed),
+        kind::ADD => add::Add::create(d).map(boxed),
+        kind::CONCAT => concat::Concat::create(d).map(boxed),
+        kind::GATE => gate::Gate::create(d).map(boxed),
+        kind::CONV_TRANSPOSE2D => conv_transpose2d::ConvTranspose2d::create(d).map(boxed),
+        kind::AVG_POOL2D => avg_pool2d::AvgPool2d::create(d).map(boxed),
+        kind::ADAPTIVE_POOL2D => adaptive_pool2d::AdaptivePool2d::create(d).map(boxed),
+        kind::CROSS_ENTROPY => cross_entropy::CrossEntropy::create(d).map(boxed),
+        kind::BCE_WITH_LOGITS => bce_with_logits::BceWithLogits::create(d).map(boxed),
+        kind::REGRESSION => regression::Regression::create(d).map(boxed),
         _ => Err(Refusal::at(Error::BadDescriptor, -1, Subject::None, 0.0)),
     }
 }

@@ -229,3 +229,172 @@ fn calls_through_the_io_block_give_the_kernels_bits() {
     assert_eq!(ce.forward(&io2, b, 0).unwrap_err().error, Error::BadValue);
     assert_eq!(arena.get::<f64>(aloss, 1)[0], want_loss);
 }
+
+fn make_f(kind: u32, ints: &[u32], floats: &[f64]) -> Result<Box<dyn Operator>, Refusal> {
+    create(kind, &Desc::new(ints, floats))
+}
+
+/// A valid descriptor of every issue-13 operator (ints, floats), for the refusal and fuzz tests below.
+fn issue13_descriptors() -> Vec<(u32, Vec<u32>, Vec<f64>)> {
+    vec![
+        (kind::BATCH_NORM, vec![3, 4, 1, 1, 1, 0], vec![1e-5, 0.1]),
+        (kind::LAYER_NORM, vec![2, 6, 1], vec![1e-5]),
+        (kind::GROUP_NORM, vec![4, 3, 2, 1], vec![1e-5]),
+        (kind::DROPOUT, vec![12, 3, 7, 9], vec![0.25]),
+        (kind::ACTIVATION, vec![10, 3], vec![1.0]),
+        (kind::ADD, vec![8, 1], vec![]),
+        (kind::CONCAT, vec![4, 3, 1, 2, 3], vec![]),
+        (kind::GATE, vec![3, 4], vec![]),
+        (kind::CONV2D, vec![4, 5, 5, 8, 3, 3, 1, 1, 1, 1, 1, 1, 5, 5, 1, 2], vec![]),
+        (kind::CONV2D, vec![4, 5, 5, 8, 3, 3, 2, 2, 1, 1, 1, 1, 3, 3, 0, 4], vec![]),
+        (kind::CONV_TRANSPOSE2D, vec![4, 3, 3, 2, 3, 3, 2, 2, 1, 1, 1, 1, 6, 6, 2], vec![]),
+        (kind::AVG_POOL2D, vec![2, 5, 5, 3, 3, 2, 2, 1, 1, 3, 3, 1, 0, 0], vec![]),
+        (kind::ADAPTIVE_POOL2D, vec![2, 5, 7, 2, 3, 1], vec![]),
+        (kind::CROSS_ENTROPY, vec![5, 0, 0, 1, (-100i32) as u32], vec![0.1]),
+        (kind::BCE_WITH_LOGITS, vec![4, 1, 1, 1], vec![]),
+        (kind::REGRESSION, vec![6, 2, 0], vec![0.75]),
+    ]
+}
+
+#[test]
+fn issue_13_operators_refuse_bad_descriptors_naming_the_field() {
+    for (k, ints, floats) in issue13_descriptors() {
+        assert!(make_f(k, &ints, &floats).is_ok(), "kind {k} {ints:?}");
+        // Too short or too long in either part.
+        assert_eq!(make_f(k, &ints[..ints.len() - 1], &floats).err().map(|r| r.error), if k == kind::CONV2D { None } else { Some(Error::BadDescriptor) }, "kind {k} short");
+        let mut long = ints.clone();
+        long.extend([1, 1]);
+        assert!(make_f(k, &long, &floats).is_err(), "kind {k} long");
+        let mut fl = floats.clone();
+        fl.push(0.0);
+        assert_eq!(make_f(k, &ints, &fl).err().unwrap().error, Error::BadDescriptor, "kind {k} extra float");
+        // A zero first size.
+        let mut z = ints.clone();
+        z[0] = 0;
+        assert_eq!(make_f(k, &z, &floats).err().unwrap().field, 0, "kind {k} zero size");
+        // Non-finite floats.
+        for (j, _) in floats.iter().enumerate() {
+            let mut f = floats.clone();
+            f[j] = f64::NAN;
+            assert_eq!(make_f(k, &ints, &f).err().unwrap().field as usize, ints.len() + j, "kind {k} NaN float {j}");
+        }
+    }
+    let f = |k, i: &[u32], fl: &[f64]| make_f(k, i, fl).err().unwrap_or_else(|| panic!("kind {k} {i:?} {fl:?} was accepted"));
+    // BatchNorm: eps 0 (a constant channel divides by zero), momentum > 1, a choice beyond its range.
+    assert_eq!(f(kind::BATCH_NORM, &[3, 4, 1, 1, 0, 0], &[0.0, 0.1]).field, 6);
+    assert_eq!(f(kind::BATCH_NORM, &[3, 4, 1, 1, 0, 0], &[1e-5, 1.5]).field, 7);
+    assert_eq!(f(kind::BATCH_NORM, &[3, 4, 2, 1, 0, 0], &[1e-5, 0.1]).field, 2);
+    // GroupNorm groups not dividing the channels; dropout units not dividing the sample; p > 1.
+    assert_eq!((f(kind::GROUP_NORM, &[4, 3, 3, 1], &[1e-5]).error, f(kind::GROUP_NORM, &[4, 3, 3, 1], &[1e-5]).field), (Error::BadGeometry, 2));
+    assert_eq!(f(kind::DROPOUT, &[12, 5, 0, 0], &[0.5]).field, 1);
+    assert_eq!(f(kind::DROPOUT, &[12, 1, 0, 0], &[1.5]).field, 4);
+    // An activation kind this build does not know.
+    assert_eq!(f(kind::ACTIVATION, &[4, 11], &[0.0]).field, 1);
+    // Concat: more inputs than an io block holds, a zero-channel input.
+    assert_eq!(f(kind::CONCAT, &[4, 8, 1, 1, 1, 1, 1, 1, 1, 1], &[]).field, 1);
+    assert_eq!(f(kind::CONCAT, &[4, 2, 1, 0], &[]).field, 3);
+    // Conv groups not dividing the channels or filters.
+    assert_eq!(f(kind::CONV2D, &[4, 5, 5, 6, 3, 3, 1, 1, 1, 1, 1, 1, 5, 5, 0, 4], &[]).field, 15);
+    // A transposed conv whose output reaches the stride past the full output (7 rows, 1 cropped on top: 8
+    // of them may be 7 + 1, not 9).
+    assert_eq!(f(kind::CONV_TRANSPOSE2D, &[4, 3, 3, 2, 3, 3, 2, 2, 1, 1, 1, 1, 8, 6, 2], &[]).field, 12);
+    // Average pooling: an output size that does not follow, padding above half the kernel.
+    assert_eq!(f(kind::AVG_POOL2D, &[2, 5, 5, 3, 3, 2, 2, 1, 1, 2, 3, 1, 0, 0], &[]).field, 9);
+    assert_eq!(f(kind::AVG_POOL2D, &[2, 5, 5, 3, 3, 2, 2, 2, 1, 3, 3, 1, 0, 0], &[]).error, Error::BadGeometry);
+    // Losses: smoothing > 1, Huber's δ = 0, an unknown reduction.
+    assert_eq!(f(kind::CROSS_ENTROPY, &[5, 0, 0, 0, 0], &[1.5]).field, 5);
+    assert_eq!(f(kind::REGRESSION, &[6, 2, 0], &[0.0]).field, 3);
+    assert_eq!(f(kind::BCE_WITH_LOGITS, &[6, 2, 0, 0], &[]).field, 1);
+    // Sizes beyond wasm32: a 2³¹-value norm sample, a concat of 2 × 2³⁰ channels.
+    assert_eq!(f(kind::LAYER_NORM, &[1 << 16, 1 << 15, 0], &[1e-5]).error, Error::TooLarge);
+    assert_eq!(f(kind::CONCAT, &[1, 2, 1 << 30, 1 << 30], &[]).error, Error::TooLarge);
+}
+
+/// Random descriptors and io blocks for every operator: each create or call is `Ok` or a refusal, never a
+/// panic (a trap in wasm), and every refusal has a known code.
+#[test]
+fn random_descriptors_and_io_blocks_never_panic() {
+    let mut rng = Rng::new(1313);
+    let mut arena = Arena::new(1 << 16);
+    let filled = arena.put(&vec![0.5f32; 4096]);
+    let mem = arena.mem();
+    let values = [0u32, 1, 2, 3, 5, 8, 16, 0xffff_ff9c, 1 << 16, 1 << 30, u32::MAX];
+    let floats = [0.0, 1e-5, 0.1, 0.5, 1.0, 2.0, -1.0, 1e300, f64::NAN];
+    let mut created = 0;
+    for _ in 0..20_000 {
+        let k = 1 + rng.below(19) as u32;
+        let base = issue13_descriptors().into_iter().find(|d| d.0 == k);
+        let (mut ints, mut fl) = base.map(|d| (d.1, d.2)).unwrap_or_else(|| (vec![1; 15], vec![]));
+        // Mutate a few fields (or the lengths) of a valid descriptor.
+        for _ in 0..1 + rng.below(3) {
+            match rng.below(6) {
+                0 => ints.truncate(rng.below(ints.len() + 1)),
+                1 => ints.push(values[rng.below(values.len())]),
+                2 if !fl.is_empty() => {
+                    let j = rng.below(fl.len());
+                    fl[j] = floats[rng.below(floats.len())];
+                }
+                _ if !ints.is_empty() => {
+                    let i = rng.below(ints.len());
+                    ints[i] = if rng.below(2) == 0 { values[rng.below(values.len())] } else { ints[i].wrapping_add(1) };
+                }
+                _ => {}
+            }
+        }
+        let Ok(mut op) = make_f(k, &ints, &fl) else { continue };
+        created += 1;
+        for _ in 0..4 {
+            let slots: Vec<u32> = (0..op.slots()).map(|_| match rng.below(4) {
+                0 => 0,
+                1 => filled + 4 * rng.below(64) as u32,
+                2 => (1 << 16) - 4 * rng.below(8) as u32,
+                _ => 16 + rng.below(1 << 16) as u32,
+            }).collect();
+            let io = Io::from_slots(mem, &slots);
+            let batch = [0, 1, 2, 7, 1 << 20][rng.below(5)];
+            let flags = [0, flags::TRAIN, flags::ACCUMULATE | flags::TRAIN, 1 << 7][rng.below(4)];
+            for r in [op.forward(&io, batch, flags), op.backward(&Io::from_slots(mem, &slots), batch, flags)] {
+                if let Err(r) = r {
+                    assert!(Error::from_code(r.error.code()).is_some());
+                }
+            }
+        }
+    }
+    assert!(created > 2000, "only {created} descriptors were valid");
+}
+
+/// BatchNorm through the io block: the kernel's bits, and num_batches_tracked kept as one f32 in the
+/// model's buffers (converted to the kernel's count around the call).
+#[test]
+fn batch_norm_keeps_its_count_as_an_f32_and_gives_the_kernels_bits() {
+    use crate::op::norm::batchnorm::{BatchNorm, BatchNormConfig, Running};
+    use crate::op::norm::{Affine, StatsOut};
+    let mut rng = Rng::new(6);
+    let (b, c, inner) = (3usize, 2usize, 5usize);
+    let (x, w, bias) = (rng.normal_vec(b * c * inner), rng.normal_vec(c), rng.normal_vec(c));
+    let cfg = BatchNormConfig { momentum: None, relu: true, ..Default::default() };
+    let k = BatchNorm::new(b, c, inner, cfg).unwrap();
+    let (mut rm, mut rv, mut t) = (vec![0.0f32; c], vec![1.0f32; c], 41i64);
+    let (mut mean, mut rstd, mut y) = (vec![0.0; c], vec![0.0; c], vec![0.0; x.len()]);
+    k.forward(true, &x, Affine { weight: Some(&w), bias: Some(&bias) }, Some(Running { mean: &mut rm, var: &mut rv, batches_tracked: &mut t }), StatsOut { mean: &mut mean, rstd: &mut rstd }, &mut y).unwrap();
+
+    let mut arena = Arena::new(1 << 14);
+    let (ax, aw, ab) = (arena.put(&x), arena.put(&w), arena.put(&bias));
+    let (arm, arv, at) = (arena.put(&[0.0f32; 2]), arena.put(&[1.0f32; 2]), arena.put(&[41.0f32]));
+    let (ay, amean, arstd) = (arena.put(&vec![0.0f32; x.len()]), arena.put(&[0.0f32; 2]), arena.put(&[0.0f32; 2]));
+    let mut op = make_f(kind::BATCH_NORM, &[c as u32, inner as u32, 1, 1, 1, 1], &[1e-5, 0.1]).unwrap();
+    let slots = [ax, aw, ab, arm, arv, at, ay, amean, arstd, 0, 0, 0, 0];
+    op.forward(&Io::from_slots(arena.mem(), &slots), b, flags::TRAIN).unwrap();
+    assert_eq!(arena.get::<f32>(ay, y.len()), y);
+    assert_eq!((arena.get::<f32>(arm, c), arena.get::<f32>(arv, c)), (rm, rv));
+    assert_eq!(arena.get::<f32>(at, 1), vec![42.0]);
+    // A count that is not a non-negative integer is refused before anything is written.
+    let bad = arena.put(&[2.5f32]);
+    let mut slots2 = slots;
+    slots2[5] = bad;
+    let r = op.forward(&Io::from_slots(arena.mem(), &slots2), b, flags::TRAIN).unwrap_err();
+    assert_eq!((r.error, r.field), (Error::BadValue, 5));
+    // One value per channel in training, as PyTorch refuses it.
+    let mut one = make_f(kind::BATCH_NORM, &[c as u32, 1, 1, 1, 0, 0], &[1e-5, 0.1]).unwrap();
+    assert_eq!(one.forward(&Io::from_slots(arena.mem(), &slots), 1, flags::TRAIN).unwrap_err().error, Error::BadGeometry);
+}

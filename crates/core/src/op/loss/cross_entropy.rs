@@ -87,8 +87,7 @@ impl CrossEntropy {
         let inv = |v: f64| if v == 0.0 { 0.0 } else { 1.0 / v };
         let (ka, kb) = ((1.0 - eps) * inv(a), eps / c as f64 * inv(b));
         let wsum: f64 = (0..c).map(w).sum();
-        let mut row_loss: Vec<f64> = Vec::new();
-        error::grow(&mut row_loss, n)?;
+        let mut row_loss: Vec<f64> = error::zeroed(n)?;
         let (lp, dp) = (SyncPtr(row_loss.as_mut_ptr()), dlogits.map(|d| SyncPtr(d.as_mut_ptr())));
         par::for_each(n.div_ceil(ROWS), |task| {
             for i in task * ROWS..((task + 1) * ROWS).min(n) {

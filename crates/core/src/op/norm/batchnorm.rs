@@ -109,8 +109,7 @@ impl BatchNorm {
 
     /// `f(p, channel of p)` for every plane p, in parallel over chunks of planes.
     fn per_plane<T: Copy + Default + Send>(&self, f: impl Fn(usize, usize) -> T + Sync) -> Result<Vec<T>> {
-        let mut out = Vec::new();
-        error::grow(&mut out, self.n * self.c)?;
+        let mut out = error::zeroed(self.n * self.c)?;
         let per = (ELEMENTWISE_CHUNK / self.inner).max(1);
         par::chunks_mut(&mut out, per, |k, chunk| {
             let mut ch = (k * per) % self.c;
@@ -135,8 +134,7 @@ impl BatchNorm {
     }
 
     fn channels_from(&self, w: Option<&[f32]>, b: Option<&[f32]>, mean: &[f32], rstd: &[f32]) -> Result<Vec<Channel>> {
-        let mut ch = Vec::new();
-        error::grow(&mut ch, self.c)?;
+        let mut ch = error::zeroed(self.c)?;
         for (i, k) in ch.iter_mut().enumerate() {
             let (m, r) = (mean[i], rstd[i]);
             *k = Channel { mean: m, rstd: r, scale: w.map_or(1.0, |w| w[i]) * r, shift: b.map_or(0.0, |b| b[i]), ..Default::default() };
@@ -216,16 +214,14 @@ impl BatchNorm {
     /// equal sizes L, so mean = Σ mean_p / N and M2 = Σ M2_p + L·Σ(mean_p − mean)² (two passes in f64,
     /// walking the planes in memory order).
     fn combine(&self, planes: &[(f64, f64)]) -> Result<Vec<(f64, f64)>> {
-        let mut out: Vec<(f64, f64)> = Vec::new();
-        error::grow(&mut out, self.c)?;
+        let mut out: Vec<(f64, f64)> = error::zeroed(self.c)?;
         for row in planes.chunks_exact(self.c) {
             for (o, p) in out.iter_mut().zip(row) {
                 o.0 += p.0;
             }
         }
         let n = self.n as f64;
-        let mut spread: Vec<f64> = Vec::new();
-        error::grow(&mut spread, self.c)?;
+        let mut spread: Vec<f64> = error::zeroed(self.c)?;
         for o in out.iter_mut() {
             o.0 /= n;
         }
@@ -262,8 +258,7 @@ impl BatchNorm {
         let count = self.count() as f64;
         let batch = self.uses_batch_stats(training);
         // Per channel, Σg and Σg·(x − mean) over the batch in order (walking the planes in memory order).
-        let mut total: Vec<[f64; 2]> = Vec::new();
-        error::grow(&mut total, self.c)?;
+        let mut total: Vec<[f64; 2]> = error::zeroed(self.c)?;
         for row in sums.chunks_exact(self.c) {
             for (t, s) in total.iter_mut().zip(row) {
                 *t = [t[0] + s[0], t[1] + s[1]];

@@ -110,8 +110,7 @@ impl GroupNorm {
             return Ok(());
         }
         // Per channel over the batch in order: (Σdy·x̂, Σdy).
-        let mut acc: Vec<[f64; 2]> = Vec::new();
-        error::grow(&mut acc, self.c)?;
+        let mut acc: Vec<[f64; 2]> = error::zeroed(self.c)?;
         par::chunks_mut(&mut acc, 1, |ch, a| {
             for n in 0..self.n {
                 let at = (n * self.c + ch) * l;

@@ -94,8 +94,7 @@ impl LayerNorm {
             return Ok(());
         }
         // Per column: Σ over rows, in row order, of (dy·x̂, dy) in f64.
-        let mut acc: Vec<[f64; 2]> = Vec::new();
-        error::grow(&mut acc, d)?;
+        let mut acc: Vec<[f64; 2]> = error::zeroed(d)?;
         const COLS: usize = 256;
         par::chunks_mut(&mut acc, COLS, |k, cols| {
             let e0 = k * COLS;
