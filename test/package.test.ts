@@ -83,8 +83,8 @@ describe('the packed package, installed into fresh projects', () => {
   });
 
   it('the tarball: small, the files a user needs, no dangling source maps, LICENSE and metadata', () => {
-    // Four wasm builds (~145 KB each before gzip) are most of it.
-    expect(tarball.size).toBeLessThan(600_000);
+    // Four wasm builds (373–409 KB each, 132–147 KB gzipped, with issue 13's layer vocabulary) are most of it.
+    expect(tarball.size).toBeLessThan(900_000);
     expect(tarball.files).toEqual(expect.arrayContaining(['LICENSE', 'README.md', 'package.json', 'ts/index.cjs', 'wasm/builds.js',
       'wasm/wasmcnn-simd.wasm', 'wasm/wasmcnn-simd-threads.wasm', 'wasm/wasmcnn-relaxed-simd.wasm', 'wasm/wasmcnn-relaxed-simd-threads.wasm',
       'ts/dist/index.js', 'ts/dist/index.browser.js', 'ts/dist/index.d.ts', 'ts/dist/remote/host.js']));
