@@ -3,6 +3,7 @@
 // pipe. While it runs, this process only waits, and while our engines run it only waits: the two never share
 // the cores. Without Python or torch, start() says why and the bench has no PyTorch rows.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
@@ -32,6 +33,12 @@ const SCRIPT = fileURLToPath(new URL('./pytorch.py', import.meta.url));
 /** Debian's interpreter with python3-torch, unless BENCH_PYTHON names another. */
 const PYTHON = process.env.BENCH_PYTHON ?? '/usr/bin/python3';
 
+/** The last line the process wrote to stderr, once all of it has arrived. */
+async function lastLine(proc: ChildProcessWithoutNullStreams, stderr: string[]): Promise<string> {
+  if (!proc.stderr.readableEnded) await once(proc.stderr, 'end');
+  return stderr.join('').trim().split('\n').at(-1) ?? '';
+}
+
 export class TorchAnchor {
   readonly version: string;
   readonly threads: number;
@@ -56,11 +63,13 @@ export class TorchAnchor {
     const proc = spawn(PYTHON, [SCRIPT, '--threads', String(threads)], { env, stdio: ['pipe', 'pipe', 'pipe'] });
     const stderr: string[] = [];
     proc.stderr.setEncoding('utf8').on('data', (s: string) => stderr.push(s));
+    // A write to a dead process fails here; the request then sees the pipe's end and says the process exited.
+    proc.stdin.on('error', () => {});
     const failed = new Promise<string>((resolve) => proc.on('error', (e) => resolve(`${PYTHON}: ${e.message}`)));
     const lines = createInterface({ input: proc.stdout })[Symbol.asyncIterator]();
     const first = await Promise.race([lines.next(), failed]);
     if (typeof first === 'string') return `PyTorch not installed: no PyTorch rows (${first})`;
-    const msg = first.done ? { error: `PyTorch anchor failed to start: no PyTorch rows (${PYTHON} exited: ${stderr.join('').trim().split('\n').at(-1) ?? ''})` } : JSON.parse(first.value);
+    const msg = first.done ? { error: `PyTorch anchor failed to start: no PyTorch rows (${PYTHON} exited: ${await lastLine(proc, stderr)})` } : JSON.parse(first.value);
     if (!msg.ready) {
       proc.kill();
       return String(msg.error);
@@ -75,7 +84,7 @@ export class TorchAnchor {
   async #ask<T>(req: object): Promise<T> {
     this.#proc.stdin.write(`${JSON.stringify(req)}\n`);
     const next = await this.#lines.next();
-    if (next.done) throw new Error(`PyTorch anchor (${this.threads} threads) exited: ${this.#stderr.join('').trim().split('\n').at(-1) ?? ''}`);
+    if (next.done) throw new Error(`PyTorch anchor (${this.threads} threads) exited: ${await lastLine(this.#proc, this.#stderr)}`);
     const res = JSON.parse(next.value);
     if (res.error) throw new Error(`PyTorch anchor: ${res.error}`);
     return res as T;
