@@ -33,10 +33,13 @@ const SCRIPT = fileURLToPath(new URL('./pytorch.py', import.meta.url));
 /** Debian's interpreter with python3-torch, unless BENCH_PYTHON names another. */
 const PYTHON = process.env.BENCH_PYTHON ?? '/usr/bin/python3';
 
-/** The last line the process wrote to stderr, once all of it has arrived. */
-async function lastLine(proc: ChildProcessWithoutNullStreams, stderr: string[]): Promise<string> {
+/** How the process ended, with the last line it wrote to stderr (once all of it has arrived). */
+async function howItEnded(proc: ChildProcessWithoutNullStreams, stderr: string[]): Promise<string> {
+  if (proc.pid === undefined) return 'never started';
+  if (proc.exitCode === null && proc.signalCode === null) await once(proc, 'exit');
   if (!proc.stderr.readableEnded) await once(proc.stderr, 'end');
-  return stderr.join('').trim().split('\n').at(-1) ?? '';
+  const line = stderr.join('').trim().split('\n').at(-1);
+  return `${proc.signalCode ?? `code ${proc.exitCode}`}${line ? `: ${line}` : ''}`;
 }
 
 export class TorchAnchor {
@@ -69,7 +72,7 @@ export class TorchAnchor {
     const lines = createInterface({ input: proc.stdout })[Symbol.asyncIterator]();
     const first = await Promise.race([lines.next(), failed]);
     if (typeof first === 'string') return `PyTorch not installed: no PyTorch rows (${first})`;
-    const msg = first.done ? { error: `PyTorch anchor failed to start: no PyTorch rows (${PYTHON} exited: ${await lastLine(proc, stderr)})` } : JSON.parse(first.value);
+    const msg = first.done ? { error: `PyTorch anchor failed to start: no PyTorch rows (${PYTHON} exited, ${await howItEnded(proc, stderr)})` } : JSON.parse(first.value);
     if (!msg.ready) {
       proc.kill();
       return String(msg.error);
@@ -84,7 +87,7 @@ export class TorchAnchor {
   async #ask<T>(req: object): Promise<T> {
     this.#proc.stdin.write(`${JSON.stringify(req)}\n`);
     const next = await this.#lines.next();
-    if (next.done) throw new Error(`PyTorch anchor (${this.threads} threads) exited: ${await lastLine(this.#proc, this.#stderr)}`);
+    if (next.done) throw new Error(`PyTorch anchor (${this.threads}-thread process) exited, ${await howItEnded(this.#proc, this.#stderr)}`);
     const res = JSON.parse(next.value);
     if (res.error) throw new Error(`PyTorch anchor: ${res.error}`);
     return res as T;
