@@ -99,3 +99,30 @@ describe('spawn(): the async engine API', () => {
     });
   }
 });
+
+describe('spawn(): the model API beyond fit', () => {
+  it('loadWeights/saveWeights, lrFind with a remote optimizer, modes, and every fit callback forwarded', async () => {
+    const { spawn } = await import('../ts/src/index.js');
+    const r = await spawn({ where: 'local', threads: 1 });
+    const m = await r.model({ inputShape: [4], layers: [{ type: 'dense', units: 3 }], seed: 1 });
+    const bytes = await m.saveWeights();
+    const n = await r.model({ inputShape: [4], layers: [{ type: 'dense', units: 3 }], seed: 2 });
+    const report = await n.loadWeights(bytes);
+    expect(report.loaded).toEqual(['0.weight', '0.bias']);
+    expect(await n.getWeights()).toEqual(await m.getWeights());
+    const x = Float32Array.from({ length: 64 }, (_, i) => Math.sin(i));
+    const y = Array.from({ length: 16 }, (_, i) => i % 3);
+    const opt = await r.optimizer({ type: 'adam', lr: 1e-3 }, m);
+    const before = await opt.saveState();
+    const f = await m.lrFind(x, y, { optimizer: opt, steps: 20, batchSize: 4 });
+    expect(f.lrs.length).toBeGreaterThan(2);
+    expect(await opt.saveState()).toEqual(before);
+    const seen: string[] = [];
+    await m.eval();
+    await m.train();
+    await m.fit(x, y, { epochs: 8, batchSize: 4, optimizer: { type: 'adam', lr: 1e-7 }, advisor: true, callbacks: { onFinding: () => void seen.push('finding'), onBatchEnd: () => void seen.push('batch') } });
+    expect(seen).toContain('finding');
+    expect(seen).toContain('batch');
+    await r.terminate();
+  });
+});

@@ -32,6 +32,8 @@ export type {
 } from './optim/index.js';
 export type { FitOptions, History, BatchInfo, EpochInfo, Callbacks, EvalResult } from './train/fit.js';
 export type { LayerTelemetry } from './train/telemetry.js';
+export { lrFind, type LrFindOptions, type LrFindResult } from './train/lr-find.js';
+export type { SwitchPolicy, SwitchRule, SwitchEvent } from './train/switch.js';
 export { Advisor, FINDING_KINDS, resolveAdvisorOptions } from './train/advisor.js';
 export type { AdvisorOptions, Finding, FindingKind, StepRecord, ResolvedAdvisorOptions } from './train/advisor.js';
 export type {

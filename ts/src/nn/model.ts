@@ -15,6 +15,7 @@ import { Rng } from './rng.js';
 import { gather } from '../train/batch.js';
 import { checkXY, evaluate, fit, predict, type EvalResult, type EvaluateOptions, type FitOptions, type History, type PredictOptions } from '../train/fit.js';
 import { Loss, type LossSpec } from '../train/loss.js';
+import { lrFind, type LrFindOptions, type LrFindResult } from '../train/lr-find.js';
 import { loadWeights, loadWeightsSync, saveWeights, type LoadWeightsOptions, type LoadWeightsReport, type WeightsSource } from './weights-io.js';
 
 export interface ModelJSON extends ModelSpec {
@@ -329,6 +330,15 @@ export class Model {
     } finally {
       loss.dispose();
     }
+  }
+
+  /**
+   * The learning-rate range test (Smith 2015; fastai's lr_find): the loss over an exponential ramp of
+   * rates, with suggestions. The weights, buffers and a given optimizer's state are restored bitwise after.
+   */
+  lrFind(x: Float32Array, y: ArrayLike<number>, opts?: LrFindOptions): Promise<LrFindResult> {
+    this.#alive();
+    return lrFind(this, x, y, opts);
   }
 
   /**

@@ -269,6 +269,20 @@ export class Plan {
     }
   }
 
+  /** Per ReLU node: the fraction of its outputs for the current batch that are exactly zero (dead units). */
+  deadFractions(batch: number): { layer: string; deadFraction: number }[] {
+    const f32 = this.#model.engine.heap.f32;
+    return this.#model.graph.nodes
+      .filter((n) => n.type === 'relu')
+      .map((n) => {
+        const at = (this.#act.ptr >>> 2) + this.#places[n.output].act;
+        const v = f32.subarray(at, at + batch * this.#per[n.output]);
+        let zeros = 0;
+        for (let i = 0; i < v.length; i++) if (v[i] === 0) zeros++;
+        return { layer: n.path, deadFraction: zeros / v.length };
+      });
+  }
+
   /** The first node (in forward order) whose output holds a non-finite value for the current batch. */
   firstNonFinite(batch: number): string | null {
     const ex = this.#model.engine.exports;

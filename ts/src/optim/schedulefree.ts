@@ -73,7 +73,7 @@ export function resolveScheduleFreeSGD(cfg?: ScheduleFreeSGDConfig): ResolvedSch
   return { ...common(w, c, 1), momentum: checkNumber(w, 'momentum', c.momentum ?? 0.9, 0, 1, { loOpen: true, hiOpen: true }) };
 }
 
-abstract class ScheduleFree<C extends ResolvedCommon> extends TableOptimizer {
+export abstract class ScheduleFree<C extends ResolvedCommon = ResolvedCommon> extends TableOptimizer {
   readonly options: C;
   #mode: 'train' | 'eval' = 'train';
   protected constructor(engine: Engine, target: OptimizerTargetLike, type: 'schedulefree_adamw' | 'schedulefree_sgd', name: string, o: C) {

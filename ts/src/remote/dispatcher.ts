@@ -8,14 +8,21 @@ import type { Platform } from '../runtime/platform.js';
 import type { Model } from '../nn/model.js';
 import type { Optimizer } from '../optim/optimizer.js';
 import type { OptimizerState } from '../optim/index.js';
-import type { FitOptions } from '../train/fit.js';
+import type { EvaluateOptions, FitOptions, PredictOptions } from '../train/fit.js';
+import type { LrFindOptions } from '../train/lr-find.js';
+import type { LoadWeightsOptions } from '../nn/weights-io.js';
 import type { CallbackEvent, ModelHandleInfo, OptimizerHandleInfo, OptimizerRef } from './protocol.js';
 
 /** Runs a training callback on the caller's side and resolves when it has finished (or rejects with its error). */
 export type EmitCallback = (name: CallbackEvent['name'], info: unknown) => Promise<void>;
 
-const MODEL_OPS = ['fit', 'evaluate', 'predict', 'getWeights', 'setWeights', 'toJSON', 'summary', 'summaryRows', 'lossAndGradients', 'dispose'] as const;
-const OPTIMIZER_OPS = ['state', 'config', 'steps', 'setLr', 'saveState', 'loadState', 'dispose'] as const;
+const MODEL_OPS = [
+  'fit', 'evaluate', 'predict', 'getWeights', 'setWeights', 'loadWeights', 'saveWeights', 'lrFind', 'train', 'eval', 'toJSON', 'summary',
+  'summaryRows', 'lossAndGradients', 'dispose',
+] as const;
+const OPTIMIZER_OPS = ['state', 'config', 'steps', 'setLr', 'saveState', 'loadState', 'saveTorchState', 'loadTorchState', 'lastStep', 'dispose'] as const;
+/** fit's callbacks, forwarded to the caller when it gave them. */
+export const FIT_CALLBACKS = ['onBatchEnd', 'onEpochEnd', 'onWarning', 'onSwitch', 'onFinding'] as const;
 
 export class Dispatcher {
   #engine: Engine | null = null;
@@ -99,13 +106,25 @@ export class Dispatcher {
         return m.fit(x, y, this.#fitOptions(wire, emit));
       }
       case 'evaluate':
-        return m.evaluate(args[0] as Float32Array, args[1] as ArrayLike<number>, args[2] as { batchSize?: number });
+        return m.evaluate(args[0] as Float32Array, args[1] as ArrayLike<number>, args[2] as EvaluateOptions);
       case 'predict':
-        return m.predict(args[0] as Float32Array, args[1] as { batchSize?: number; logits?: boolean });
+        return m.predict(args[0] as Float32Array, args[1] as PredictOptions);
       case 'getWeights':
         return m.getWeights();
       case 'setWeights':
-        return m.setWeights(args[0] as Record<string, ArrayLike<number>>);
+        return m.setWeights(args[0] as Record<string, ArrayLike<number>>, args[1] as { strict?: boolean });
+      case 'loadWeights':
+        return m.loadWeightsSync(args[0] as ArrayBuffer | ArrayBufferView, args[1] as LoadWeightsOptions);
+      case 'saveWeights':
+        return m.saveWeights(args[0] as Record<string, string> | undefined);
+      case 'lrFind':
+        return m.lrFind(args[0] as Float32Array, args[1] as ArrayLike<number>, this.#withOptimizer(args[2] as WireLrFindOptions | undefined) as LrFindOptions);
+      case 'train':
+        m.train();
+        return true;
+      case 'eval':
+        m.eval();
+        return false;
       case 'toJSON':
         return m.toJSON(args[0] as { weights?: boolean });
       case 'summary':
@@ -137,12 +156,27 @@ export class Dispatcher {
         return o.saveState();
       case 'loadState':
         return o.loadState(args[0] as OptimizerState);
+      case 'saveTorchState':
+        return o.saveTorchState();
+      case 'loadTorchState':
+        return o.loadTorchState(args[0] as ArrayBuffer | ArrayBufferView);
+      case 'lastStep':
+        return o.lastStep();
       case 'dispose':
         this.#optimizers.delete(id);
         return o.dispose();
       default:
         throw new TypeError(`wasmcnn: optimizers have no remote operation ${describe(op)} (known: ${OPTIMIZER_OPS.join(', ')})`);
     }
+  }
+
+  /** Options whose `optimizer` may be a handle on the wire: the handle becomes its optimizer. */
+  #withOptimizer<T extends { optimizer?: unknown }>(o: T | undefined): T | undefined {
+    const h = o?.optimizer as OptimizerRef | undefined;
+    if (typeof h !== 'object' || h === null || !('optimizerHandle' in h)) return o;
+    const opt = this.#optimizers.get(h.optimizerHandle);
+    if (!opt) throw new Error(`wasmcnn: the optimizer handle ${h.optimizerHandle} was disposed`);
+    return { ...o, optimizer: opt } as T;
   }
 
   /** FitOptions from the wire: callbacks become calls back to the caller, an optimizer handle its optimizer. */
@@ -161,9 +195,9 @@ export class Dispatcher {
       }
     }
     if (callbacks) {
-      opts.callbacks = {};
-      if (callbacks.onBatchEnd) opts.callbacks.onBatchEnd = (info) => emit('onBatchEnd', info);
-      if (callbacks.onEpochEnd) opts.callbacks.onEpochEnd = (info) => emit('onEpochEnd', info);
+      const cbs: Record<string, (info: unknown) => Promise<void>> = {};
+      for (const k of FIT_CALLBACKS) if (callbacks[k]) cbs[k] = (info) => emit(k, info);
+      opts.callbacks = cbs;
     }
     return opts;
   }
@@ -171,7 +205,7 @@ export class Dispatcher {
 
 /** FitOptions as sent: which callbacks exist (functions stay with the caller), an optimizer as config or handle. */
 export type WireFitOptions = Omit<FitOptions, 'callbacks' | 'optimizer' | 'checkpoint'> & {
-  callbacks?: { onBatchEnd?: boolean; onEpochEnd?: boolean };
+  callbacks?: Partial<Record<(typeof FIT_CALLBACKS)[number], boolean>>;
   /** The caller keeps `save`; checkpoints come back as 'onCheckpoint' events. */
   checkpoint?: { every?: number };
   optimizer?: Exclude<FitOptions['optimizer'], Optimizer> | OptimizerRef;
@@ -187,3 +221,6 @@ export function transferables(v: unknown, out: ArrayBuffer[] = [], depth = 0): A
   }
   return out;
 }
+
+/** lrFind's options on the wire: the optimizer as a config, a name or a handle. */
+export type WireLrFindOptions = Omit<LrFindOptions, 'optimizer'> & { optimizer?: Exclude<LrFindOptions['optimizer'], Optimizer> | OptimizerRef };

@@ -10,8 +10,11 @@ import type { ModelJSON, SummaryRow } from '../nn/model.js';
 import type { ModelSpec } from '../nn/model-spec.js';
 import { Optimizer } from '../optim/optimizer.js';
 import type { OptimizerConfig, OptimizerName, OptimizerState } from '../optim/index.js';
-import type { EvalResult, FitOptions, History } from '../train/fit.js';
-import type { WireFitOptions } from './dispatcher.js';
+import type { EvalResult, EvaluateOptions, FitOptions, History, PredictOptions } from '../train/fit.js';
+import type { LrFindOptions, LrFindResult } from '../train/lr-find.js';
+import type { LoadWeightsOptions, LoadWeightsReport, WeightsSource } from '../nn/weights-io.js';
+import type { LastStep } from '../optim/optimizer.js';
+import { FIT_CALLBACKS, type WireFitOptions } from './dispatcher.js';
 import type { ModelHandleInfo, OptimizerHandleInfo } from './protocol.js';
 import { LocalTransport, WorkerTransport, type Transport } from './transport.js';
 
@@ -65,6 +68,11 @@ export class RemoteEngine {
   }
 
   /** A model with seeded initial weights (as `Engine.model`). */
+  async model(spec: ModelSpec): Promise<RemoteModel> {
+    return this.sequential(spec);
+  }
+
+  /** The same as `model(spec)`. */
   async sequential(spec: ModelSpec): Promise<RemoteModel> {
     return new RemoteModel(this.#t, (await this.#t.call('sequential', undefined, [spec])) as ModelHandleInfo);
   }
@@ -148,26 +156,54 @@ export class RemoteModel {
     } else if (optimizer !== undefined) wire.optimizer = optimizer;
     if (callbacks !== undefined) {
       if (typeof callbacks !== 'object' || callbacks === null) throw new TypeError(`fit: callbacks must be an object, got ${describe(callbacks)}`);
-      wire.callbacks = { onBatchEnd: typeof callbacks.onBatchEnd === 'function', onEpochEnd: typeof callbacks.onEpochEnd === 'function' };
+      wire.callbacks = Object.fromEntries(FIT_CALLBACKS.map((k) => [k, typeof callbacks[k] === 'function']));
     }
     const caller = { ...callbacks, onCheckpoint: checkpoint?.save as ((c: unknown) => void | Promise<void>) | undefined };
     return (await this.#t.call('fit', this.#info.id, [x, y, wire], { callbacks: caller })) as History;
   }
 
-  async evaluate(x: Float32Array, y: ArrayLike<number>, opts?: { batchSize?: number }): Promise<EvalResult> {
+  async evaluate(x: Float32Array, y: ArrayLike<number>, opts?: EvaluateOptions): Promise<EvalResult> {
     return (await this.#call('evaluate', x, y, opts)) as EvalResult;
   }
 
-  async predict(x: Float32Array, opts?: { batchSize?: number; logits?: boolean }): Promise<Float32Array> {
+  async predict(x: Float32Array, opts?: PredictOptions): Promise<Float32Array> {
     return (await this.#call('predict', x, opts)) as Float32Array;
+  }
+
+  /** As `Model.loadWeights`: safetensors bytes, a Blob or a Response (read here, sent as bytes). */
+  async loadWeights(source: WeightsSource, opts?: LoadWeightsOptions): Promise<LoadWeightsReport> {
+    const bytes = source instanceof Blob ? await source.arrayBuffer() : typeof Response !== 'undefined' && source instanceof Response ? await source.arrayBuffer() : source;
+    return (await this.#call('loadWeights', bytes, opts)) as LoadWeightsReport;
+  }
+
+  /** As `Model.saveWeights`: the state_dict as safetensors bytes. */
+  async saveWeights(metadata?: Record<string, string>): Promise<Uint8Array> {
+    return (await this.#call('saveWeights', metadata)) as Uint8Array;
+  }
+
+  /** As `Model.lrFind` (the optimizer a config, a name or a RemoteOptimizer). */
+  async lrFind(x: Float32Array, y: ArrayLike<number>, opts: Omit<LrFindOptions, 'optimizer'> & { optimizer?: OptimizerConfig | OptimizerName | RemoteOptimizer } = {}): Promise<LrFindResult> {
+    const { optimizer, ...rest } = opts;
+    const wire = optimizer instanceof RemoteOptimizer ? { ...rest, optimizer: { optimizerHandle: optimizer._id } } : opts;
+    return (await this.#call('lrFind', x, y, wire)) as LrFindResult;
+  }
+
+  /** Training mode (as `Model.train()`). */
+  async train(): Promise<void> {
+    await this.#call('train');
+  }
+
+  /** Evaluation mode (as `Model.eval()`). */
+  async eval(): Promise<void> {
+    await this.#call('eval');
   }
 
   async getWeights(): Promise<Record<string, Float32Array>> {
     return (await this.#call('getWeights')) as Record<string, Float32Array>;
   }
 
-  async setWeights(weights: Record<string, ArrayLike<number>>): Promise<void> {
-    await this.#call('setWeights', weights);
+  async setWeights(weights: Record<string, ArrayLike<number>>, opts?: { strict?: boolean }): Promise<void> {
+    await this.#call('setWeights', weights, opts);
   }
 
   async toJSON(opts?: { weights?: boolean }): Promise<ModelJSON> {
@@ -236,6 +272,21 @@ export class RemoteOptimizer {
   /** Moments, step count and rate, as `Optimizer.saveState()`. */
   async saveState(): Promise<OptimizerState> {
     return (await this.#t.call('saveState', this.#id, [])) as OptimizerState;
+  }
+
+  /** torch.optim's state_dict as safetensors bytes, as `Optimizer.saveTorchState()`. */
+  async saveTorchState(): Promise<Uint8Array> {
+    return (await this.#t.call('saveTorchState', this.#id, [])) as Uint8Array;
+  }
+
+  /** As `Optimizer.loadTorchState(bytes)`. */
+  async loadTorchState(bytes: ArrayBuffer | ArrayBufferView): Promise<void> {
+    await this.#t.call('loadTorchState', this.#id, [bytes]);
+  }
+
+  /** The last step's effective rates, trust ratios and switches, as `Optimizer.lastStep()`. */
+  async lastStep(): Promise<LastStep> {
+    return (await this.#t.call('lastStep', this.#id, [])) as LastStep;
   }
 
   /** Restores a saved state (checked in full before anything changes), as `Optimizer.loadState()`. */

@@ -26,7 +26,7 @@ export interface CallbackEvent {
   /** The request (a fit) whose callback this is. */
   call: number;
   seq: number;
-  name: 'onBatchEnd' | 'onEpochEnd' | 'onCheckpoint';
+  name: 'onBatchEnd' | 'onEpochEnd' | 'onWarning' | 'onSwitch' | 'onFinding' | 'onCheckpoint';
   info: unknown;
 }
 

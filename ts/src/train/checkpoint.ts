@@ -6,6 +6,7 @@ import type { ModelJSON } from '../nn/model.js';
 import type { OptimizerState } from '../optim/index.js';
 import type { EarlyStoppingState } from './early-stopping.js';
 import type { ScheduleState } from './schedules.js';
+import type { SwitchState } from './switch.js';
 
 export interface Checkpoint {
   format: 'wasmcnn.checkpoint';
@@ -18,6 +19,10 @@ export interface Checkpoint {
   earlyStopping?: EarlyStoppingState;
   /** The best epoch's weights, kept for `earlyStopping.restoreBest`. */
   bestWeights?: Record<string, Float32Array>;
+  /** A switch policy's position (its rules' counters and which fired). */
+  switch?: SwitchState;
+  /** Optimizer steps taken so far (the global step count the advisor and switch events use). */
+  steps?: number;
 }
 
 /** A checkpoint as a JSON string (typed arrays become number arrays; float32 values round-trip exactly). */
@@ -53,7 +58,7 @@ export function checkCheckpointShape(where: string, c: unknown): asserts c is Ch
     throw new TypeError(`${where}: model must be a model JSON with weights`);
   }
   if (typeof k.optimizer !== 'object' || k.optimizer === null) throw new TypeError(`${where}: optimizer state missing`);
-  for (const part of ['schedule', 'earlyStopping', 'bestWeights'] as const) {
+  for (const part of ['schedule', 'earlyStopping', 'bestWeights', 'switch'] as const) {
     const v = k[part];
     if (v !== undefined && (typeof v !== 'object' || v === null || Array.isArray(v))) {
       throw new TypeError(`${where}: ${part} must be an object when present, got ${describe(v)}`);

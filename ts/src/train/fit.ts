@@ -6,7 +6,9 @@ import type { Model } from '../nn/model.js';
 import { gather } from './batch.js';
 import { Loss, type LossSpec } from './loss.js';
 import type { Checkpoint } from './checkpoint.js';
+import type { AdvisorOptions, Finding } from './advisor.js';
 import type { DivergenceConfig, DivergenceWarning } from './divergence.js';
+import type { SwitchEvent, SwitchPolicy } from './switch.js';
 import type { NonFiniteEvent, NonFinitePolicy } from './non-finite.js';
 import type { EarlyStoppingConfig } from './early-stopping.js';
 import type { ScheduleConfig } from './schedules.js';
@@ -50,6 +52,10 @@ export interface Callbacks {
   onEpochEnd?(info: EpochInfo): void | Promise<void>;
   /** Divergence warnings and skipped steps, as they happen (each also lands in `history.warnings`). */
   onWarning?(w: TrainingWarning): void | Promise<void>;
+  /** A strategy switch (`switch`), with its reason and step (also in `history.switches`). */
+  onSwitch?(e: SwitchEvent): void | Promise<void>;
+  /** An advisor finding (`advisor`), as it is made (also in `history.findings`). */
+  onFinding?(f: Finding): void | Promise<void>;
 }
 
 export interface FitOptions {
@@ -103,10 +109,21 @@ export interface FitOptions {
   divergence?: DivergenceConfig | false;
   /** The loss to minimise (default cross-entropy over class labels); evaluate takes the same. */
   loss?: LossSpec;
+  /**
+   * Switch strategy while training: 'swats' (Adam → SGD once the projected SGD rate has stabilised,
+   * carrying it), or rules that replace the optimizer and/or schedule on a plateau or on overfitting.
+   */
+  switch?: SwitchPolicy;
+  /** Diagnostics during training: findings with their evidence and a suggestion (`true` or thresholds). */
+  advisor?: boolean | AdvisorOptions;
 }
 
 export interface History {
   epochs: EpochInfo[];
+  /** Strategy switches (`switch`), in order. */
+  switches: SwitchEvent[];
+  /** Advisor findings (`advisor`), in order. */
+  findings: Finding[];
   /** Divergence warnings and skipped steps, in order. */
   warnings: TrainingWarning[];
   /** With `onNonFinite: 'restore'`: where training stopped. */
@@ -127,7 +144,7 @@ export interface EvalResult {
 
 const FIT_KEYS = [
   'epochs', 'batchSize', 'accumulate', 'optimizer', 'schedule', 'clipNorm', 'clipValue', 'earlyStopping', 'telemetry',
-  'shuffle', 'seed', 'validationData', 'callbacks', 'checkpoint', 'resume', 'onNonFinite', 'divergence', 'loss',
+  'shuffle', 'seed', 'validationData', 'callbacks', 'checkpoint', 'resume', 'onNonFinite', 'divergence', 'loss', 'switch', 'advisor',
 ] as const;
 
 /** An options argument: undefined is {}, anything but a plain object is a TypeError; unknown keys are refused. */

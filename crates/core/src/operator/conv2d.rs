@@ -4,11 +4,12 @@
 //! size, output channels (filters), kernel, stride, top/left padding (bottom/right is implied by the output
 //! size), dilation, output size, and the fused epilogue (`Activation`). No float fields.
 //!
-//! io block: `[x, weight, bias, y, dy, dx, dweight, dbias]`.
+//! io block (`gemm_io`): `[x, weight, bias, y, dy, dx, dweight, dbias]`.
 //! - forward reads x (batch·c·h·w), weight (o·c·kh·kw), bias (o; 0 = none) and writes y (batch·o·oh·ow).
 //! - backward reads x, weight, dy (like y) and, with a fused ReLU, y (the forward's output, for the mask);
 //!   writes dweight and dbias (0 = none; added to with `ACCUMULATE`) and dx (like x; 0 = not needed).
 
+use super::gemm_io::{self, Lens};
 use super::{check_flags, elements, flags, scratch, window, Activation, Desc, Io, Operator, Refusal, Subject};
 use crate::op::conv2d::{conv2d_backward, conv2d_forward, scratch_floats};
 use crate::op::geom::Window;
@@ -18,15 +19,6 @@ const WINDOW: [usize; 13] = [0, 1, 2, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13];
 const O: usize = 3;
 const PT: usize = 8;
 const ACTIVATION: usize = 14;
-
-const X: usize = 0;
-const WEIGHT: usize = 1;
-const BIAS: usize = 2;
-const Y: usize = 3;
-const DY: usize = 4;
-const DX: usize = 5;
-const DWEIGHT: usize = 6;
-const DBIAS: usize = 7;
 
 pub struct Conv2d {
     g: Window,
@@ -50,33 +42,30 @@ impl Conv2d {
         Ok(Self { g, o, relu, sample_in: g.c * g.h * g.w, sample_out, weights })
     }
 
-    fn batch(&self, batch: usize) -> Result<(Window, usize, usize), Refusal> {
+    fn batch(&self, batch: usize) -> Result<(Window, Lens), Refusal> {
         let x = elements(Subject::Input, -1, &[batch, self.sample_in])?;
         let y = elements(Subject::Output, -1, &[batch, self.sample_out])?;
-        Ok((Window { n: batch, ..self.g }, x, y))
+        Ok((Window { n: batch, ..self.g }, Lens { x, y, weight: self.weights, bias: self.o }))
     }
 }
 
 impl Operator for Conv2d {
     fn slots(&self) -> usize {
-        8
+        gemm_io::SLOTS
     }
 
     fn forward(&mut self, io: &Io, batch: usize, flags: u32) -> Result<(), Refusal> {
         check_flags(flags)?;
-        let (g, xl, yl) = self.batch(batch)?;
-        let (x, w, b) = (io.input(X, xl)?, io.input(WEIGHT, self.weights)?, io.input_opt(BIAS, self.o)?);
-        let y = io.output(Y, yl)?;
-        Ok(conv2d_forward(&g, self.o, x, w, b, self.relu, y)?)
+        let (g, lens) = self.batch(batch)?;
+        let b = gemm_io::forward(io, &lens)?;
+        Ok(conv2d_forward(&g, self.o, b.x, b.weight, b.bias, self.relu, b.y)?)
     }
 
     fn backward(&mut self, io: &Io, batch: usize, flags: u32) -> Result<(), Refusal> {
         check_flags(flags)?;
-        let (g, xl, yl) = self.batch(batch)?;
-        let (x, w, dy) = (io.input(X, xl)?, io.input(WEIGHT, self.weights)?, io.input(DY, yl)?);
-        let relu_y = if self.relu { Some(io.input(Y, yl)?) } else { None };
-        let (dw, db) = (io.output(DWEIGHT, self.weights)?, io.output_opt(DBIAS, self.o)?);
-        let dx = io.output_opt(DX, xl)?;
-        Ok(conv2d_backward(&g, self.o, x, w, relu_y, dy, dx, dw, db, flags & flags::ACCUMULATE != 0)?)
+        let (g, lens) = self.batch(batch)?;
+        let b = gemm_io::backward(io, &lens, self.relu)?;
+        let accumulate = flags & flags::ACCUMULATE != 0;
+        Ok(conv2d_backward(&g, self.o, b.x, b.weight, b.relu_y, b.dy, b.dx, b.dweight, b.dbias, accumulate)?)
     }
 }

@@ -2,26 +2,18 @@
 //!
 //! Descriptor (u32): `[in, out, activation]` (`Activation`). No float fields.
 //!
-//! io block: `[x, weight, bias, y, dy, dx, dweight, dbias]`, as conv2d's:
+//! io block (`gemm_io`, as conv2d's): `[x, weight, bias, y, dy, dx, dweight, dbias]`.
 //! - forward reads x (batch·in), weight (out·in), bias (out; 0 = none) and writes y (batch·out).
 //! - backward reads x, weight, dy (like y) and, with a fused ReLU, y; writes dweight and dbias (0 = none;
 //!   added to with `ACCUMULATE`) and dx (like x; 0 = not needed).
 
+use super::gemm_io::{self, Lens};
 use super::{check_flags, elements, flags, Activation, Desc, Io, Operator, Refusal, Subject};
 use crate::op::dense::{dense_backward, dense_forward};
 
 const IN: usize = 0;
 const OUT: usize = 1;
 const ACTIVATION: usize = 2;
-
-const X: usize = 0;
-const WEIGHT: usize = 1;
-const BIAS: usize = 2;
-const Y: usize = 3;
-const DY: usize = 4;
-const DX: usize = 5;
-const DWEIGHT: usize = 6;
-const DBIAS: usize = 7;
 
 pub struct Dense {
     inp: usize,
@@ -41,31 +33,28 @@ impl Dense {
         Ok(Self { inp, out, relu, weights })
     }
 
-    fn batch(&self, batch: usize) -> Result<(usize, usize), Refusal> {
-        Ok((elements(Subject::Input, -1, &[batch, self.inp])?, elements(Subject::Output, -1, &[batch, self.out])?))
+    fn lens(&self, batch: usize) -> Result<Lens, Refusal> {
+        let x = elements(Subject::Input, -1, &[batch, self.inp])?;
+        let y = elements(Subject::Output, -1, &[batch, self.out])?;
+        Ok(Lens { x, y, weight: self.weights, bias: self.out })
     }
 }
 
 impl Operator for Dense {
     fn slots(&self) -> usize {
-        8
+        gemm_io::SLOTS
     }
 
     fn forward(&mut self, io: &Io, batch: usize, flags: u32) -> Result<(), Refusal> {
         check_flags(flags)?;
-        let (xl, yl) = self.batch(batch)?;
-        let (x, w, b) = (io.input(X, xl)?, io.input(WEIGHT, self.weights)?, io.input_opt(BIAS, self.out)?);
-        let y = io.output(Y, yl)?;
-        Ok(dense_forward(batch, self.inp, self.out, x, w, b, self.relu, y)?)
+        let b = gemm_io::forward(io, &self.lens(batch)?)?;
+        Ok(dense_forward(batch, self.inp, self.out, b.x, b.weight, b.bias, self.relu, b.y)?)
     }
 
     fn backward(&mut self, io: &Io, batch: usize, flags: u32) -> Result<(), Refusal> {
         check_flags(flags)?;
-        let (xl, yl) = self.batch(batch)?;
-        let (x, w, dy) = (io.input(X, xl)?, io.input(WEIGHT, self.weights)?, io.input(DY, yl)?);
-        let relu_y = if self.relu { Some(io.input(Y, yl)?) } else { None };
-        let (dw, db) = (io.output(DWEIGHT, self.weights)?, io.output_opt(DBIAS, self.out)?);
-        let dx = io.output_opt(DX, xl)?;
-        Ok(dense_backward(batch, self.inp, self.out, x, w, relu_y, dy, dx, dw, db, flags & flags::ACCUMULATE != 0)?)
+        let b = gemm_io::backward(io, &self.lens(batch)?, self.relu)?;
+        let accumulate = flags & flags::ACCUMULATE != 0;
+        Ok(dense_backward(batch, self.inp, self.out, b.x, b.weight, b.relu_y, b.dy, b.dx, b.dweight, b.dbias, accumulate)?)
     }
 }

@@ -14,6 +14,7 @@ pub mod io;
 
 mod conv2d;
 mod dense;
+mod gemm_io;
 mod maxpool2d;
 mod relu;
 mod softmax_cross_entropy;
