@@ -186,10 +186,6 @@ const lrFindLines: string[] = [];
 for (const [key, e] of engines) {
   const c = await lrFindCost(e, data);
   const { build, threads } = e.info();
-  if (typeof c === 'string') {
-    lrFindLines.push(`lrFind: no row — ${c}`);
-    break;
-  }
   rows.push({ name: 'lrfind-lenet-100x64', impl: 'wasmcnn', threads, build, unit: 'ms/step', value: c.lrFindMs });
   lrFindLines.push(`lrFind (LeNet, 100 steps of 64) on ${label(key)}: ${c.lrFindMs.toFixed(2)} ms/step, fit ${c.fitMs.toFixed(2)} ms/step: ${(c.lrFindMs / c.fitMs).toFixed(2)}× a training step`);
 }
