@@ -229,7 +229,7 @@ for (const b of TRAINING) {
 const verdict = (v: number, target?: number) => (target === undefined ? 'report' : `≥ ${target.toFixed(1)}×: ${Number.isNaN(v) ? 'not measured' : v >= target ? 'pass' : 'miss'}`);
 const cell = (name: string, v: number) => (Number.isNaN(v) ? '—' : `${v.toFixed(1)} (${((v * flopsOf.get(name)!) / 1e9).toFixed(1)} GFLOPS)`);
 const trainLines = [
-  `| model (batch) | GFLOP/sample | ${[...engines.keys()].map((k) => `wasmcnn ${label(k)}`).join(' | ')} | ${anchors.map((a) => `${a.build}, ${a.threads} thread${a.threads > 1 ? 's' : ''}`).join(' | ')} |`,
+  `| model (batch) | GFLOP/sample | ${[...[...engines.keys()].map((k) => `wasmcnn ${label(k)}`), ...anchors.map((a) => `${a.build}, ${a.threads} thread${a.threads > 1 ? 's' : ''}`)].join(' | ')} |`,
   `|---|---:|${[...engines.keys(), ...anchors].map(() => '---:|').join('')}`,
   ...TRAINING.map((b) => {
     const ours = [...ourRuns.get(b.name)!.values()].map((v) => cell(b.name, skipOurs.has(b.name) ? NaN : median(v)));
@@ -254,7 +254,7 @@ const torchNote = torchBuild
   : noTorch!;
 console.log(`\nTraining vs native PyTorch: samples/s (effective GFLOPS: bench/models.ts's useful FLOPs of a sample × samples/s), median of ${REPS}:`);
 console.log(trainLines.join('\n'));
-console.log(`\n${torchRatioLines.join('\n')}`);
+if (anchors.length) console.log(`\n${torchRatioLines.join('\n')}`);
 console.log(`\n${torchNote}`);
 for (const [name, why] of [...skipOurs].map(([n, w]) => [n, `wasmcnn: ${w}`]).concat([...skipTorch].map(([n, w]) => [n, `PyTorch: ${w}`]))) console.log(`skipped ${name} — ${why}`);
 console.log(`\n${lrFindLines.join('\n')}`);
@@ -356,7 +356,7 @@ writeFileSync(
     `Machine: ${machine}; Node ${process.version} (with --experimental-wasm-relaxed-simd).`,
     `## Training\n\nSamples/s, the median of ${REPS} interleaved repetition${REPS > 1 ? 's' : ''}; in brackets the effective GFLOPS (useful conv/dense FLOPs of a sample, counted from the graph by bench/models.ts, × samples/s). Adam (lr 1e-3), softmax cross-entropy, train mode; LeNet on MNIST digits, the others on synthetic data.`,
     trainLines.join('\n'),
-    torchRatioLines.join('\n'),
+    ...(anchors.length ? [torchRatioLines.join('\n')] : []),
     torchNote,
     ...(skipped.length ? [skipped.join('\n')] : []),
     lrFindLines.join('\n\n'),
