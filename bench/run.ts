@@ -311,8 +311,13 @@ const lines = [
   `| kernel | wasmcnn simd, 1 thread | wasmcnn simd-threads, ${T2} threads | wasmcnn relaxed-simd, 1 thread | wasmcnn relaxed-simd-threads, ${T2} threads | tfjs-wasm (XNNPACK), 1 thread |`,
   '|---|---:|---:|---:|---:|---:|',
 ];
-// depthwise3x3-fwd and batchnorm-relu-fwdbwd: issue 13's kernel rows (bench/kernels.ts); '—' where not measured.
-for (const [name, unit] of [['sgemm-1024', 'GFLOPS'], ['conv3x3-fwd', 'GFLOPS'], ['conv3x3-bwd', 'GFLOPS'], ['depthwise3x3-fwd', 'GFLOPS'], ['batchnorm-relu-fwdbwd', 'GB/s'], ['adam-step-10M', 'GB/s'], ['memcpy-10M', 'GB/s']]) {
+// Issue 13's kernel rows (bench/kernels.ts): depthwise 3×3 forward at stride 1 and 2, BatchNorm + ReLU forward +
+// backward beside a memory.copy of the same bytes; '—' where a build has no such row.
+const KERNELS = [
+  ['sgemm-1024', 'GFLOPS'], ['conv3x3-fwd', 'GFLOPS'], ['conv3x3-bwd', 'GFLOPS'], ['depthwise3x3-fwd-s1', 'GFLOPS'], ['depthwise3x3-fwd-s2', 'GFLOPS'],
+  ['batchnorm-relu-fwdbwd', 'GB/s'], ['memcpy-batchnorm-bytes', 'GB/s'], ['adam-step-10M', 'GB/s'], ['memcpy-10M', 'GB/s'],
+];
+for (const [name, unit] of KERNELS) {
   const f = (v: number) => (Number.isNaN(v) ? (name === 'conv3x3-bwd' ? 'cannot train' : '—') : `${v.toFixed(1)} ${unit}`);
   lines.push(`| ${name} | ${cols.map((c) => f(k(name, c))).join(' | ')} |`);
 }
@@ -326,7 +331,7 @@ const ratios = [
   '|---|---:|---:|',
   ratio('sgemm-1024: simd 1 thread / tfjs-wasm', k('sgemm-1024', 'simd') / k('sgemm-1024', 'xnnpack-simd'), 1.0),
   ratio('conv3x3-fwd: simd 1 thread / tfjs-wasm', k('conv3x3-fwd', 'simd') / k('conv3x3-fwd', 'xnnpack-simd'), 1.0),
-  ratio('depthwise3x3-fwd: simd 1 thread / tfjs-wasm', k('depthwise3x3-fwd', 'simd') / k('depthwise3x3-fwd', 'xnnpack-simd'), 1.0),
+  ...[1, 2].map((st) => ratio(`depthwise3x3-fwd-s${st}: simd 1 thread / tfjs-wasm`, k(`depthwise3x3-fwd-s${st}`, 'simd') / k(`depthwise3x3-fwd-s${st}`, 'xnnpack-simd'), 1.0)),
   ratio(`sgemm-1024: ${T2} threads / 1 thread`, k('sgemm-1024', 'simd-threads') / k('sgemm-1024', 'simd'), 1.8),
   ratio(`conv3x3-fwd: ${T2} threads / 1 thread`, k('conv3x3-fwd', 'simd-threads') / k('conv3x3-fwd', 'simd'), 1.8),
   ratio(`sgemm-1024: ${T2} threads / 1 thread, median of per-round ratios`, pairedRatio('sgemm-1024'), 1.8),
@@ -334,7 +339,7 @@ const ratios = [
   ratio('sgemm-1024: relaxed / simd, 1 thread', k('sgemm-1024', 'relaxed-simd') / k('sgemm-1024', 'simd'), 1.3),
   ratio('conv3x3: backward / forward, simd 1 thread', k('conv3x3-bwd', 'simd') / k('conv3x3-fwd', 'simd'), 0.8),
   ratio('adam-step-10M / memcpy-10M, simd 1 thread', k('adam-step-10M', 'simd') / k('memcpy-10M', 'simd'), 0.5),
-  ratio('batchnorm-relu-fwdbwd / memcpy-10M, simd 1 thread', k('batchnorm-relu-fwdbwd', 'simd') / k('memcpy-10M', 'simd'), 0.5),
+  ratio('batchnorm-relu-fwdbwd / memory.copy of its bytes, simd 1 thread', k('batchnorm-relu-fwdbwd', 'simd') / k('memcpy-batchnorm-bytes', 'simd'), 0.5),
 ];
 // CIFAR-sized training against the machine's GEMM peak on the same build: useful FLOPs per sample (forward,
 // plus input and weight gradients) × samples/s ÷ sgemm-1024 GFLOPS.
@@ -343,7 +348,7 @@ for (const build of ['simd', 'simd-threads', 'relaxed-simd-threads']) {
   const gflops = (cifarRow(build) * CIFAR_TRAIN_FLOPS) / 1e9;
   if (!Number.isNaN(gflops)) ratios.push(`| cifar-small-train on ${build}: ${gflops.toFixed(1)} GFLOPS of the sgemm-1024 peak | ${(gflops / k('sgemm-1024', build)).toFixed(2)}× | report |`);
 }
-console.log(`\nKernels (best of ${KREPS} interleaved rounds of ${KCALLS} calls; conv: batch 64, 32→64 channels, 32×32, 3×3 same):`);
+console.log(`\nKernels (best of ${KREPS} interleaved rounds of ${KCALLS} calls; conv: batch 64, 32→64 channels, 32×32, 3×3 same; depthwise and BatchNorm: batch 32, 144 channels, 28×28):`);
 console.log(lines.join('\n'));
 console.log(`\n${ratios.join('\n')}`);
 console.log(`\nOptimizer steps (best of ${quick ? 1 : 3} interleaved rounds):`);
@@ -360,7 +365,7 @@ writeFileSync(
     torchNote,
     ...(skipped.length ? [skipped.join('\n')] : []),
     lrFindLines.join('\n\n'),
-    `## Kernels\n\nKernel rows: the best of ${KREPS} interleaved rounds, each the best of ${KCALLS} calls (conv: batch 64, 32→64 channels, 32×32, 3×3 same).`,
+    `## Kernels\n\nKernel rows: the best of ${KREPS} interleaved rounds, each the best of ${KCALLS} calls (conv: batch 64, 32→64 channels, 32×32, 3×3 same; depthwise and BatchNorm: batch 32, 144 channels, 28×28).`,
     lines.join('\n'),
     ratios.join('\n'),
     `## Optimizer steps\n\n${optLines.join('\n')}`,
