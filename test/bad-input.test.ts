@@ -183,6 +183,10 @@ const CASES: Case[] = [
   ["EarlyStopping: monitor 'acc'", () => new EarlyStopping({ monitor: 'acc' as never }), TypeError, /earlyStopping: monitor must be one of/],
 
   // ---- the functional API ----
+  ['ops.relu(e, null)', (c) => ops.relu(c.e, null as never), TypeError, /relu: x must be a Float32Array, got null/],
+  ['ops.dense(e, null)', (c) => ops.dense(c.e, null as never), TypeError, /dense: expected an arguments object \{ x, xShape, weight, weightShape, … \}, got null/],
+  ['ops.softmaxCrossEntropy(e, null)', (c) => ops.softmaxCrossEntropy(c.e, null as never), TypeError, /softmaxCrossEntropy: expected an arguments object/],
+  ['ops.conv2d: padding 16384 on a 1×1 input', (c) => ops.conv2d(c.e, { x: new Float32Array(1), xShape: [1, 1, 1, 1], weight: new Float32Array(1), weightShape: [1, 1, 1, 1], padding: 16384 }), RangeError, /conv2d: the output \[1, 1, 32769, 32769\]: 1,073,807,361 floats \(4 GiB\), beyond the 2 GiB/],
   ['ops.dense: 65536 × 32768 weight', (c) => ops.dense(c.e, { x: new Float32Array(65536), xShape: [1, 65536], weight: new Float32Array(1), weightShape: [32768, 65536] }), RangeError, /dense.*(2,147,483,648|8 GiB|weight)/],
 ];
 

@@ -3,10 +3,10 @@ import { checkInt, describe } from '../errors.js';
 import type { Engine } from '../runtime/engine.js';
 import { RELU, SOFTMAX_CROSS_ENTROPY } from '../runtime/op-defs.js';
 import { WasmOp } from '../runtime/op.js';
-import { checkData, checkShape, type Shape2 } from './shapes.js';
+import { checkArgs, checkData, checkShape, type Shape2 } from './shapes.js';
 
 export function relu(engine: Engine, x: Float32Array): Float32Array {
-  checkData('relu', 'x', x, [x.length]);
+  checkData('relu', 'x', x, null);
   using op = new WasmOp(engine, RELU, 'relu', { n: Math.max(x.length, 1) });
   return engine.scoped((s) => {
     const xb = s.f32(x.length, 'relu x', x);
@@ -18,7 +18,7 @@ export function relu(engine: Engine, x: Float32Array): Float32Array {
 
 /** `dx = dy · [y > 0]`, with `y` the forward output. */
 export function reluBackward(engine: Engine, y: Float32Array, dy: Float32Array): Float32Array {
-  checkData('reluBackward', 'y', y, [y.length]);
+  checkData('reluBackward', 'y', y, null);
   checkData('reluBackward', 'dy', dy, [y.length]);
   using op = new WasmOp(engine, RELU, 'reluBackward', { n: Math.max(y.length, 1) });
   return engine.scoped((s) => {
@@ -52,6 +52,7 @@ export function softmaxCrossEntropy(
   a: { logits: Float32Array; shape: Shape2; labels: ArrayLike<number> },
 ): { loss: number; dLogits: Float32Array } {
   const where = 'softmaxCrossEntropy';
+  checkArgs(where, a, 'logits, shape, labels');
   const [batch, classes] = checkShape<Shape2>(where, 'shape', a.shape, 2);
   checkInt(where, 'classes', classes, 1);
   engine.heap.checkElements(where, `logits [${batch}, ${classes}]`, batch * classes);

@@ -3,7 +3,7 @@ import type { Engine } from '../runtime/engine.js';
 import { CONV2D, type OpOf } from '../runtime/op-defs.js';
 import { Activation, WasmOp } from '../runtime/op.js';
 import { pair, resolveWindow, type Padding, type Pair, type Window } from './geometry.js';
-import { checkData, checkShape, size, type Shape4 } from './shapes.js';
+import { checkArgs, checkData, checkShape, size, type Shape4 } from './shapes.js';
 
 export interface Conv2dArgs {
   /** Input, NCHW. */
@@ -38,6 +38,7 @@ export interface Conv2dGrads {
 
 /** Shapes, then sizes (against the engine's one-buffer limit), then data; then the operator. */
 function prepare(engine: Engine, a: Conv2dArgs, where: string): { g: Window; o: number; op: OpOf<typeof CONV2D> } {
+  checkArgs(where, a, 'x, xShape, weight, weightShape, …');
   const [n, c, h, w] = checkShape<Shape4>(where, 'xShape', a.xShape, 4);
   const [o, wc, kh, kw] = checkShape<Shape4>(where, 'weightShape', a.weightShape, 4);
   if (wc !== c) throw new RangeError(`${where}: weight expects ${wc} input channels, x has ${c}`);

@@ -2,7 +2,7 @@
 import type { Engine } from '../runtime/engine.js';
 import { DENSE, type OpOf } from '../runtime/op-defs.js';
 import { Activation, WasmOp } from '../runtime/op.js';
-import { checkData, checkShape, type Shape2 } from './shapes.js';
+import { checkArgs, checkData, checkShape, type Shape2 } from './shapes.js';
 
 export interface DenseArgs {
   /** batch × in */
@@ -16,6 +16,7 @@ export interface DenseArgs {
 
 /** Shapes, then sizes (against the engine's one-buffer limit), then data; then the operator. */
 function prepare(engine: Engine, where: string, a: DenseArgs): { batch: number; out: number; op: OpOf<typeof DENSE> } {
+  checkArgs(where, a, 'x, xShape, weight, weightShape, …');
   const [batch, inp] = checkShape<Shape2>(where, 'xShape', a.xShape, 2);
   const [out, win] = checkShape<Shape2>(where, 'weightShape', a.weightShape, 2);
   if (win !== inp) throw new RangeError(`${where}: weight expects ${win} inputs, x has ${inp}`);

@@ -4,7 +4,7 @@ import type { Engine } from '../runtime/engine.js';
 import { MAXPOOL2D } from '../runtime/op-defs.js';
 import { WasmOp } from '../runtime/op.js';
 import { pair, resolveWindow, type Pair, type Window } from './geometry.js';
-import { checkData, checkShape, size, type Shape4 } from './shapes.js';
+import { checkArgs, checkData, checkShape, size, type Shape4 } from './shapes.js';
 
 export interface MaxPool2dArgs {
   x: Float32Array;
@@ -30,6 +30,7 @@ export function poolWindow(where: string, n: number, c: number, h: number, w: nu
 }
 
 function geometry(engine: Engine, where: string, a: MaxPool2dArgs): Window {
+  checkArgs(where, a, 'x, xShape, kernelSize, …');
   const [n, c, h, w] = checkShape<Shape4>(where, 'xShape', a.xShape, 4);
   const g = poolWindow(where, n, c, h, w, a);
   engine.heap.checkElements(where, `x [${a.xShape.join(', ')}]`, size(a.xShape));
