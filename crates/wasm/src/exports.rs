@@ -174,24 +174,3 @@ pub unsafe extern "C" fn wcnn_copy(dst: *mut u8, src: *const u8, bytes: usize) -
     };
     status(run())
 }
-
-/// Mean softmax cross-entropy; writes dlogits. Legacy: the model's loss until it runs the
-/// `softmax_cross_entropy` operator (then this goes). NaN when a buffer is outside memory, dlogits overlaps
-/// an input, or a label is ≥ classes (nothing written then).
-///
-/// # Safety
-/// Nothing else accesses the buffers during the call.
-#[no_mangle]
-pub unsafe extern "C" fn wcnn_softmax_cross_entropy(batch: usize, classes: usize, logits: *const f32, labels: *const u32, dlogits: *mut f32) -> f64 {
-    let run = || -> Result<f64> {
-        let len = numel(&[batch, classes])?;
-        in_memory(logits.cast(), 4 * len, 4)?;
-        in_memory(labels.cast(), 4 * batch, 4)?;
-        in_memory(dlogits.cast(), 4 * len, 4)?;
-        if overlap(dlogits.cast(), 4 * len, logits.cast(), 4 * len) || overlap(dlogits.cast(), 4 * len, labels.cast(), 4 * batch) {
-            return Err(Error::BadBuffer);
-        }
-        wasmcnn_core::op::loss::softmax_cross_entropy(batch, classes, sl(logits, len), sl(labels, batch), Some(sl_mut(dlogits, len)))
-    };
-    run().unwrap_or(f64::NAN)
-}

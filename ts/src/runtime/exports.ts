@@ -30,11 +30,6 @@ export interface WasmExports {
   wcnn_op_count(): number;
   /** The last refusal: 0 → field or slot (-1 none), 1 → subject, 2 → bytes, 3 → the one-buffer limit. */
   wcnn_op_refusal(what: number): number;
-  /**
-   * Legacy, until the model computes its loss through the softmax_cross_entropy operator: the mean loss,
-   * writing dlogits; NaN when a buffer is outside memory or a label ≥ classes.
-   */
-  wcnn_softmax_cross_entropy(batch: number, classes: number, logits: Ptr, labels: Ptr, dlogits: Ptr): number;
   /** Threaded builds: a worker's JS reports that `wcnn_worker_entry` trapped (wakes the waiting caller). */
   wcnn_worker_trapped?(): void;
   /**
@@ -126,7 +121,7 @@ export interface WasmExports {
 export const REQUIRED_EXPORTS: readonly (keyof WasmExports)[] = [
   'memory', 'wcnn_alloc', 'wcnn_free', 'wcnn_live_bytes', 'wcnn_simd128', 'wcnn_relaxed_simd', 'wcnn_first_non_finite',
   'wcnn_scratch_bytes', 'wcnn_max_buffer_bytes', 'wcnn_abi_version', 'wcnn_op_stage', 'wcnn_op_create', 'wcnn_op_io', 'wcnn_op_forward',
-  'wcnn_op_backward', 'wcnn_op_destroy', 'wcnn_op_count', 'wcnn_op_refusal', 'wcnn_softmax_cross_entropy', 'wcnn_sgemm',
+  'wcnn_op_backward', 'wcnn_op_destroy', 'wcnn_op_count', 'wcnn_op_refusal', 'wcnn_sgemm',
   'wcnn_copy', 'wcnn_debug_trap',
   'wcnn_adagrad_step', 'wcnn_rmsprop_step', 'wcnn_adam_step', 'wcnn_adamw_step', 'wcnn_sgd_step', 'wcnn_adamax_step',
   'wcnn_adadelta_step', 'wcnn_adafactor_step', 'wcnn_lookahead_sync', 'wcnn_range_stats', 'wcnn_sum_squares',
