@@ -44,8 +44,8 @@ describe('save → load in a fresh engine → the same predictions and the same 
       const o = b.optimizer({ type: 'adam', lr: 3e-3 }, n);
       if (load === 'torch.optim') o.loadTorchState(torchState);
       else o.loadState(optState);
-      // The dropout masks continue from the model's step count, which the state_dict does not carry: the
-      // same counter is restored with the optimizer's steps (one dropout draw per training step).
+      // The dropout masks continue from the model's count of training forwards, which the JSON and our
+      // safetensors' __metadata__ carry.
       await n.fit(x, y, { ...fit, optimizer: o });
       expect(n.getWeights()).toEqual(after);
       o.dispose();
@@ -70,7 +70,11 @@ describe('save → load in a fresh engine → the same predictions and the same 
     expect(() => m.loadWeightsSync(bad)).toThrow(/Missing key\(s\) in state_dict: "fc.bias"\. \n\tUnexpected key\(s\) in state_dict: "fc.bias2"/);
     using other = e.model({ ...spec, layers: spec.layers.map((l) => (l.type === 'dense' ? { ...l, units: 7 } : l)) });
     expect(() => m.loadWeightsSync(other.saveWeights())).toThrow(/size mismatch for fc.weight: copying a param with shape \[7, 16\] from checkpoint, the shape in current model is \[5, 16\]/);
+    const badCounter = m.saveWeights({ 'wasmcnn.dropout_counter': '-3' });
+    expect(() => m.loadWeightsSync(badCounter)).toThrow(/__metadata__ 'wasmcnn.dropout_counter' must be a non-negative integer, got '-3'/);
+    expect(() => e.modelFromJSON({ ...m.toJSON(), dropoutCounter: 1.5 })).toThrow(/dropoutCounter must be a non-negative integer, got 1.5/);
     expect(m.getWeights()).toEqual(before);
+    expect(m._dropoutCounter).toBe(0);
     await e.terminate();
   });
 });

@@ -24,6 +24,8 @@ export interface ModelJSON extends ModelSpec {
   version: 1 | 2;
   /** The state_dict (parameters and buffers by name), present when saved with weights. */
   weights?: Record<string, number[]>;
+  /** Training forwards run so far (dropout's mask stream continues from it), present when nonzero. */
+  dropoutCounter?: number;
 }
 
 export interface SummaryRow {
@@ -39,7 +41,7 @@ export interface SummaryRow {
 /** Parameter offsets are rounded up to 4 floats so every tensor starts 16-byte aligned for SIMD. */
 const ALIGN_FLOATS = 4;
 const MODEL_KEYS = ['inputShape', 'layers', 'init', 'seed'] as const;
-const JSON_KEYS = [...MODEL_KEYS, 'format', 'version', 'weights'] as const;
+const JSON_KEYS = [...MODEL_KEYS, 'format', 'version', 'weights', 'dropoutCounter'] as const;
 
 /** One tensor of the state_dict and where it lives. */
 interface Slot extends StateEntry {
@@ -195,6 +197,7 @@ export class Model {
       layers: structuredClone(this.graph.layers) as LayerSpecJSON[],
     };
     if (opts.weights ?? true) json.weights = Object.fromEntries(Object.entries(this.getWeights()).map(([k, v]) => [k, Array.from(v)]));
+    if (this.#dropoutCounter > 0) json.dropoutCounter = this.#dropoutCounter;
     return json;
   }
 
@@ -205,6 +208,8 @@ export class Model {
     if (!v1 && json.format !== 'wasmcnn.model') throw new TypeError(`${where}: format must be 'wasmcnn.model', got ${describe(json.format)}`);
     if (json.version !== (v1 ? 1 : 2)) throw new RangeError(`${where}: unsupported version ${describe(json.version)} (this library reads ${v1 ? 1 : 2})`);
     checkKeys(where, json, JSON_KEYS);
+    const counter = json.dropoutCounter ?? 0;
+    if (!Number.isSafeInteger(counter) || counter < 0) throw new RangeError(`${where}: dropoutCounter must be a non-negative integer, got ${describe(json.dropoutCounter)}`);
     const m = new Model(engine, { inputShape: json.inputShape, layers: json.layers, init: json.init, seed: json.seed });
     if (json.weights !== undefined) {
       try {
@@ -216,6 +221,7 @@ export class Model {
         throw e;
       }
     }
+    m.#dropoutCounter = counter;
     return m;
   }
 

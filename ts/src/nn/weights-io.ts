@@ -60,7 +60,9 @@ export function applyWeights(model: Model, file: SafetensorsFile, opts: LoadWeig
   const m: StateDictMatch = o.skipMismatched ? { ...found, mismatched: [] } : found;
   checkStateDict(m, { strict: o.strict, model: where });
   const weights = Object.fromEntries(matchedFloat32(file.tensors, m));
+  const counter = dropoutCounterOf(where, file.metadata);
   model.setWeights(weights, { strict: false });
+  if (counter !== undefined) model._dropoutCounter = counter;
   return { missing: m.missing, unexpected: m.unexpected, mismatched: skipped, loaded: m.matched };
 }
 
@@ -77,6 +79,20 @@ export function loadWeightsSync(model: Model, bytes: ArrayBufferLike | ArrayBuff
   return applyWeights(model, parseSafetensors(bytes, { where }), opts, where);
 }
 
+/**
+ * The model's count of training forwards (dropout's mask stream), kept in our files' `__metadata__` so that
+ * training continued after a load draws the masks it would have drawn; PyTorch ignores the key.
+ */
+const DROPOUT_COUNTER = 'wasmcnn.dropout_counter';
+
+function dropoutCounterOf(where: string, metadata: Record<string, string> | null): number | undefined {
+  const v = metadata?.[DROPOUT_COUNTER];
+  if (v === undefined) return undefined;
+  const n = /^\d{1,16}$/.test(v) ? Number(v) : NaN;
+  if (!Number.isSafeInteger(n)) throw new RangeError(`${where}: __metadata__ '${DROPOUT_COUNTER}' must be a non-negative integer, got '${v.slice(0, 40)}'`);
+  return n;
+}
+
 /** The state_dict as a safetensors file (F32; num_batches_tracked as I64), loadable by torch with strict=True. */
 export function saveWeights(model: Model, metadata?: Record<string, string>): Uint8Array {
   const w = model.getWeights();
@@ -86,5 +102,7 @@ export function saveWeights(model: Model, metadata?: Record<string, string>): Ui
       ? { name, dtype: 'I64', shape: [], data: [BigInt(Math.round(data[0]))] }
       : { name, dtype: 'F32', shape: shapes.get(name)!, data },
   );
-  return serializeSafetensors(entries, metadata ?? null, { where: 'saveWeights' });
+  const c = model._dropoutCounter;
+  const meta = c > 0 ? { ...metadata, [DROPOUT_COUNTER]: String(c) } : metadata;
+  return serializeSafetensors(entries, meta ?? null, { where: 'saveWeights' });
 }
