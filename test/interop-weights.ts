@@ -43,11 +43,12 @@ export function formulaValue(name: string, shape: number[], isBn: (prefix: strin
   return local === 'weight' ? u.map((v) => v * s) : u.map((v) => v * (s / 4));
 }
 
-/** Σ t·r (r the formula vector of '<name>.proj') and ‖t‖, in float64. */
-export function projection(name: string, t: ArrayLike<number>): [number, number] {
+/** Σ t·r (r the formula vector of '<name>.proj') and ‖t‖, in float64, over the elements not in `exclude`. */
+export function projection(name: string, t: ArrayLike<number>, exclude?: ReadonlySet<number>): [number, number] {
   const r = unit(`${name}.proj`, t.length);
   let [dot, sq] = [0, 0];
   for (let i = 0; i < t.length; i++) {
+    if (exclude?.has(i)) continue;
     dot += t[i] * r[i];
     sq += t[i] * t[i];
   }
