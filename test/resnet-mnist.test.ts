@@ -7,7 +7,7 @@ import { normalize } from '../examples/mnist-demo-model.js';
 import { engine, golden } from './helpers.js';
 import { FIT, SPEC, SPLIT } from './resnet-mnist-setup.js';
 
-describe('ResNet-8 with BatchNorm on MNIST', () => {
+describe('ResNet-14 with BatchNorm on MNIST', () => {
   it('reaches ≥ 98.5% test accuracy, within 0.5 points of PyTorch from the same start', async () => {
     const torch = golden<{ testAccuracy: number; epochLosses: number[] }>('resnet_mnist.json');
     const d = loadMnist(SPLIT.seed, SPLIT.train, SPLIT.test);
@@ -18,7 +18,7 @@ describe('ResNet-8 with BatchNorm on MNIST', () => {
     const h = await m.fit(d.trainImages, d.trainLabels, FIT);
     const { accuracy } = await m.evaluate(d.testImages, d.testLabels);
     console.log(
-      `ResNet-8: test accuracy ${(100 * accuracy!).toFixed(2)}% (PyTorch ${(100 * torch.testAccuracy).toFixed(2)}%); ` +
+      `ResNet-14: test accuracy ${(100 * accuracy!).toFixed(2)}% (PyTorch ${(100 * torch.testAccuracy).toFixed(2)}%); ` +
         `epoch losses ${h.epochs.map((x) => x.loss.toFixed(4)).join(', ')} (PyTorch ${torch.epochLosses.map((x) => x.toFixed(4)).join(', ')})`,
     );
     expect(accuracy!).toBeGreaterThanOrEqual(0.985);

@@ -1,7 +1,7 @@
-"""What PyTorch reaches training test/resnet-mnist-setup.ts's ResNet-8 on the demo's MNIST split from the same
+"""What PyTorch reaches training test/resnet-mnist-setup.ts's ResNet-14 on the demo's MNIST split from the same
 initial weights, in the same sample order, with the same optimizer and schedule: test/golden/resnet_mnist.json.
 
-The model is gen_zoo.py's ResNetCifar (torchvision's BasicBlock, projection shortcuts) with depth 8 and a
+The model is gen_zoo.py's ResNetCifar (torchvision's BasicBlock, projection shortcuts) with depth 14 and a
 1-channel stem; the initial weights, the data and each epoch's order come from resnet-mnist-export.ts.
 Run: /work/venv/bin/python test/golden/gen_resnet_mnist.py   (torch 1.13 + torchvision 0.14, safetensors)
 """
@@ -29,10 +29,13 @@ def main():
         init = load_file(os.path.join(d, "init.safetensors"))
         data = load_file(os.path.join(d, "data.safetensors"))
     fit = cfg["fit"]
-    model = ResNetCifar(8, num_classes=10)
+    model = ResNetCifar(cfg["depth"], num_classes=10)
     model.conv1 = nn.Conv2d(1, 16, 3, 1, 1, bias=False)
     model.load_state_dict(init, strict=True)
-    opt = torch.optim.Adam(model.parameters(), lr=fit["optimizer"]["lr"])
+    o = fit["optimizer"]
+    assert o["type"] == "adamw", o
+    opt = torch.optim.AdamW(model.parameters(), lr=o["lr"], weight_decay=o["weightDecay"])
+    smoothing = fit["loss"]["labelSmoothing"]
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=fit["schedule"]["tMax"])
     bs = fit["batchSize"]
     losses = []
@@ -43,7 +46,7 @@ def main():
         for s in range(0, order.numel(), bs):
             idx = order[s:s + bs]
             opt.zero_grad()
-            loss = F.cross_entropy(model(data["train_x"][idx]), data["train_y"][idx])
+            loss = F.cross_entropy(model(data["train_x"][idx]), data["train_y"][idx], label_smoothing=smoothing)
             loss.backward()
             opt.step()
             total += loss.item() * idx.numel()

@@ -7,7 +7,7 @@ import { loadMnist } from '../../examples/mnist-data.js';
 import { normalize } from '../../examples/mnist-demo-model.js';
 import { init, serializeSafetensors } from '../../ts/src/index.js';
 import { Rng } from '../../ts/src/nn/rng.js';
-import { EPOCHS, FIT, SPEC, SPLIT } from '../resnet-mnist-setup.js';
+import { DEPTH, EPOCHS, FIT, SPEC, SPLIT } from '../resnet-mnist-setup.js';
 
 const out = process.argv[2];
 mkdirSync(out, { recursive: true });
@@ -30,5 +30,5 @@ writeFileSync(
     orders: { dtype: 'I64', shape: [EPOCHS, SPLIT.train], data: orders.flat() },
   }),
 );
-console.log(JSON.stringify({ spec: SPEC, fit: FIT }));
+console.log(JSON.stringify({ depth: DEPTH, spec: SPEC, fit: FIT }));
 await engine.terminate();
