@@ -14,6 +14,7 @@ import { tfjsLenetTrain } from './anchors/tfjs.js';
 import { CIFAR_SMALL, CIFAR_TRAIN_FLOPS, wasmcnnCifarTrain } from './cifar.js';
 import { tfjsWasmKernels, wasmcnnKernels } from './kernels.js';
 import { lrFindCost } from './lr-find.js';
+import { stepGuardCost } from './step-guard.js';
 import { MOBILENETV2, RESNET20, cannotTrain, stateDictDiff, trainingFlops, wasmcnnModelTrain } from './models.js';
 import { OPTIMIZER_BENCH, optimizerSteps } from './optimizers.js';
 import { wasmcnnLenetTrain } from './lenet.js';
@@ -189,6 +190,18 @@ for (const [key, e] of engines) {
   rows.push({ name: 'lrfind-lenet-100x64', impl: 'wasmcnn', threads, build, unit: 'ms/step', value: c.lrFindMs });
   lrFindLines.push(`lrFind (LeNet, 100 steps of 64) on ${label(key)}: ${c.lrFindMs.toFixed(2)} ms/step, fit ${c.fitMs.toFixed(2)} ms/step: ${(c.lrFindMs / c.fitMs).toFixed(2)}× a training step`);
 }
+// ---- the step guard's cost (issue 11): its per-step copy beside a training step, 1 thread and the most ----
+const guardLines: string[] = [];
+for (const key of [1, threadCounts[0] ?? 1]) {
+  const e = engines.get(key)!;
+  for (const [name, spec, batch] of [['lenet-mnist-train', { inputShape: [1, 28, 28], layers: LENET }, BATCH], ['resnet-cifar-train', RESNET20(), 64]] as const) {
+    const c = await stepGuardCost(e, spec as ModelSpec, batch);
+    const { build, threads } = e.info();
+    rows.push({ name: `stepguard-${name}`, impl: 'wasmcnn', threads, build, unit: 'fraction of a step', value: c.saveMs / c.stepMs });
+    guardLines.push(`step guard on ${name} (batch ${batch}, Adam), ${label(key)}: ${c.saveMs.toFixed(3)} ms per step's copy, a step ${c.stepMs.toFixed(1)} ms: ${(100 * c.saveMs / c.stepMs).toFixed(2)}% of a step`);
+  }
+}
+console.log(`\n${guardLines.join('\n')}`);
 for (const [key, e] of engines) if (key !== 1) await e.terminate();
 
 const relaxedLenet = lenetRuns.has(RELAXED_KEY) ? median(lenetRuns.get(RELAXED_KEY)!) : NaN;
@@ -365,6 +378,7 @@ writeFileSync(
     torchNote,
     ...(skipped.length ? [skipped.join('\n')] : []),
     lrFindLines.join('\n\n'),
+    `## The step guard\n\nfit's copy of the parameters, buffers and optimizer state before each step (so a non-finite step can be undone), timed alone beside a step of the same model:\n\n${guardLines.join('\n\n')}`,
     `## Kernels\n\nKernel rows: the best of ${KREPS} interleaved rounds, each the best of ${KCALLS} calls (conv: batch 64, 32→64 channels, 32×32, 3×3 same; depthwise and BatchNorm: batch 32, 144 channels, 28×28).`,
     lines.join('\n'),
     ratios.join('\n'),
