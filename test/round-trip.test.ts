@@ -2,7 +2,7 @@
 // safetensors (with the optimizer's state, ours and torch.optim's), loads in a fresh engine and gives
 // identical predictions and identical continued training, bitwise; a malformed file leaves the model as it was.
 import { describe, expect, it } from 'vitest';
-import { init, models, type ModelSpec } from '../ts/src/index.js';
+import { checkpointFromJSON, checkpointToJSON, init, models, type Checkpoint, type ModelSpec } from '../ts/src/index.js';
 
 const spec: ModelSpec = {
   inputShape: [3, 12, 12],
@@ -53,6 +53,22 @@ describe('save → load in a fresh engine → the same predictions and the same 
     }
     await a.terminate();
     await b.terminate();
+  });
+
+  it('a checkpoint resumed in a fresh model continues bitwise, dropout masks included', async () => {
+    const e = await init({ threads: 1, relaxedSimd: false });
+    const opts = { ...fit, epochs: 3, optimizer: { type: 'adam', lr: 3e-3 } } as const;
+    using whole = e.model(spec);
+    await whole.fit(x, y, opts);
+    using first = e.model(spec);
+    let ck: Checkpoint | undefined;
+    await first.fit(x, y, { ...opts, epochs: 1, checkpoint: { save: (c) => void (ck = c) } });
+    expect(ck!.model.dropoutCounter).toBe(3);
+    using resumed = e.model(spec);
+    await resumed.fit(x, y, { ...opts, resume: checkpointFromJSON(checkpointToJSON(ck!)) });
+    expect(resumed.getWeights()).toEqual(whole.getWeights());
+    await expect(resumed.fit(x, y, { ...opts, resume: { ...ck!, model: { ...ck!.model, dropoutCounter: -1 } } })).rejects.toThrow(/resume: model.dropoutCounter must be a non-negative integer, got -1/);
+    await e.terminate();
   });
 
   it('a malformed or mismatched file leaves the model exactly as it was', async () => {

@@ -393,7 +393,7 @@ export class Model {
   get _version(): number {
     return this.#version;
   }
-  /** @internal Dropout's call counter (the plans advance it once per training forward); a checkpoint saves it. */
+  /** @internal Dropout's call counter (the plans advance it once per training forward); toJSON, saveWeights and checkpoints carry it. */
   get _dropoutCounter(): number {
     return this.#dropoutCounter;
   }

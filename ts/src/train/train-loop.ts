@@ -95,6 +95,8 @@ function checkResume(where: string, model: Model, c: Checkpoint, epochs: number)
   model._checkWeights(`${where}: resume: weights`, c.model.weights!, true);
   if (c.bestWeights !== undefined) model._checkWeights(`${where}: resume: bestWeights`, c.bestWeights, true);
   if (c.epoch > epochs) throw new RangeError(`${where}: resume: the checkpoint is at epoch ${c.epoch}, beyond epochs ${epochs}`);
+  const d = c.model.dropoutCounter;
+  if (d !== undefined && !(Number.isSafeInteger(d) && d >= 0)) throw new RangeError(`${where}: resume: model.dropoutCounter must be a non-negative integer, got ${String(d)}`);
 }
 
 /**
@@ -170,6 +172,8 @@ export async function train(model: Model, x: Float32Array, y: ArrayLike<number>,
       if (c.earlyStopping !== undefined && stopper) stopper.loadState(c.earlyStopping);
       optimizer._restoreState(c.optimizer);
       model.setWeights(c.model.weights!);
+      // Dropout's masks continue from the checkpoint's count of training forwards.
+      model._dropoutCounter = c.model.dropoutCounter ?? 0;
       bestWeights = c.bestWeights;
       startEpoch = c.epoch;
       globalStep = c.steps ?? 0;
