@@ -1,6 +1,6 @@
 // The package build in the other JS runtimes that install from npm (Deno, Bun): the threaded build starts
 // and stops there too, and training gives the same numbers as in Node. Each runtime's own probe picks
-// relaxed SIMD or not (Deno: yes; Bun: no; Node 20: only with --experimental-wasm-relaxed-simd). spawn()
+// relaxed SIMD or not (Deno and Bun: yes, Bun without fusing the multiply-adds; Node 20: only with --experimental-wasm-relaxed-simd). spawn()
 // runs the engine in each runtime's own Worker (Web Workers in Deno and Bun, worker_threads in Node).
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
