@@ -3,7 +3,7 @@
 //! Kernels are written once against `F32x4`; the portable version is what native `cargo test` runs and
 //! compares against naive scalar references, the wasm version is what ships. Every operation here is
 //! lane-wise IEEE single precision with the same rounding in both versions, so the two produce the same
-//! bits; `mul_add` alone fuses, in the relaxed-SIMD build only (the GEMM microkernel uses it). `max` is the one exception on NaN inputs (wasm propagates NaN, the portable
+//! bits; `mul_add` alone fuses, in the relaxed-SIMD build only (the GEMM and depthwise microkernels use it). `max` is the one exception on NaN inputs (wasm propagates NaN, the portable
 //! version follows `f32::max`); inputs are validated finite before they reach a kernel.
 
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
