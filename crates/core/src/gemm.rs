@@ -111,6 +111,86 @@ unsafe fn sgemm_raw(m: usize, n: usize, k: usize, a: Mat, b: &impl PackB, c: *mu
     })
 }
 
+/// A packed once, for many GEMMs that share it: a layer's (transposed) weights against each sample of a
+/// batch. Packing a transposed A gathers along its long stride; on small planes (a pointwise convolution's
+/// input gradient on 4×4 maps) repacking it per sample cost as much as the multiply (MobileNetV2 profile).
+/// The blocks are those `sgemm` packs, in its order, so `sgemm_packed` gives `sgemm`'s bits.
+pub struct PackedA {
+    m: usize,
+    k: usize,
+    data: Vec<f32>,
+}
+
+impl PackedA {
+    pub fn new(m: usize, k: usize, a: Mat) -> Result<Self> {
+        check_view("A", &a, m, k);
+        let kb = k_block(k.max(1));
+        let mut len = 0usize;
+        for pc in (0..k).step_by(kb) {
+            let kc = kb.min(k - pc);
+            for ic in (0..m).step_by(MC) {
+                len += MC.min(m - ic).div_ceil(MR) * MR * kc;
+            }
+        }
+        let mut data = Vec::new();
+        grow(&mut data, len)?;
+        let mut off = 0;
+        for pc in (0..k).step_by(kb) {
+            let kc = kb.min(k - pc);
+            for ic in (0..m).step_by(MC) {
+                let mc = MC.min(m - ic);
+                let size = mc.div_ceil(MR) * MR * kc;
+                pack_a(a, ic, mc, pc, kc, MR, &mut data[off..off + size]);
+                off += size;
+            }
+        }
+        Ok(Self { m, k, data })
+    }
+}
+
+/// `sgemm` with A already packed (`PackedA`): the same blocks, the same order, the same bits.
+pub fn sgemm_packed(a: &PackedA, n: usize, b: Mat, c: &mut [f32], ldc: usize, accumulate: bool) -> Result {
+    let (m, k) = (a.m, a.k);
+    check_view("B", &b, k, n);
+    if m == 0 || n == 0 {
+        return Ok(());
+    }
+    assert!(ldc >= n, "sgemm: ldc {ldc} < n {n}");
+    assert!((m - 1) * ldc + n <= c.len(), "sgemm: C buffer too small");
+    if k == 0 {
+        if !accumulate {
+            for i in 0..m {
+                c[i * ldc..i * ldc + n].fill(0.0);
+            }
+        }
+        return Ok(());
+    }
+    let cp = c.as_mut_ptr();
+    PACK.with(|cell| {
+        let mut guard = cell.try_borrow_mut().map_err(|_| Error::Trapped)?;
+        let (_, pb) = &mut *guard;
+        let kb = k_block(k);
+        grow(pb, NC.min(n).div_ceil(NR) * NR * k.min(kb))?;
+        for jc in (0..n).step_by(NC) {
+            let nc = NC.min(n - jc);
+            let mut off = 0;
+            for pc in (0..k).step_by(kb) {
+                let kc = kb.min(k - pc);
+                pack_b(b, pc, kc, jc, nc, NR, pb);
+                let acc = accumulate || pc > 0;
+                for ic in (0..m).step_by(MC) {
+                    let mc = MC.min(m - ic);
+                    let size = mc.div_ceil(MR) * MR * kc;
+                    // SAFETY: rows ic..ic+mc, columns jc..jc+nc of C lie inside `c` (checked above).
+                    unsafe { macro_tile(mc, nc, kc, &a.data[off..off + size], pb, cp.add(ic * ldc + jc), ldc, acc) };
+                    off += size;
+                }
+            }
+        }
+        Ok(())
+    })
+}
+
 /// Below this many multiply-adds a GEMM stays on one thread. Measured natively on this project's 2-core VM
 /// (noisy; two row halves against one call): ≤ 1M MACs 0.6–1.2×, 4M 0.85–1.4×, 33M 1.1–1.7×. Waking a
 /// sleeping pool thread costs tens of microseconds, which small GEMMs cannot repay.
@@ -225,6 +305,29 @@ mod tests {
                     for acc in [false, true] {
                         check(m, n, k, ta, tb, acc, &mut rng);
                     }
+                }
+            }
+        }
+    }
+
+    /// A packed once and reused gives `sgemm`'s bits: the same blocks in the same order (K across blocks,
+    /// M across MC, N across NC, transposed A as the conv input gradient uses it, accumulate or not).
+    #[test]
+    fn packed_a_is_bitwise_sgemm() {
+        let mut rng = Rng::new(11);
+        for &(m, n, k) in &[(1, 1, 1), (5, 3, 7), (73, 67, 259), (150, 9, 800), (960, 16, 160), (9, 2050, 5), (4, 8, 0)] {
+            let a = rng.normal_vec(m * k);
+            for ta in [false, true] {
+                let av = if ta { Mat::transposed(&a, m) } else { Mat::row_major(&a, k) };
+                let packed = PackedA::new(m, k, av).unwrap();
+                for acc in [false, true] {
+                    let b = rng.normal_vec(k * n);
+                    let ldc = n + 2;
+                    let c0 = rng.normal_vec(m * ldc);
+                    let (mut got, mut want) = (c0.clone(), c0.clone());
+                    sgemm(m, n, k, av, Mat::row_major(&b, n), &mut want, ldc, acc).unwrap();
+                    sgemm_packed(&packed, n, Mat::row_major(&b, n), &mut got, ldc, acc).unwrap();
+                    assert!(got.iter().zip(&want).all(|(x, y)| x.to_bits() == y.to_bits()), "m{m} n{n} k{k} ta{ta} acc{acc}");
                 }
             }
         }

@@ -10,7 +10,7 @@ use super::conv2d_implicit::{self, fill_short, Cols, Igemm, Padded};
 use super::geom::Window;
 use super::im2col::{col2im, im2col};
 use crate::error::{self, Error, Result};
-use crate::gemm::{sgemm, sgemm_with, Mat};
+use crate::gemm::{sgemm, sgemm_packed, sgemm_with, Mat, PackedA};
 use crate::par::{self, SyncPtr};
 use std::cell::RefCell;
 
@@ -202,7 +202,7 @@ impl Conv2d {
                 for gi in 0..self.groups {
                     let dyg = &dy[(n * self.groups + gi) * yg..][..yg];
                     let bias = bias.map(|b| &b[gi * gw.c..(gi + 1) * gw.c]);
-                    dxp.run(gi, w, dyg, bias, &mut dxn[gi * xg..(gi + 1) * xg], dcol)?;
+                    dxp.run(gi, dyg, bias, &mut dxn[gi * xg..(gi + 1) * xg], dcol)?;
                 }
                 Ok(())
             })?
@@ -277,7 +277,7 @@ impl Conv2d {
                         for gi in 0..self.groups {
                             let (xg_, dyg) = (&xn[gi * xg..(gi + 1) * xg], &dyn_[gi * yg..(gi + 1) * yg]);
                             if let (Some(dxp), Some(d)) = (&dxp, dxc.as_deref_mut()) {
-                                dxp.run(gi, w, dyg, None, &mut d[j * xs + gi * xg..][..xg], dcol)?;
+                                dxp.run(gi, dyg, None, &mut d[j * xs + gi * xg..][..xg], dcol)?;
                             }
                             let pwg = &mut pw[gi * wg..(gi + 1) * wg];
                             if let Some((pad, off)) = &implicit_w {
@@ -338,8 +338,9 @@ impl Conv2d {
 /// col2im.
 struct DxPlan {
     g: Window,
-    og: usize,
     implicit: Option<Vec<Igemm>>,
+    /// Otherwise each group's Wᵀ [k×og], packed once for every sample of the call.
+    packed: Vec<PackedA>,
 }
 
 impl DxPlan {
@@ -349,7 +350,13 @@ impl DxPlan {
         let implicit = conv2d_implicit::input_grad_applies(&g)
             .then(|| (0..conv.groups).map(|gi| Igemm::input_grad(&g, og, &w[gi * wg..(gi + 1) * wg])).collect::<Result<Vec<_>>>())
             .transpose()?;
-        Ok(Self { g, og, implicit })
+        let k = g.col_rows();
+        let packed = if implicit.is_some() {
+            Vec::new()
+        } else {
+            (0..conv.groups).map(|gi| PackedA::new(k, og, Mat::transposed(&w[gi * wg..(gi + 1) * wg], k))).collect::<Result<Vec<_>>>()?
+        };
+        Ok(Self { g, implicit, packed })
     }
 
     /// Column-gradient scratch the band path needs per thread.
@@ -363,13 +370,13 @@ impl DxPlan {
 
     /// Group `gi` of one sample: `dx` (overwritten, starting from `bias` per channel when given) from its
     /// output gradient `dy`.
-    fn run(&self, gi: usize, w: &[f32], dy: &[f32], bias: Option<&[f32]>, dx: &mut [f32], dcol: &mut [f32]) -> Result {
-        let (g, og) = (&self.g, self.og);
+    fn run(&self, gi: usize, dy: &[f32], bias: Option<&[f32]>, dx: &mut [f32], dcol: &mut [f32]) -> Result {
+        let g = &self.g;
         if let Some(plans) = &self.implicit {
             return plans[gi].run(dy, bias, false, dx);
         }
         let (k, opl, plane) = (g.col_rows(), g.out_plane(), g.in_plane());
-        let wt = Mat::transposed(&w[gi * og * k..(gi + 1) * og * k], k);
+        let wt = &self.packed[gi];
         match bias {
             Some(b) => (0..g.c).for_each(|c| fill_short(&mut dx[c * plane..(c + 1) * plane], b[c])),
             None if !g.is_pointwise() => dx.fill(0.0),
@@ -377,14 +384,14 @@ impl DxPlan {
         }
         if g.is_pointwise() {
             // dx[k×opl] (+)= Wᵀ[k×og] · dY[og×opl]
-            return sgemm(k, opl, og, wt, Mat::row_major(dy, opl), dx, opl, bias.is_some());
+            return sgemm_packed(wt, opl, Mat::row_major(dy, opl), dx, opl, bias.is_some());
         }
         let rows = band_rows(g);
         for oy0 in (0..g.oh).step_by(rows) {
             let oy1 = (oy0 + rows).min(g.oh);
             let nb = (oy1 - oy0) * g.ow;
             // dcol[k×nb] = Wᵀ[k×og] · dY_band[og×nb], then scattered back (col2im).
-            sgemm(k, nb, og, wt, Mat::new(&dy[oy0 * g.ow..], opl, 1), &mut dcol[..k * nb], nb, false)?;
+            sgemm_packed(wt, nb, Mat::new(&dy[oy0 * g.ow..], opl, 1), &mut dcol[..k * nb], nb, false)?;
             col2im(g, &dcol[..k * nb], oy0, oy1, dx);
         }
         Ok(())
