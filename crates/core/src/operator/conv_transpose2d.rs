@@ -6,26 +6,18 @@
 //! output), dilation, output size (its excess over the full output after the crop, below max(stride,
 //! dilation), is PyTorch's `output_padding`), groups (dividing c and o). No float fields.
 //!
-//! io block: `[x, weight, bias, y, dy, dx, dweight, dbias]`, as conv2d's:
+//! io block (`gemm_io`, as conv2d's): `[x, weight, bias, y, dy, dx, dweight, dbias]`:
 //! - forward reads x (batch·c·h·w), weight (c·o/groups·kh·kw), bias (o; 0 = none) and writes y
 //!   (batch·o·oh·ow).
 //! - backward reads x, weight and dy (like y); writes dweight and dbias (0 = none; added to with
 //!   `ACCUMULATE`) and dx (like x; 0 = not needed).
 
+use super::gemm_io::{self, Lens};
 use super::{check_flags, elements, flags, Desc, Io, Operator, Refusal, Subject};
 use crate::error::Error;
 use crate::op::conv_transpose2d::ConvTranspose2d as Kernel;
 
 const OH: usize = 12;
-
-const X: usize = 0;
-const WEIGHT: usize = 1;
-const BIAS: usize = 2;
-const Y: usize = 3;
-const DY: usize = 4;
-const DX: usize = 5;
-const DWEIGHT: usize = 6;
-const DBIAS: usize = 7;
 
 pub struct ConvTranspose2d {
     /// c, h, w, o, kh, kw, sh, sw, pt, pl, dh, dw, oh, ow, groups.
@@ -60,22 +52,20 @@ impl ConvTranspose2d {
 
 impl Operator for ConvTranspose2d {
     fn slots(&self) -> usize {
-        8
+        gemm_io::SLOTS
     }
 
     fn forward(&mut self, io: &Io, batch: usize, flags: u32) -> Result<(), Refusal> {
         check_flags(flags)?;
-        let (k, xl, yl) = self.kernel(batch)?;
-        let (x, w, b) = (io.input(X, xl)?, io.input(WEIGHT, self.weights)?, io.input_opt(BIAS, self.f[3])?);
-        Ok(k.forward(x, w, b, io.output(Y, yl)?)?)
+        let (k, x, y) = self.kernel(batch)?;
+        let b = gemm_io::forward(io, &Lens { x, y, weight: self.weights, bias: self.f[3] })?;
+        Ok(k.forward(b.x, b.weight, b.bias, b.y)?)
     }
 
     fn backward(&mut self, io: &Io, batch: usize, flags: u32) -> Result<(), Refusal> {
         check_flags(flags)?;
-        let (k, xl, yl) = self.kernel(batch)?;
-        let (x, w, dy) = (io.input(X, xl)?, io.input(WEIGHT, self.weights)?, io.input(DY, yl)?);
-        let (dw, db) = (io.output(DWEIGHT, self.weights)?, io.output_opt(DBIAS, self.f[3])?);
-        let dx = io.output_opt(DX, xl)?;
-        Ok(k.backward(x, w, dy, dx, dw, db, flags & flags::ACCUMULATE != 0)?)
+        let (k, x, y) = self.kernel(batch)?;
+        let b = gemm_io::backward(io, &Lens { x, y, weight: self.weights, bias: self.f[3] }, false)?;
+        Ok(k.backward(b.x, b.weight, b.dy, b.dx, b.dweight, b.dbias, flags & flags::ACCUMULATE != 0)?)
     }
 }

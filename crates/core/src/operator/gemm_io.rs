@@ -1,5 +1,5 @@
-//! The io block shared by the GEMM-based layers (conv2d, dense): `[x, weight, bias, y, dy, dx, dweight,
-//! dbias]`, resolved for each pass.
+//! The io block shared by the GEMM-based layers (conv2d, conv_transpose2d, dense): `[x, weight, bias, y,
+//! dy, dx, dweight, dbias]`, resolved for each pass.
 
 use super::{Io, Refusal};
 
