@@ -7,6 +7,7 @@
 
 use super::activation::{relu_in_place, relu_mask_into};
 use super::conv2d_implicit::{self, fill_short, Cols, Igemm, Padded};
+use super::conv2d_winograd::{self, WeightGrad, Winograd};
 use super::geom::Window;
 use super::im2col::{col2im, im2col};
 use crate::error::{self, Error, Result};
@@ -19,6 +20,8 @@ thread_local! {
     static COLS: RefCell<(Vec<f32>, Vec<f32>)> = const { RefCell::new((Vec::new(), Vec::new())) };
     // One sample's ReLU-masked output gradient per thread (the fused ReLU backward).
     static MASKED: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
+    // A chunk's Winograd weight-gradient sums (dU), per thread.
+    static DU: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
 }
 
 // The scratch is borrowed already only if an earlier call trapped inside (nothing here re-enters).
@@ -33,7 +36,11 @@ fn with_cols<R>(len: usize, f: impl FnOnce(&mut [f32], &mut [f32]) -> R) -> Resu
 }
 
 fn with_masked<R>(len: usize, f: impl FnOnce(&mut [f32]) -> R) -> Result<R> {
-    MASKED.with(|cell| {
+    with_scratch(&MASKED, len, f)
+}
+
+fn with_scratch<R>(key: &'static std::thread::LocalKey<RefCell<Vec<f32>>>, len: usize, f: impl FnOnce(&mut [f32]) -> R) -> Result<R> {
+    key.with(|cell| {
         let mut v = cell.try_borrow_mut().map_err(|_| Error::Trapped)?;
         error::grow(&mut v, len)?;
         Ok(f(&mut v[..len]))
@@ -85,6 +92,9 @@ impl Conv2d {
         error::numel(&[win.n.div_ceil(GROUP), w])?;
         error::numel(&[gw.col_rows(), win.ow])?;
         Padded::scratch_floats(&gw, og)?;
+        if conv2d_winograd::applies(&gw, og) {
+            conv2d_winograd::scratch_floats(&gw, og)?;
+        }
         Ok(conv)
     }
 
@@ -129,11 +139,17 @@ impl Conv2d {
             check_len(b.len(), self.o)?;
         }
         let (gw, og) = (self.group_window(), self.o / self.groups);
-        if !conv2d_implicit::forward_applies(&gw) {
+        let winograd = conv2d_winograd::applies(&gw, og);
+        if !winograd && !conv2d_implicit::forward_applies(&gw) {
             return self.im2col_forward(x, w, bias, relu, y);
         }
         let wg = og * gw.col_rows();
-        let plans = (0..self.groups).map(|gi| Igemm::forward(&gw, og, &w[gi * wg..(gi + 1) * wg])).collect::<Result<Vec<_>>>()?;
+        let plans = (0..self.groups)
+            .map(|gi| {
+                let wg = &w[gi * wg..(gi + 1) * wg];
+                Ok(if winograd { SamplePlan::Winograd(Winograd::forward(&gw, og, wg)?) } else { SamplePlan::Igemm(Igemm::forward(&gw, og, wg)?) })
+            })
+            .collect::<Result<Vec<_>>>()?;
         let (xg, yg) = (gw.c * gw.in_plane(), og * gw.out_plane());
         par::try_chunks_mut(y, self.o * gw.out_plane(), |n, yn| {
             for (gi, ig) in plans.iter().enumerate() {
@@ -234,9 +250,11 @@ impl Conv2d {
         let (xg, yg, wg) = (g.c * g.in_plane(), og * opl, og * k);
         let pointwise = g.is_pointwise();
         let dxp = dx.is_some().then(|| DxPlan::new(self, w)).transpose()?;
-        // The weight gradient with the column matrix read in place from the padded sample where the width
-        // stride is 1; else im2col per band.
-        let implicit_w = conv2d_implicit::forward_applies(&g)
+        // The weight gradient by Winograd's transforms where they apply (`WeightGrad`); else with the column
+        // matrix read in place from the padded sample where the width stride is 1; else im2col per band.
+        let winograd_w = conv2d_winograd::applies(&g, og).then(|| WeightGrad::new(&g, og, self.groups)).transpose()?;
+        let du_len = winograd_w.as_ref().map_or(0, |wg| wg.du_len() * self.groups);
+        let implicit_w = (winograd_w.is_none() && conv2d_implicit::forward_applies(&g))
             .then(|| {
                 let pad = Padded::forward(&g)?;
                 Ok((pad, pad.offsets()?))
@@ -251,14 +269,14 @@ impl Conv2d {
         let pdb = SyncPtr(partial_db.as_mut_ptr());
         let want_db = db.is_some();
         let rows = if pointwise { g.oh } else { band_rows(&g) };
-        let cols = if !pointwise && implicit_w.is_none() { k * rows * g.ow } else { 0 };
+        let cols = if !pointwise && implicit_w.is_none() && winograd_w.is_none() { k * rows * g.ow } else { 0 };
         let cols = cols.max(dxp.as_ref().map_or(0, DxPlan::cols_floats));
         let chunk = |ci: usize, pw: &mut [f32], dxc: Option<&mut [f32]>| -> Result {
             // SAFETY: chunk ci alone writes partial_db[ci·o .. (ci+1)·o], inside the buffer.
             let mut pb = want_db.then(|| unsafe { std::slice::from_raw_parts_mut(pdb.get().add(ci * o), o) });
             let mut dxc = dxc;
             with_cols(cols, |col, dcol| {
-                with_masked(if relu_y.is_some() { ys } else { 0 }, |masked| {
+                with_masked(if relu_y.is_some() { ys } else { 0 }, |masked| with_scratch(&DU, du_len, |du| -> Result {
                     for (j, n) in (ci * GROUP..((ci + 1) * GROUP).min(g.n)).enumerate() {
                         let xn = &x[n * xs..(n + 1) * xs];
                         let dyn_ = match relu_y {
@@ -278,6 +296,10 @@ impl Conv2d {
                             let (xg_, dyg) = (&xn[gi * xg..(gi + 1) * xg], &dyn_[gi * yg..(gi + 1) * yg]);
                             if let (Some(dxp), Some(d)) = (&dxp, dxc.as_deref_mut()) {
                                 dxp.run(gi, dyg, None, &mut d[j * xs + gi * xg..][..xg], dcol)?;
+                            }
+                            if let Some(wgrad) = &winograd_w {
+                                wgrad.accumulate(gi, xg_, dyg, du, j == 0)?;
+                                continue;
                             }
                             let pwg = &mut pw[gi * wg..(gi + 1) * wg];
                             if let Some((pad, off)) = &implicit_w {
@@ -299,8 +321,11 @@ impl Conv2d {
                             }
                         }
                     }
+                    if let Some(wgrad) = &winograd_w {
+                        (0..self.groups).for_each(|gi| wgrad.finish(gi, du, &mut pw[gi * wg..(gi + 1) * wg]));
+                    }
                     Ok(())
-                })?
+                })?)?
             })?
         };
         match dx {
@@ -333,12 +358,28 @@ impl Conv2d {
     }
 }
 
-/// How one call computes input gradients, chosen once: the implicit GEMM (a correlation of the padded dY
-/// with the flipped weights, one plan per group) where strides are 1, else `dcol = Wᵀ·dY` per band and
-/// col2im.
+/// One group's correlation over whole samples, prepared once per call (weights packed or transformed): the
+/// implicit GEMM, or Winograd's F(2×2, 3×3) where it applies.
+enum SamplePlan {
+    Igemm(Igemm),
+    Winograd(Winograd),
+}
+
+impl SamplePlan {
+    fn run(&self, x: &[f32], bias: Option<&[f32]>, relu: bool, y: &mut [f32]) -> Result {
+        match self {
+            Self::Igemm(p) => p.run(x, bias, relu, y),
+            Self::Winograd(p) => p.run(x, bias, relu, y),
+        }
+    }
+}
+
+/// How one call computes input gradients, chosen once: a correlation of the padded dY with the flipped
+/// weights (one plan per group: Winograd's where it applies, else the implicit GEMM) where strides are 1,
+/// else `dcol = Wᵀ·dY` per band and col2im.
 struct DxPlan {
     g: Window,
-    implicit: Option<Vec<Igemm>>,
+    implicit: Option<Vec<SamplePlan>>,
     /// Otherwise each group's Wᵀ [k×og], packed once for every sample of the call.
     packed: Vec<PackedA>,
 }
@@ -347,8 +388,16 @@ impl DxPlan {
     fn new(conv: &Conv2d, w: &[f32]) -> Result<Self> {
         let (g, og) = (conv.group_window(), conv.o / conv.groups);
         let wg = og * g.col_rows();
-        let implicit = conv2d_implicit::input_grad_applies(&g)
-            .then(|| (0..conv.groups).map(|gi| Igemm::input_grad(&g, og, &w[gi * wg..(gi + 1) * wg])).collect::<Result<Vec<_>>>())
+        let winograd = conv2d_winograd::applies(&g, og);
+        let implicit = (winograd || conv2d_implicit::input_grad_applies(&g))
+            .then(|| {
+                (0..conv.groups)
+                    .map(|gi| {
+                        let wg = &w[gi * wg..(gi + 1) * wg];
+                        Ok(if winograd { SamplePlan::Winograd(Winograd::input_grad(&g, og, wg)?) } else { SamplePlan::Igemm(Igemm::input_grad(&g, og, wg)?) })
+                    })
+                    .collect::<Result<Vec<_>>>()
+            })
             .transpose()?;
         let k = g.col_rows();
         let packed = if implicit.is_some() {
@@ -413,7 +462,8 @@ fn band_rows(g: &Window) -> usize {
 /// im2col band. An operator refuses it once, before any call.
 pub fn scratch_floats(g: &Window, o: usize) -> f64 {
     let band = if g.is_pointwise() { 0.0 } else { g.col_rows() as f64 * band_rows(g) as f64 * g.ow as f64 };
-    conv2d_implicit::scratch_floats(g, o).max(band)
+    let winograd = if conv2d_winograd::applies(g, o) { conv2d_winograd::scratch_floats(g, o).map_or(f64::INFINITY, |f| f as f64) } else { 0.0 };
+    conv2d_implicit::scratch_floats(g, o).max(band).max(winograd)
 }
 
 /// `Conv2d::forward` of an ungrouped convolution (`o` output channels), unvalidated (lengths are checked).
@@ -554,7 +604,11 @@ mod tests {
             for (bias, relu) in [(Some(&b[..]), false), (None, false), (Some(&b[..]), true)] {
                 let mut got = vec![f32::NAN; g.n * o * g.out_plane()];
                 let mut want = got.clone();
-                conv2d_forward(&g, o, &x, &w, bias, relu, &mut got).unwrap();
+                // The implicit GEMM itself, also where Winograd's transforms would take the call.
+                let (plan, xs, ys) = (Igemm::forward(&g, o, &w).unwrap(), g.c * g.in_plane(), o * g.out_plane());
+                for n in 0..g.n {
+                    plan.run(&x[n * xs..][..xs], bias, relu, &mut got[n * ys..][..ys]).unwrap();
+                }
                 Conv2d::ungrouped(&g, o).im2col_forward(&x, &w, bias, relu, &mut want).unwrap();
                 assert_eq!(got, want, "{g:?} bias {} relu {relu}", bias.is_some());
             }
