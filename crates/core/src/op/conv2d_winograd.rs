@@ -36,6 +36,11 @@ const BAND_FLOATS: usize = if cfg!(test) { 1500 } else { 1 << 16 };
 /// Positions of the 4×4 transform: one GEMM each.
 const XI: usize = 16;
 
+/// Floats added to the stride between the 16 positions' blocks of V and M. A transform writes (or reads)
+/// all 16 blocks per tile; at a power-of-two stride (8 KiB for 16 channels) those 16 streams share one L1
+/// set, which holds 8.
+const SKEW: usize = 16;
+
 /// True where a convolution (one group's window, `o` output channels) runs here: 3×3, unit strides and
 /// dilations, any padding, at least `MIN_CHANNELS` channels in and out.
 pub fn applies(g: &Window, o: usize) -> bool {
@@ -83,9 +88,17 @@ impl Geom {
         self.o.div_ceil(MR) * MR
     }
 
+    /// Strides between the positions' blocks of V and M.
+    fn v_xi(&self) -> usize {
+        self.ncols * self.c + SKEW
+    }
+    fn m_xi(&self) -> usize {
+        self.opad() * self.ncols + SKEW
+    }
+
     /// Floats of the three scratch buffers: padded sample, V, M.
     fn scratch(&self) -> Result<[usize; 3]> {
-        Ok([numel(&[self.c, self.hp, self.wp])?, numel(&[XI, self.c, self.ncols])?, numel(&[XI, self.opad(), self.ncols])?])
+        Ok([numel(&[self.c, self.hp, self.wp])?, numel(&[XI, self.v_xi()])?, numel(&[XI, self.m_xi()])?])
     }
 }
 
@@ -194,6 +207,7 @@ fn weight_transform(k: [[f64; 3]; 3]) -> [[f64; 4]; 4] {
 
 /// The sample zero-padded: input row r at padded row `r + at.0`, column s at `s + at.1`, what falls outside
 /// the `hp × wp` planes dropped.
+#[inline(never)]
 fn pad_into(g: &Geom, x: &[f32], pad: &mut [f32]) {
     pad.fill(0.0);
     let (plane, iplane) = (g.hp * g.wp, g.h * g.w);
@@ -217,13 +231,14 @@ fn pad_into(g: &Geom, x: &[f32], pad: &mut [f32]) {
 }
 
 /// `V[ξ] = (Bᵀ d B)[ξ]` for every tile of tile rows `ty0..ty1` and channel, four tiles per vector, into the
-/// microkernel's B panels: `v[((ξ·P + q)·c + ci)·NR + l]` for band tile `t = q·NR + l` (P = ncols / NR),
+/// microkernel's B panels: `v[ξ·v_xi + (q·c + ci)·NR + l]` for band tile `t = q·NR + l`,
 /// `Bᵀ = [[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]]`.
 ///
 /// # Safety
-/// `pad` holds `c·hp·wp` floats and `v` `16·c·ncols`.
+/// `pad` holds `c·hp·wp` floats and `v` `16·v_xi`.
+#[inline(never)]
 unsafe fn input_transform(g: &Geom, pad: *const f32, ty0: usize, ty1: usize, v: *mut f32) {
-    let xi_stride = g.ncols * g.c;
+    let xi_stride = g.v_xi();
     for ci in 0..g.c {
         for tx0 in (0..g.tw4).step_by(4) {
             // Tiles tx0..tx0+4 read padded columns 2tx0..2tx0+10 (≤ wp); tile row ty reads padded rows
@@ -259,19 +274,20 @@ unsafe fn row_transform(p: *const f32) -> [F32x4; 4] {
     [d0.sub(d2), d1.add(d2), d2.sub(d1), d1.sub(d3)]
 }
 
-/// `M[ξ] = U[ξ] · V[ξ]` for the 16 positions: `m[(ξ·opad + oc)·ncols + t]`, each element's sum over input
+/// `M[ξ] = U[ξ] · V[ξ]` for the 16 positions: `m[ξ·m_xi + oc·ncols + t]`, each element's sum over input
 /// channels in order.
 ///
 /// # Safety
-/// `u` holds `16·opad·c` floats, `v` `16·c·ncols`, `m` `16·opad·ncols`.
+/// `u` holds `16·opad·c` floats, `v` `16·v_xi`, `m` `16·m_xi`.
+#[inline(never)]
 unsafe fn products(g: &Geom, u: *const f32, v: *const f32, m: *mut f32) {
     let (c, opad, ncols) = (g.c, g.opad(), g.ncols);
     for xi in 0..XI {
         for q in 0..ncols / NR {
-            let b = v.add((xi * (ncols / NR) + q) * c * NR);
+            let b = v.add(xi * g.v_xi() + q * c * NR);
             for op in 0..opad / MR {
                 let a = u.add((xi * (opad / MR) + op) * c * MR);
-                f32_gemm_4x8(c, a, b, m.add((xi * opad + op * MR) * ncols + q * NR), ncols, false);
+                f32_gemm_4x8(c, a, b, m.add(xi * g.m_xi() + op * MR * ncols + q * NR), ncols, false);
             }
         }
     }
@@ -281,9 +297,10 @@ unsafe fn products(g: &Geom, u: *const f32, v: *const f32, m: *mut f32) {
 /// the 2×2 outputs inside `oh × ow`.
 ///
 /// # Safety
-/// `m` holds `16·opad·ncols` floats and `y` `o·oh·ow`.
+/// `m` holds `16·m_xi` floats and `y` `o·oh·ow`.
+#[inline(never)]
 unsafe fn output_transform(g: &Geom, m: *const f32, ty0: usize, ty1: usize, bias: Option<&[f32]>, relu: bool, y: *mut f32) {
-    let xi_stride = g.opad() * g.ncols;
+    let xi_stride = g.m_xi();
     for oc in 0..g.o {
         let b = F32x4::splat(bias.map_or(0.0, |b| b[oc]));
         for ty in ty0..ty1 {
@@ -359,7 +376,8 @@ impl WeightGrad {
     /// Blocked padded sample, blocked output gradient, a band's V and dM.
     fn scratch(&self) -> Result<[usize; 4]> {
         let (g, nt) = (&self.g, self.band * self.tw);
-        Ok([numel(&[self.cpad, g.hp, 2 * self.tw + 2])?, numel(&[self.opad, 2 * g.th, 2 * self.tw])?, numel(&[XI, self.cpad, nt])?, numel(&[XI, self.opad, nt])?])
+        let blocks = |rows: usize| numel(&[XI, add(mul(rows, nt)?, SKEW)?]);
+        Ok([numel(&[self.cpad, g.hp, 2 * self.tw + 2])?, numel(&[self.opad, 2 * g.th, 2 * self.tw])?, blocks(self.cpad)?, blocks(self.opad)?])
     }
 
     /// Adds group `gi` of one sample (`x` its `c·h·w` input, `dy` its `o·oh·ow` output gradient) into
@@ -387,9 +405,9 @@ impl WeightGrad {
                     let nt = (ty1 - ty0) * self.tw;
                     for xi in 0..XI {
                         for op in 0..self.opad / MR {
-                            let a = dm.as_ptr().add((xi * (self.opad / MR) + op) * nt * MR);
+                            let a = dm.as_ptr().add(xi * (self.opad * nt + SKEW) + op * nt * MR);
                             for cq in 0..self.cpad / NR {
-                                let b = v.as_ptr().add((xi * (self.cpad / NR) + cq) * nt * NR);
+                                let b = v.as_ptr().add(xi * (self.cpad * nt + SKEW) + cq * nt * NR);
                                 let c = du.as_mut_ptr().add((xi * self.opad + op * MR) * self.cpad + cq * NR);
                                 f32_gemm_4x8(nt, a, b, c, self.cpad, !(first && ty0 == 0));
                             }
@@ -402,6 +420,7 @@ impl WeightGrad {
     }
 
     /// Group `gi`'s weight gradient `dw` (`o × c × 3 × 3`, overwritten) from its summed dU.
+#[inline(never)]
     pub fn finish(&self, gi: usize, du: &[f32], dw: &mut [f32]) {
         let (g, du) = (&self.g, &du[gi * self.du_len()..(gi + 1) * self.du_len()]);
         // Gᵀ = [[1, ½, ½, 0], [0, ½, -½, 0], [0, ½, ½, 1]] on both sides.
@@ -420,11 +439,12 @@ impl WeightGrad {
         }
     }
 
-    /// `V[ξ]` of tile rows `ty0..ty1`, four channels per vector, as B panels: `v[((ξ·CP + c/8)·nt + t)·8 + c%8]`
-    /// (CP = cpad / 8, t the band's tile in row-major order).
+    /// `V[ξ]` of tile rows `ty0..ty1`, four channels per vector, as B panels:
+    /// `v[ξ·(cpad·nt + SKEW) + (c/8·nt + t)·8 + c%8]` (t the band's tile in row-major order).
     ///
     /// # Safety
-    /// `xb` holds the blocked padded sample, `v` `16·cpad·nt` floats.
+    /// `xb` holds the blocked padded sample, `v` `16·(cpad·nt + SKEW)` floats.
+#[inline(never)]
     unsafe fn input_transform(&self, xb: *const f32, ty0: usize, ty1: usize, v: *mut f32) {
         let (g, tw) = (&self.g, self.tw);
         let (wp, nt) = (2 * tw + 2, (ty1 - ty0) * tw);
@@ -443,7 +463,7 @@ impl WeightGrad {
                     for j in 0..4 {
                         let col = [w[0][j].sub(w[2][j]), w[1][j].add(w[2][j]), w[2][j].sub(w[1][j]), w[1][j].sub(w[3][j])];
                         for (i, val) in col.into_iter().enumerate() {
-                            val.store(v.add((((i * 4 + j) * (self.cpad / NR) + cb / 2) * nt + t) * NR + cb % 2 * 4));
+                            val.store(v.add((i * 4 + j) * (self.cpad * nt + SKEW) + (cb / 2 * nt + t) * NR + cb % 2 * 4));
                         }
                     }
                     w[0] = w[2];
@@ -454,10 +474,11 @@ impl WeightGrad {
     }
 
     /// `dM[ξ] = (A dY Aᵀ)[ξ]` per tile, `A = [[1, 0], [1, 1], [1, -1], [0, -1]]`, four output channels per
-    /// vector, as A panels: `dm[((ξ·OP + o/4)·nt + t)·4 + o%4]`.
+    /// vector, as A panels: `dm[ξ·(opad·nt + SKEW) + (o/4·nt + t)·4 + o%4]`.
     ///
     /// # Safety
-    /// `dyb` holds the blocked output gradient (`opad × 2th × 2tw`), `dm` `16·opad·nt` floats.
+    /// `dyb` holds the blocked output gradient (`opad × 2th × 2tw`), `dm` `16·(opad·nt + SKEW)` floats.
+#[inline(never)]
     unsafe fn grad_transform(&self, dyb: *const f32, ty0: usize, ty1: usize, dm: *mut f32) {
         let (g, tw) = (&self.g, self.tw);
         let nt = (ty1 - ty0) * tw;
@@ -471,7 +492,7 @@ impl WeightGrad {
                     let t = (ty - ty0) * tw + tx;
                     for (i, [a, b]) in e.into_iter().enumerate() {
                         for (j, val) in [a, a.add(b), a.sub(b), z.sub(b)].into_iter().enumerate() {
-                            val.store(dm.add((((i * 4 + j) * (self.opad / MR) + ob) * nt + t) * MR));
+                            val.store(dm.add((i * 4 + j) * (self.opad * nt + SKEW) + (ob * nt + t) * MR));
                         }
                     }
                 }
@@ -482,6 +503,7 @@ impl WeightGrad {
 
 /// `c` planes of `h × w` into 4-channel blocks of a zero-padded `hp × wp` grid, plane row r at grid row
 /// `r + at.0`, column s at `s + at.1` (what falls outside dropped): `dst[((c/4·hp + row)·wp + col)·4 + c%4]`.
+#[inline(never)]
 fn blocked(x: &[f32], c: usize, (h, w): (usize, usize), at: (isize, isize), (hp, wp): (usize, usize), dst: &mut [f32]) {
     dst.fill(0.0);
     let col0 = (-at.1).max(0) as usize;
