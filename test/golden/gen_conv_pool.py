@@ -2,8 +2,8 @@
 """Golden vectors for the convolution and pooling vocabulary (issue 13), from PyTorch.
 
 Writes conv_pool.json next to this script: grouped conv2d (groups 1, 2, 3, pointwise, strided, dilated,
-asymmetric padding), depthwise conv2d (groups = C, channel multiplier 2, 3x3 and 5x5, stride 2, TF 'same'
-padding), conv_transpose2d (stride, padding, output_padding, dilation, groups), avg_pool2d (ceil_mode x
+asymmetric padding; 3x3 stride 1 with >= 8 channels per group, which runs as Winograd's F(2x2, 3x3)),
+depthwise conv2d (groups = C, channel multiplier 2, 3x3 and 5x5, stride 2, TF 'same' padding), conv_transpose2d (stride, padding, output_padding, dilation, groups), avg_pool2d (ceil_mode x
 count_include_pad, divisor_override), max_pool2d in ceil mode, adaptive_avg_pool2d (including the global
 1x1) and adaptive_max_pool2d, each with the forward output and the gradient of every input (autograd, with
 an upstream gradient dy).
@@ -136,6 +136,11 @@ def build():
         conv_case("groups 2, pointwise", 130, 1, 4, (4, 4), 6, (1, 1), groups=2),
         conv_case("groups 2, 3x2 stride (2, 1)", 140, 1, 4, (7, 5), 4, (3, 2), stride=(2, 1), pad=(1, 0, 1, 1), groups=2),
         conv_case("groups 2, 9 samples", 150, 9, 2, (3, 3), 2, (3, 3), pad=(1, 1, 1, 1), groups=2),
+        # 3x3 stride 1 with >= 8 channels per group in and out: Winograd's F(2x2, 3x3) path.
+        conv_case("Winograd 8 -> 9, pad 1, odd 5x7, 2 samples", 160, 2, 8, (5, 7), 9, (3, 3), pad=(1, 1, 1, 1)),
+        conv_case("Winograd groups 2 (8 per group), pad 1", 170, 1, 16, (4, 5), 16, (3, 3), pad=(1, 1, 1, 1), groups=2),
+        conv_case("Winograd asymmetric pad (1, 0, 2, 1)", 180, 1, 8, (6, 5), 8, (3, 3), pad=(1, 0, 2, 1)),
+        conv_case("Winograd 9 -> 8, no padding", 190, 1, 9, (6, 7), 8, (3, 3)),
         conv_case("3x3 stride 1", 200, 1, 2, (5, 9), 2, (3, 3), pad=(1, 1, 1, 1), groups=2, op="depthwise2d"),
         conv_case("3x3 stride 2, multiplier 2", 210, 1, 2, (8, 7), 4, (3, 3), stride=(2, 2), pad=(1, 1, 1, 1), groups=2, op="depthwise2d"),
         conv_case("5x5 stride 2", 220, 1, 1, (9, 11), 1, (5, 5), stride=(2, 2), pad=(2, 2, 2, 2), groups=1, op="depthwise2d"),

@@ -41,10 +41,16 @@ const XI: usize = 16;
 /// set, which holds 8.
 const SKEW: usize = 16;
 
+/// Smallest input and output side. Below it most of a tile row is padding (a 2×2 map fills a quarter of the
+/// four tiles a transform vector holds), and a 1-pixel map has kernel taps that never meet the input: their
+/// gradient is exactly zero, where `Gᵀ dU G` would leave rounding noise for an optimizer's sign to amplify.
+const MIN_SIDE: usize = 4;
+
 /// True where a convolution (one group's window, `o` output channels) runs here: 3×3, unit strides and
-/// dilations, any padding, at least `MIN_CHANNELS` channels in and out.
+/// dilations, any padding, at least `MIN_CHANNELS` channels in and out, maps of at least `MIN_SIDE`.
 pub fn applies(g: &Window, o: usize) -> bool {
     g.kh == 3 && g.kw == 3 && g.sh == 1 && g.sw == 1 && g.dh == 1 && g.dw == 1 && g.c >= MIN_CHANNELS && o >= MIN_CHANNELS
+        && g.h.min(g.w).min(g.oh).min(g.ow) >= MIN_SIDE
 }
 
 /// One correlation with a 3×3 kernel: a `c × h × w` input placed at `at` (top, left; negative drops rows or
@@ -626,5 +632,6 @@ mod tests {
         assert!(!applies(&geom(1, 16, 8, 8, 3, 3, (2, 2), (1, 1, 1, 1), (1, 1)), 16));
         assert!(!applies(&geom(1, 16, 8, 8, 3, 3, (1, 1), (2, 2, 2, 2), (2, 2)), 16));
         assert!(!applies(&geom(1, 16, 8, 8, 5, 5, (1, 1), (2, 2, 2, 2), (1, 1)), 16));
+        assert!(!applies(&geom(1, 16, 2, 8, 3, 3, (1, 1), (1, 1, 1, 1), (1, 1)), 16));
     }
 }
