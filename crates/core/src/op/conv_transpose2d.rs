@@ -125,6 +125,8 @@ mod tests {
             t(9, 2, (3, 4), 5, (2, 2), (2, 2), (0, 0), (0, 0), (1, 1), 1), // more than one backward chunk
             t(1, 6, (4, 4), 3, (3, 3), (3, 2), (2, 1), (2, 1), (1, 1), 3),
             t(1, 2, (3, 3), 2, (3, 3), (1, 1), (0, 0), (1, 1), (2, 2), 1), // output padding ≥ stride (< dilation)
+            t(2, 8, (5, 6), 9, (3, 3), (1, 1), (1, 1), (0, 0), (1, 1), 1), // the adjoint conv by Winograd
+            t(1, 8, (4, 5), 8, (3, 3), (1, 1), (0, 0), (0, 0), (1, 1), 1),
             // TF 'SAME' (in 4, stride 2 → out 8: total crop 1, top 0): asymmetric, by the output size.
             ConvTranspose2d::new(1, 3, (4, 4), 2, (3, 3), (2, 2), (0, 0), (8, 8), (1, 1), 1).unwrap(),
         ]
