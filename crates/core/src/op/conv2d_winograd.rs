@@ -212,26 +212,26 @@ fn weight_transform(k: [[f64; 3]; 3]) -> [[f64; 4]; 4] {
 }
 
 /// The sample zero-padded: input row r at padded row `r + at.0`, column s at `s + at.1`, what falls outside
-/// the `hp × wp` planes dropped.
+/// the `hp × wp` planes dropped. Only the margins are zeroed (the buffer is reused).
 #[inline(never)]
 fn pad_into(g: &Geom, x: &[f32], pad: &mut [f32]) {
-    pad.fill(0.0);
     let (plane, iplane) = (g.hp * g.wp, g.h * g.w);
     let col0 = (-g.at.1).max(0) as usize; // first input column kept
-    let dst0 = g.at.1.max(0) as usize;
-    if col0 >= g.w || dst0 >= g.wp {
-        return;
-    }
-    let cols = (g.w - col0).min(g.wp - dst0);
+    let dst0 = (g.at.1.max(0) as usize).min(g.wp);
+    let cols = g.w.saturating_sub(col0).min(g.wp - dst0);
+    // Padded rows r0..r1 hold input rows r0 - at.0 ..
+    let r0 = (g.at.0.max(0) as usize).min(g.hp);
+    let r1 = (g.h as isize + g.at.0).clamp(r0 as isize, g.hp as isize) as usize;
     for c in 0..g.c {
-        for r in 0..g.h {
-            let pr = r as isize + g.at.0;
-            if pr < 0 || pr as usize >= g.hp {
-                continue;
-            }
-            let src = c * iplane + r * g.w + col0;
-            let dst = c * plane + pr as usize * g.wp + dst0;
-            pad[dst..dst + cols].copy_from_slice(&x[src..src + cols]);
+        let p = &mut pad[c * plane..(c + 1) * plane];
+        p[..r0 * g.wp].fill(0.0);
+        p[r1 * g.wp..].fill(0.0);
+        for pr in r0..r1 {
+            let row = &mut p[pr * g.wp..(pr + 1) * g.wp];
+            let src = c * iplane + (pr as isize - g.at.0) as usize * g.w + col0;
+            row[..dst0].fill(0.0);
+            row[dst0..dst0 + cols].copy_from_slice(&x[src..src + cols]);
+            row[dst0 + cols..].fill(0.0);
         }
     }
 }
