@@ -25,8 +25,9 @@ thread_local! {
     static GRAD: RefCell<[Vec<f32>; 4]> = const { RefCell::new([Vec::new(), Vec::new(), Vec::new(), Vec::new()]) };
 }
 
-/// Fewest input and output channels for which the transforms pay: below it the GEMMs' K (the input channels)
-/// is too short for the microkernel, and the direct implicit GEMM is faster (an RGB first layer).
+/// Fewest input and output channels taken here. The transforms cost per channel and the savings come per
+/// channel pair, and K of the forward's GEMMs is the input channels: an RGB first layer (3 in) stays on the
+/// implicit GEMM.
 const MIN_CHANNELS: usize = 8;
 
 /// Floats of V and M per band of tile rows: 256 KiB, so a band's transforms and products stay in the core's
