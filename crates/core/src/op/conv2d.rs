@@ -92,9 +92,7 @@ impl Conv2d {
         error::numel(&[win.n.div_ceil(GROUP), w])?;
         error::numel(&[gw.col_rows(), win.ow])?;
         Padded::scratch_floats(&gw, og)?;
-        if conv2d_winograd::applies(&gw, og) {
-            conv2d_winograd::scratch_floats(&gw, og)?;
-        }
+        conv2d_winograd::scratch_floats(&gw, og)?;
         Ok(conv)
     }
 
@@ -139,17 +137,10 @@ impl Conv2d {
             check_len(b.len(), self.o)?;
         }
         let (gw, og) = (self.group_window(), self.o / self.groups);
-        let winograd = conv2d_winograd::applies(&gw, og);
-        if !winograd && !conv2d_implicit::forward_applies(&gw) {
+        if !conv2d_winograd::applies(&gw, og) && !conv2d_implicit::forward_applies(&gw) {
             return self.im2col_forward(x, w, bias, relu, y);
         }
-        let wg = og * gw.col_rows();
-        let plans = (0..self.groups)
-            .map(|gi| {
-                let wg = &w[gi * wg..(gi + 1) * wg];
-                Ok(if winograd { SamplePlan::Winograd(Winograd::forward(&gw, og, wg)?) } else { SamplePlan::Igemm(Igemm::forward(&gw, og, wg)?) })
-            })
-            .collect::<Result<Vec<_>>>()?;
+        let plans = SamplePlan::per_group(self.groups, w, |wg| SamplePlan::forward(&gw, og, wg))?;
         let (xg, yg) = (gw.c * gw.in_plane(), og * gw.out_plane());
         par::try_chunks_mut(y, self.o * gw.out_plane(), |n, yn| {
             for (gi, ig) in plans.iter().enumerate() {
@@ -366,6 +357,21 @@ enum SamplePlan {
 }
 
 impl SamplePlan {
+    /// The forward of one group (weights `wg`): Winograd's where it applies, else the implicit GEMM.
+    fn forward(g: &Window, og: usize, wg: &[f32]) -> Result<Self> {
+        Ok(if conv2d_winograd::applies(g, og) { Self::Winograd(Winograd::forward(g, og, wg)?) } else { Self::Igemm(Igemm::forward(g, og, wg)?) })
+    }
+
+    /// The input gradient of one group, chosen the same way.
+    fn input_grad(g: &Window, og: usize, wg: &[f32]) -> Result<Self> {
+        Ok(if conv2d_winograd::applies(g, og) { Self::Winograd(Winograd::input_grad(g, og, wg)?) } else { Self::Igemm(Igemm::input_grad(g, og, wg)?) })
+    }
+
+    /// `plan` of each group's equal slice of `w`.
+    fn per_group(groups: usize, w: &[f32], plan: impl Fn(&[f32]) -> Result<Self>) -> Result<Vec<Self>> {
+        w.chunks_exact(w.len() / groups).map(plan).collect()
+    }
+
     fn run(&self, x: &[f32], bias: Option<&[f32]>, relu: bool, y: &mut [f32]) -> Result {
         match self {
             Self::Igemm(p) => p.run(x, bias, relu, y),
@@ -388,16 +394,8 @@ impl DxPlan {
     fn new(conv: &Conv2d, w: &[f32]) -> Result<Self> {
         let (g, og) = (conv.group_window(), conv.o / conv.groups);
         let wg = og * g.col_rows();
-        let winograd = conv2d_winograd::applies(&g, og);
-        let implicit = (winograd || conv2d_implicit::input_grad_applies(&g))
-            .then(|| {
-                (0..conv.groups)
-                    .map(|gi| {
-                        let wg = &w[gi * wg..(gi + 1) * wg];
-                        Ok(if winograd { SamplePlan::Winograd(Winograd::input_grad(&g, og, wg)?) } else { SamplePlan::Igemm(Igemm::input_grad(&g, og, wg)?) })
-                    })
-                    .collect::<Result<Vec<_>>>()
-            })
+        let implicit = (conv2d_winograd::applies(&g, og) || conv2d_implicit::input_grad_applies(&g))
+            .then(|| SamplePlan::per_group(conv.groups, w, |wg| SamplePlan::input_grad(&g, og, wg)))
             .transpose()?;
         let k = g.col_rows();
         let packed = if implicit.is_some() {
@@ -462,7 +460,7 @@ fn band_rows(g: &Window) -> usize {
 /// im2col band. An operator refuses it once, before any call.
 pub fn scratch_floats(g: &Window, o: usize) -> f64 {
     let band = if g.is_pointwise() { 0.0 } else { g.col_rows() as f64 * band_rows(g) as f64 * g.ow as f64 };
-    let winograd = if conv2d_winograd::applies(g, o) { conv2d_winograd::scratch_floats(g, o).map_or(f64::INFINITY, |f| f as f64) } else { 0.0 };
+    let winograd = conv2d_winograd::scratch_floats(g, o).map_or(f64::INFINITY, |f| f as f64);
     conv2d_implicit::scratch_floats(g, o).max(band).max(winograd)
 }
 

@@ -110,8 +110,12 @@ impl Geom {
 }
 
 /// The largest per-thread scratch a convolution (one group's window, `o` outputs) takes here, forward,
-/// input or weight gradient, in floats; `TooLarge` where it cannot be addressed.
+/// input or weight gradient, in floats (0 where it does not run here); `TooLarge` where it cannot be
+/// addressed.
 pub fn scratch_floats(g: &Window, o: usize) -> Result<usize> {
+    if !applies(g, o) {
+        return Ok(0);
+    }
     let fwd = forward_geom(g, o)?.scratch()?.iter().sum::<usize>();
     let bwd = input_grad_geom(g, o)?.scratch()?.iter().sum::<usize>();
     let wgt = WeightGrad::new(g, o, 1)?;
@@ -212,24 +216,28 @@ fn weight_transform(k: [[f64; 3]; 3]) -> [[f64; 4]; 4] {
     out
 }
 
+/// Along one axis, `n` input positions placed at offset `at` in `len` padded ones: the first input position
+/// kept, where it lands, and how many are kept (what falls outside is dropped).
+fn placement(n: usize, at: isize, len: usize) -> (usize, usize, usize) {
+    let src0 = (-at).max(0) as usize;
+    let dst0 = (at.max(0) as usize).min(len);
+    (src0, dst0, n.saturating_sub(src0).min(len - dst0))
+}
+
 /// The sample zero-padded: input row r at padded row `r + at.0`, column s at `s + at.1`, what falls outside
 /// the `hp × wp` planes dropped. Only the margins are zeroed (the buffer is reused).
 #[inline(never)]
 fn pad_into(g: &Geom, x: &[f32], pad: &mut [f32]) {
     let (plane, iplane) = (g.hp * g.wp, g.h * g.w);
-    let col0 = (-g.at.1).max(0) as usize; // first input column kept
-    let dst0 = (g.at.1.max(0) as usize).min(g.wp);
-    let cols = g.w.saturating_sub(col0).min(g.wp - dst0);
-    // Padded rows r0..r1 hold input rows r0 - at.0 ..
-    let r0 = (g.at.0.max(0) as usize).min(g.hp);
-    let r1 = (g.h as isize + g.at.0).clamp(r0 as isize, g.hp as isize) as usize;
+    let (col0, dst0, cols) = placement(g.w, g.at.1, g.wp);
+    let (row0, r0, rows) = placement(g.h, g.at.0, g.hp);
     for c in 0..g.c {
         let p = &mut pad[c * plane..(c + 1) * plane];
         p[..r0 * g.wp].fill(0.0);
-        p[r1 * g.wp..].fill(0.0);
-        for pr in r0..r1 {
-            let row = &mut p[pr * g.wp..(pr + 1) * g.wp];
-            let src = c * iplane + (pr as isize - g.at.0) as usize * g.w + col0;
+        p[(r0 + rows) * g.wp..].fill(0.0);
+        for r in 0..rows {
+            let row = &mut p[(r0 + r) * g.wp..(r0 + r + 1) * g.wp];
+            let src = c * iplane + (row0 + r) * g.w + col0;
             row[..dst0].fill(0.0);
             row[dst0..dst0 + cols].copy_from_slice(&x[src..src + cols]);
             row[dst0 + cols..].fill(0.0);
@@ -258,8 +266,7 @@ unsafe fn input_transform(g: &Geom, pad: *const f32, ty0: usize, ty1: usize, v: 
                 let t = (ty - ty0) * g.tw4 + tx0;
                 let dst = v.add((t / NR * g.c + ci) * NR + t % NR);
                 for j in 0..4 {
-                    let col = [w[0][j].sub(w[2][j]), w[1][j].add(w[2][j]), w[2][j].sub(w[1][j]), w[1][j].sub(w[3][j])];
-                    for (i, val) in col.into_iter().enumerate() {
+                    for (i, val) in bt([w[0][j], w[1][j], w[2][j], w[3][j]]).into_iter().enumerate() {
                         val.store(dst.add((i * 4 + j) * xi_stride));
                     }
                 }
@@ -270,6 +277,12 @@ unsafe fn input_transform(g: &Geom, pad: *const f32, ty0: usize, ty1: usize, v: 
     }
 }
 
+/// `Bᵀ d` for one 4-vector `d` of a patch (a row, or a column of row transforms), lane by lane.
+#[inline(always)]
+fn bt(d: [F32x4; 4]) -> [F32x4; 4] {
+    [d[0].sub(d[2]), d[1].add(d[2]), d[2].sub(d[1]), d[1].sub(d[3])]
+}
+
 /// `d B` of one patch row for four tiles two columns apart: column j of each tile's row, transformed.
 ///
 /// # Safety
@@ -278,7 +291,7 @@ unsafe fn input_transform(g: &Geom, pad: *const f32, ty0: usize, ty1: usize, v: 
 unsafe fn row_transform(p: *const f32) -> [F32x4; 4] {
     let (d0, d1) = F32x4::deinterleave2(F32x4::load(p), F32x4::load(p.add(4)));
     let (d2, d3) = F32x4::deinterleave2(F32x4::load(p.add(2)), F32x4::load(p.add(6)));
-    [d0.sub(d2), d1.add(d2), d2.sub(d1), d1.sub(d3)]
+    bt([d0, d1, d2, d3])
 }
 
 /// `M[ξ] = U[ξ] · V[ξ]` for the 16 positions: `m[ξ·m_xi + oc·ncols + t]`, each element's sum over input
@@ -427,7 +440,7 @@ impl WeightGrad {
     }
 
     /// Group `gi`'s weight gradient `dw` (`o × c × 3 × 3`, overwritten) from its summed dU.
-#[inline(never)]
+    #[inline(never)]
     pub fn finish(&self, gi: usize, du: &[f32], dw: &mut [f32]) {
         let (g, du) = (&self.g, &du[gi * self.du_len()..(gi + 1) * self.du_len()]);
         // Gᵀ = [[1, ½, ½, 0], [0, ½, -½, 0], [0, ½, ½, 1]] on both sides.
@@ -451,25 +464,21 @@ impl WeightGrad {
     ///
     /// # Safety
     /// `xb` holds the blocked padded sample, `v` `16·(cpad·nt + SKEW)` floats.
-#[inline(never)]
+    #[inline(never)]
     unsafe fn input_transform(&self, xb: *const f32, ty0: usize, ty1: usize, v: *mut f32) {
         let (g, tw) = (&self.g, self.tw);
         let (wp, nt) = (2 * tw + 2, (ty1 - ty0) * tw);
         let at = |cb: usize, r: usize, col: usize| F32x4::load(xb.add(((cb * g.hp + r) * wp + col) * 4));
         for cb in 0..self.cpad / 4 {
             for tx in 0..tw {
-                let row = |r: usize| {
-                    let d: [F32x4; 4] = std::array::from_fn(|j| at(cb, r, 2 * tx + j));
-                    [d[0].sub(d[2]), d[1].add(d[2]), d[2].sub(d[1]), d[1].sub(d[3])]
-                };
+                let row = |r: usize| bt(std::array::from_fn(|j| at(cb, r, 2 * tx + j)));
                 let mut w = [row(2 * ty0), row(2 * ty0 + 1), [F32x4::zero(); 4], [F32x4::zero(); 4]];
                 for ty in ty0..ty1 {
                     w[2] = row(2 * ty + 2);
                     w[3] = row(2 * ty + 3);
                     let t = (ty - ty0) * tw + tx;
                     for j in 0..4 {
-                        let col = [w[0][j].sub(w[2][j]), w[1][j].add(w[2][j]), w[2][j].sub(w[1][j]), w[1][j].sub(w[3][j])];
-                        for (i, val) in col.into_iter().enumerate() {
+                        for (i, val) in bt([w[0][j], w[1][j], w[2][j], w[3][j]]).into_iter().enumerate() {
                             val.store(v.add((i * 4 + j) * (self.cpad * nt + SKEW) + (cb / 2 * nt + t) * NR + cb % 2 * 4));
                         }
                     }
@@ -485,7 +494,7 @@ impl WeightGrad {
     ///
     /// # Safety
     /// `dyb` holds the blocked output gradient (`opad × 2th × 2tw`), `dm` `16·(opad·nt + SKEW)` floats.
-#[inline(never)]
+    #[inline(never)]
     unsafe fn grad_transform(&self, dyb: *const f32, ty0: usize, ty1: usize, dm: *mut f32) {
         let (g, tw) = (&self.g, self.tw);
         let nt = (ty1 - ty0) * tw;
@@ -513,21 +522,13 @@ impl WeightGrad {
 #[inline(never)]
 fn blocked(x: &[f32], c: usize, (h, w): (usize, usize), at: (isize, isize), (hp, wp): (usize, usize), dst: &mut [f32]) {
     dst.fill(0.0);
-    let col0 = (-at.1).max(0) as usize;
-    let dst0 = at.1.max(0) as usize;
-    if col0 >= w || dst0 >= wp {
-        return;
-    }
-    let cols = (w - col0).min(wp - dst0);
+    let (col0, dst0, cols) = placement(w, at.1, wp);
+    let (row0, r0, rows) = placement(h, at.0, hp);
     for cb in 0..c.div_ceil(4) {
         let lanes = (c - cb * 4).min(4);
-        for r in 0..h {
-            let pr = r as isize + at.0;
-            if pr < 0 || pr as usize >= hp {
-                continue;
-            }
-            let out = &mut dst[((cb * hp + pr as usize) * wp + dst0) * 4..][..cols * 4];
-            let src = |l: usize| &x[((cb * 4 + l) * h + r) * w + col0..][..cols];
+        for r in 0..rows {
+            let out = &mut dst[((cb * hp + r0 + r) * wp + dst0) * 4..][..cols * 4];
+            let src = |l: usize| &x[((cb * 4 + l) * h + row0 + r) * w + col0..][..cols];
             if lanes == 4 {
                 let rows = [src(0), src(1), src(2), src(3)];
                 let full = cols / 4 * 4;
