@@ -4,9 +4,10 @@
 //!
 //! Loops are fallible (`try_*`): a task's refusal (scratch it could not allocate) comes back as the
 //! leftmost task's error, the one a serial run stops at. With the pool, a loop started from outside it (the
-//! caller's thread) does not block inside rayon: it hands the loop to the pool and waits on its own
-//! condition with a timeout, so that a worker thread that trapped (`mark_pool_dead`, called by the
-//! worker's JS) wakes it with `Error::PoolDead` instead of leaving it blocked forever.
+//! caller's thread) does not block inside rayon: the caller and the workers claim its tasks from one
+//! counter, then the caller waits on its own condition with a timeout, so that a worker thread that
+//! trapped (`mark_pool_dead`, called by the worker's JS) wakes it with `Error::PoolDead` instead of
+//! leaving it blocked forever. A pool of N workers thus runs loops on N + 1 threads.
 
 use crate::error::Result;
 #[cfg(feature = "threads")]
@@ -62,10 +63,11 @@ where
     })
 }
 
-/// Threads in the current pool (1 without the feature).
+/// Threads a loop started here runs on: outside the pool, its workers and the calling thread; inside it,
+/// its workers; inside a task the caller runs, 1 (1 without the feature).
 pub fn threads() -> usize {
     #[cfg(feature = "threads")]
-    return rayon_core::current_num_threads();
+    return pool::threads();
     #[cfg(not(feature = "threads"))]
     1
 }
@@ -120,7 +122,8 @@ pub fn pool_dead() -> bool {
 #[cfg(feature = "threads")]
 mod pool {
     use super::{Error, Result};
-    use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+    use std::cell::Cell;
+    use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, AtomicUsize, Ordering};
     use std::sync::{Arc, Condvar, Mutex};
     use std::time::Duration;
 
@@ -132,41 +135,149 @@ mod pool {
     /// caller then sees it at its next timeout. Finished loops always wake the caller at once.
     const RECHECK: Duration = Duration::from_millis(50);
     const PENDING: i32 = -1;
+    /// Empty polls of the pool a worker makes after its part of a loop before it lets rayon put it to sleep.
+    /// rayon sleeps after 32 polls, microseconds on wasm (`thread::yield_now` does nothing there), and
+    /// waking a sleeping wasm worker costs tens of microseconds: a training step runs hundreds of loops,
+    /// each with JS between them, and paid that wake-up two or three times per loop (MobileNetV2 and
+    /// ResNet-20 at 2 threads: 12–13% of a step). This keeps a worker polling for about a millisecond.
+    const WARM_POLLS: u32 = 1 << 12;
+    /// The caller's polls of a loop's status, once its own tasks are done, before it waits on the condition:
+    /// the workers' last tasks are usually nearly done by then.
+    const CALLER_POLLS: u32 = 1 << 14;
+
+    thread_local! {
+        // True while this worker polls for the next loop (a loop it picks up then does not poll again).
+        static WARM: Cell<bool> = const { Cell::new(false) };
+        // True while the calling thread runs a loop's tasks.
+        static CALLER_IN_LOOP: Cell<bool> = const { Cell::new(false) };
+    }
 
     pub(super) fn mark_dead() {
         DEAD.store(true, Ordering::Release);
         CHANGED.notify_all();
     }
 
+    /// One loop started from outside the pool: its tasks are claimed in index order from `next` by the
+    /// calling thread and by one pool job per worker (fewer for a short loop). Every task runs (as in a serial run that records refusals); `err`
+    /// keeps the leftmost refusal as (index << 32 | code).
+    struct Loop {
+        /// The caller's closure: dereferenced only for a claimed task (index < n).
+        f: *const (dyn Fn(usize) -> Result + Sync + Send),
+        n: usize,
+        next: AtomicUsize,
+        done: AtomicUsize,
+        err: AtomicU64,
+        status: AtomicI32,
+    }
+
+    // SAFETY: `f` is Sync (the closure is shared by the tasks), the rest are atomics.
+    unsafe impl Send for Loop {}
+    unsafe impl Sync for Loop {}
+
+    impl Loop {
+        fn work(&self) {
+            // Once the pool is dead the heap is not to be trusted: claim nothing more.
+            while !DEAD.load(Ordering::Relaxed) {
+                let i = self.next.fetch_add(1, Ordering::Relaxed);
+                if i >= self.n {
+                    return;
+                }
+                // SAFETY: task i is claimed, so the loop has not finished and its caller still holds `f`.
+                if let Err(e) = unsafe { (*self.f)(i) } {
+                    self.err.fetch_min(((i as u64) << 32) | e.code() as u32 as u64, Ordering::AcqRel);
+                }
+                if self.done.fetch_add(1, Ordering::AcqRel) + 1 == self.n {
+                    let code = match self.err.load(Ordering::Acquire) {
+                        u64::MAX => 0,
+                        e => e as u32 as i32,
+                    };
+                    let _held = SIGNAL.lock().unwrap_or_else(|e| e.into_inner());
+                    self.status.store(code, Ordering::Release);
+                    CHANGED.notify_all();
+                }
+            }
+        }
+    }
+
+    /// After its part of a loop, a worker polls the pool for the next one (`WARM_POLLS`), running what it
+    /// finds, instead of going to sleep at once.
+    fn keep_warm() {
+        if WARM.get() {
+            return;
+        }
+        WARM.set(true);
+        let mut idle = 0;
+        while idle < WARM_POLLS && !DEAD.load(Ordering::Relaxed) {
+            match rayon_core::yield_now() {
+                Some(rayon_core::Yield::Executed) => idle = 0,
+                _ => {
+                    idle += 1;
+                    std::hint::spin_loop();
+                }
+            }
+        }
+        WARM.set(false);
+    }
+
+    pub(super) fn threads() -> usize {
+        if CALLER_IN_LOOP.get() {
+            1
+        } else if rayon_core::current_thread_index().is_some() {
+            rayon_core::current_num_threads()
+        } else {
+            rayon_core::current_num_threads() + 1
+        }
+    }
+
     pub(super) fn run(n: usize, f: &(dyn Fn(usize) -> Result + Sync + Send)) -> Result {
-        if n <= 1 || rayon_core::current_thread_index().is_some() {
-            // One task runs on the calling thread; inside the pool, rayon's own join is the wait.
+        if rayon_core::current_thread_index().is_some() {
+            // Inside the pool, rayon's own join is the wait.
             return split(0, n, f);
+        }
+        if n <= 1 || CALLER_IN_LOOP.get() {
+            // A loop inside a task the caller runs stays on the caller (the workers hold the other tasks).
+            return (0..n).try_for_each(f);
         }
         if DEAD.load(Ordering::Acquire) {
             return Err(Error::PoolDead);
         }
-        let status = Arc::new(AtomicI32::new(PENDING));
-        // SAFETY: the job borrows `f` beyond this frame only if this function returns before the job has
-        // finished, which it does only once the pool is dead: the engine is then unusable and its workers
-        // are ended (TS terminates them on poisoning).
-        let job: &'static (dyn Fn(usize) -> Result + Sync + Send) = unsafe { std::mem::transmute(f) };
-        let done = Arc::clone(&status);
-        rayon_core::spawn(move || {
-            let code = match split(0, n, job) {
-                Ok(()) => 0,
-                Err(e) => e.code(),
-            };
-            let _held = SIGNAL.lock().unwrap_or_else(|e| e.into_inner());
-            done.store(code, Ordering::Release);
-            CHANGED.notify_all();
-        });
+        // SAFETY (of the jobs' use of `f`): it is called only for a claimed task (index < n), and every
+        // claimed task has finished before `status` leaves PENDING, which is when this function returns; a
+        // job that starts later claims nothing. The one exception, a return before that, happens only once
+        // the pool is dead: the engine is then unusable and its workers are ended (TS terminates them on
+        // poisoning).
+        let f: *const (dyn Fn(usize) -> Result + Sync + Send + '_) = f;
+        // SAFETY: only the lifetime is erased (see above).
+        let f: *const (dyn Fn(usize) -> Result + Sync + Send) = unsafe { std::mem::transmute(f) };
+        let lp = Arc::new(Loop { f, n, next: AtomicUsize::new(0), done: AtomicUsize::new(0), err: AtomicU64::new(u64::MAX), status: AtomicI32::new(PENDING) });
+        for _ in 0..rayon_core::current_num_threads().min(n - 1) {
+            let lp = Arc::clone(&lp);
+            rayon_core::spawn(move || {
+                lp.work();
+                drop(lp);
+                keep_warm();
+            });
+        }
+        // The caller takes tasks too: it would otherwise sleep through the loop, and waking it at the end
+        // was one more wake-up per loop.
+        CALLER_IN_LOOP.set(true);
+        lp.work();
+        CALLER_IN_LOOP.set(false);
+        let finished = |status: i32| match status {
+            PENDING => None,
+            0 => Some(Ok(())),
+            code => Some(Err(Error::from_code(code).unwrap_or(Error::PoolDead))),
+        };
+        for _ in 0..CALLER_POLLS {
+            if let Some(r) = finished(lp.status.load(Ordering::Acquire)) {
+                return r;
+            }
+            std::hint::spin_loop();
+        }
         let mut held = SIGNAL.lock().unwrap_or_else(|e| e.into_inner());
         loop {
-            match status.load(Ordering::Acquire) {
-                PENDING => {}
-                0 => return Ok(()),
-                code => return Err(Error::from_code(code).unwrap_or(Error::PoolDead)),
+            if let Some(r) = finished(lp.status.load(Ordering::Acquire)) {
+                return r;
             }
             if DEAD.load(Ordering::Acquire) {
                 return Err(Error::PoolDead);

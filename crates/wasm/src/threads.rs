@@ -1,6 +1,7 @@
 //! The rayon pool of the simd-threads build. rayon cannot spawn threads on wasm32, so its spawn handler
-//! queues each thread's `ThreadBuilder`; JS starts one worker per thread (shared memory, own stack and
-//! TLS), and each worker calls `wcnn_worker_entry`, which takes a builder from the queue and runs it.
+//! queues each thread's `ThreadBuilder`; JS starts one worker per pool thread (shared memory, own stack and
+//! TLS), and each worker calls `wcnn_worker_entry`, which takes a builder from the queue and runs it. The
+//! thread that calls into the engine is not in the pool but takes a share of every loop (`par`).
 //! Order matters: workers first, then `wcnn_pool_build`, which returns once every thread has started.
 
 use rayon_core::ThreadBuilder;
@@ -38,10 +39,10 @@ pub extern "C" fn wcnn_pool_build(threads: usize) -> i32 {
         .map_or(-1, |_| 0)
 }
 
-/// Threads in the pool that the kernels use.
+/// Threads the kernels' loops run on: the pool's workers and the calling thread.
 #[no_mangle]
 pub extern "C" fn wcnn_pool_threads() -> usize {
-    rayon_core::current_num_threads()
+    wasmcnn_core::par::threads()
 }
 
 /// Called by JS just before it ends the workers (`engine.terminate()`): marks the pool dead, so nothing
@@ -61,12 +62,16 @@ pub extern "C" fn wcnn_worker_trapped() {
     wasmcnn_core::par::mark_pool_dead();
 }
 
-/// `wcnn_debug_trap(1)`: two tasks on the pool, the second trapping on the worker that runs it; the
-/// caller's status (`PoolDead` once the worker's JS reported the trap).
+/// `wcnn_debug_trap(1)`: a loop whose tasks trap on the pool workers that run them; the caller's status
+/// (`PoolDead` once the worker's JS reported the trap). The caller takes tasks too: its tasks wait for
+/// that report, so a worker surely claims one.
 pub(crate) fn trap_in_worker() -> i32 {
-    crate::exports::status(wasmcnn_core::par::try_for_each(2, |i| {
-        if i == 1 {
+    crate::exports::status(wasmcnn_core::par::try_for_each(2, |_| {
+        if rayon_core::current_thread_index().is_some() {
             panic!("wcnn_debug_trap"); // panics abort: a trap
+        }
+        while !wasmcnn_core::par::pool_dead() {
+            std::hint::spin_loop();
         }
         Ok(())
     }))

@@ -39,7 +39,10 @@ export interface PoolWorker {
 
 export type StartWorker = (i: number, init: WorkerInit) => PoolWorker;
 
-/** Starts `threads` workers, waits until each is ready, then builds rayon's pool over them. */
+/**
+ * Starts `threads - 1` workers, waits until each is ready, then builds rayon's pool over them: the thread
+ * that calls into the engine runs a share of every parallel loop itself, so `threads` threads compute.
+ */
 export async function startPool(module: WebAssembly.Module, memory: WebAssembly.Memory, ex: ThreadExports, threads: number, start: StartWorker): Promise<WorkerPool> {
   const tlsSize = Number(ex.__tls_size.value);
   const tlsAlign = Number(ex.__tls_align.value);
@@ -47,7 +50,7 @@ export async function startPool(module: WebAssembly.Module, memory: WebAssembly.
   const workers: PoolWorker[] = [];
   const end = () => Promise.all(workers.map((w) => w.terminate())).then(() => undefined);
   try {
-    for (let i = 0; i < threads; i++) {
+    for (let i = 0; i < threads - 1; i++) {
       const stack = ex.wcnn_alloc(WORKER_STACK_BYTES);
       const tls = ex.wcnn_alloc(Math.max(tlsSize, 16));
       if (stack === 0 || tls === 0) throw new RangeError('wasmcnn: out of wasm memory for worker stacks');
@@ -60,7 +63,7 @@ export async function startPool(module: WebAssembly.Module, memory: WebAssembly.
   }
   // Only after "ready": an unref'd Node worker that has not started yet would let the process exit early.
   for (const w of workers) w.unref?.();
-  if (ex.wcnn_pool_build(threads) !== 0) throw new Error('wasmcnn: the thread pool was already built in this module instance');
+  if (ex.wcnn_pool_build(threads - 1) !== 0) throw new Error('wasmcnn: the thread pool was already built in this module instance');
   return {
     threads: ex.wcnn_pool_threads(),
     terminate: () => {
