@@ -3,6 +3,7 @@
 
 use crate::error::{grow, Error, Result};
 use crate::ukernel::f32_gemm_4x8::{edge_tile, f32_gemm_4x8, MR, NR};
+use crate::ukernel::f32_igemm_4x8::f32_igemm_4x8;
 use crate::ukernel::pack::{pack_a, pack_b};
 pub use crate::ukernel::pack::Mat;
 use crate::par::{self, SyncPtr};
@@ -114,7 +115,7 @@ unsafe fn sgemm_raw(m: usize, n: usize, k: usize, a: Mat, b: &impl PackB, c: *mu
 /// A packed once, for many GEMMs that share it: a layer's (transposed) weights against each sample of a
 /// batch. Packing a transposed A gathers along its long stride; on small planes (a pointwise convolution's
 /// input gradient on 4×4 maps) repacking it per sample cost as much as the multiply (MobileNetV2 profile).
-/// The blocks are those `sgemm` packs, in its order, so `sgemm_packed` gives `sgemm`'s bits.
+/// The blocks are those `sgemm` packs, in its order, so `sgemm_packed_rows` gives `sgemm`'s bits.
 pub struct PackedA {
     m: usize,
     k: usize,
@@ -148,14 +149,18 @@ impl PackedA {
     }
 }
 
-/// `sgemm` with A already packed (`PackedA`): the same blocks, the same order, the same bits.
-pub fn sgemm_packed(a: &PackedA, n: usize, b: Mat, c: &mut [f32], ldc: usize, accumulate: bool) -> Result {
+/// `sgemm` with A already packed (`PackedA`) and a row-major B (`k × n`, row stride `ldb`) read in place: each 8-column tile's rows go
+/// straight to the indirect microkernel, so B is never packed. For the pointwise convolution's operands
+/// (a sample's planes), whose packing was an eighth of a MobileNetV2 step; every A panel of a K block
+/// meets the tile while it is in cache. The last tile of a row that is not 8 wide is packed (its reads
+/// would pass the row's end). Same blocks and order as `sgemm`, so the same bits.
+pub fn sgemm_packed_rows(a: &PackedA, n: usize, b: &[f32], ldb: usize, c: &mut [f32], ldc: usize, accumulate: bool) -> Result {
     let (m, k) = (a.m, a.k);
-    check_view("B", &b, k, n);
+    check_view("B", &Mat::row_major(b, ldb), k, n);
     if m == 0 || n == 0 {
         return Ok(());
     }
-    assert!(ldc >= n, "sgemm: ldc {ldc} < n {n}");
+    assert!(ldb >= n && ldc >= n, "sgemm: ldb {ldb} or ldc {ldc} < n {n}");
     assert!((m - 1) * ldc + n <= c.len(), "sgemm: C buffer too small");
     if k == 0 {
         if !accumulate {
@@ -165,25 +170,44 @@ pub fn sgemm_packed(a: &PackedA, n: usize, b: Mat, c: &mut [f32], ldc: usize, ac
         }
         return Ok(());
     }
+    let (kb, panels, full) = (k_block(k), m.div_ceil(MR), n / NR * NR);
+    let mut off = Vec::new();
+    off.try_reserve_exact(kb.min(k)).map_err(|_| Error::OutOfMemory)?;
+    off.extend((0..kb.min(k)).map(|p| p * ldb));
     let cp = c.as_mut_ptr();
     PACK.with(|cell| {
         let mut guard = cell.try_borrow_mut().map_err(|_| Error::Trapped)?;
         let (_, pb) = &mut *guard;
-        let kb = k_block(k);
-        grow(pb, NC.min(n).div_ceil(NR) * NR * k.min(kb))?;
-        for jc in (0..n).step_by(NC) {
-            let nc = NC.min(n - jc);
-            let mut off = 0;
-            for pc in (0..k).step_by(kb) {
-                let kc = kb.min(k - pc);
-                pack_b(b, pc, kc, jc, nc, NR, pb);
-                let acc = accumulate || pc > 0;
-                for ic in (0..m).step_by(MC) {
-                    let mc = MC.min(m - ic);
-                    let size = mc.div_ceil(MR) * MR * kc;
-                    // SAFETY: rows ic..ic+mc, columns jc..jc+nc of C lie inside `c` (checked above).
-                    unsafe { macro_tile(mc, nc, kc, &a.data[off..off + size], pb, cp.add(ic * ldc + jc), ldc, acc) };
-                    off += size;
+        grow(pb, NR * kb.min(k))?;
+        let mut base = 0;
+        for pc in (0..k).step_by(kb) {
+            let kc = kb.min(k - pc);
+            let acc = accumulate || pc > 0;
+            let ap = &a.data[base..base + panels * MR * kc];
+            base += panels * MR * kc;
+            // The last tile's rows end inside B (checked above): (pc + kc - 1)·ldb + full - 1 + 8 <= b.len()
+            // for every full tile.
+            assert!(full == 0 || (pc + kc - 1) * ldb + full <= b.len());
+            for jr in (0..n).step_by(NR) {
+                let nr = NR.min(n - jr);
+                if nr < NR {
+                    pack_b(Mat::row_major(b, ldb), pc, kc, jr, nr, NR, pb);
+                }
+                for q in 0..panels {
+                    let mr = MR.min(m - q * MR);
+                    // SAFETY: panel q of block pc holds MR·kc floats; a full tile's rows jr..jr+8 at
+                    // (pc + p)·ldb lie inside B (asserted above), a tail tile reads the packed panel; C's
+                    // tile (rows q·MR.., columns jr..) lies in `c` (checked above; edges go through a
+                    // temporary).
+                    unsafe {
+                        let (apq, c0) = (ap.as_ptr().add(q * MR * kc), cp.add(q * MR * ldc + jr));
+                        let bp = b.as_ptr().add(pc * ldb + jr);
+                        match (mr == MR, nr == NR) {
+                            (true, true) => f32_igemm_4x8(kc, apq, bp, off.as_ptr(), c0, ldc, acc),
+                            (false, true) => edge_tile(mr, nr, c0, ldc, acc, |t| f32_igemm_4x8(kc, apq, bp, off.as_ptr(), t, NR, acc)),
+                            (_, false) => edge_tile(mr, nr, c0, ldc, acc, |t| f32_gemm_4x8(kc, apq, pb.as_ptr(), t, NR, acc)),
+                        }
+                    }
                 }
             }
         }
@@ -310,24 +334,24 @@ mod tests {
         }
     }
 
-    /// A packed once and reused gives `sgemm`'s bits: the same blocks in the same order (K across blocks,
-    /// M across MC, N across NC, transposed A as the conv input gradient uses it, accumulate or not).
+    /// A packed once and B read in place give `sgemm`'s bits: the same blocks in the same order (K across
+    /// blocks, M across MC and not a multiple of 4, tails of N not 8 wide, a row stride beyond N, A
+    /// transposed as the conv input gradient uses it or not, accumulate or not).
     #[test]
-    fn packed_a_is_bitwise_sgemm() {
-        let mut rng = Rng::new(11);
-        for &(m, n, k) in &[(1, 1, 1), (5, 3, 7), (73, 67, 259), (150, 9, 800), (960, 16, 160), (9, 2050, 5), (4, 8, 0)] {
+    fn packed_rows_is_bitwise_sgemm() {
+        let mut rng = Rng::new(13);
+        for &(m, n, k, ldb) in &[(1, 1, 1, 1), (5, 3, 7, 3), (73, 67, 259, 70), (150, 9, 800, 9), (960, 16, 160, 16), (9, 2050, 5, 2050), (96, 1024, 16, 1024), (24, 16, 960, 16), (7, 4, 5, 4), (4, 8, 0, 8)] {
             let a = rng.normal_vec(m * k);
-            for ta in [false, true] {
-                let av = if ta { Mat::transposed(&a, m) } else { Mat::row_major(&a, k) };
+            for (ta, av) in [(false, Mat::row_major(&a, k)), (true, Mat::transposed(&a, m))] {
                 let packed = PackedA::new(m, k, av).unwrap();
                 for acc in [false, true] {
-                    let b = rng.normal_vec(k * n);
+                    let b = rng.normal_vec((k.max(1) - 1) * ldb + n);
                     let ldc = n + 2;
                     let c0 = rng.normal_vec(m * ldc);
                     let (mut got, mut want) = (c0.clone(), c0.clone());
-                    sgemm(m, n, k, av, Mat::row_major(&b, n), &mut want, ldc, acc).unwrap();
-                    sgemm_packed(&packed, n, Mat::row_major(&b, n), &mut got, ldc, acc).unwrap();
-                    assert!(got.iter().zip(&want).all(|(x, y)| x.to_bits() == y.to_bits()), "m{m} n{n} k{k} ta{ta} acc{acc}");
+                    sgemm(m, n, k, av, Mat::row_major(&b, ldb), &mut want, ldc, acc).unwrap();
+                    sgemm_packed_rows(&packed, n, &b, ldb, &mut got, ldc, acc).unwrap();
+                    assert!(got.iter().zip(&want).all(|(x, y)| x.to_bits() == y.to_bits()), "m{m} n{n} k{k} ldb{ldb} ta{ta} acc{acc}");
                 }
             }
         }

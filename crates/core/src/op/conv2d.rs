@@ -7,11 +7,12 @@
 
 use super::activation::{relu_in_place, relu_mask_into};
 use super::conv2d_implicit::{self, fill_short, Cols, Igemm, Padded};
+use super::conv2d_pointwise;
 use super::conv2d_winograd::{self, WeightGrad, Winograd};
 use super::geom::Window;
 use super::im2col::{col2im, im2col};
 use crate::error::{self, Error, Result};
-use crate::gemm::{sgemm, sgemm_packed, sgemm_with, Mat, PackedA};
+use crate::gemm::{sgemm, sgemm_packed_rows, sgemm_with, Mat, PackedA};
 use crate::par::{self, SyncPtr};
 use std::cell::RefCell;
 
@@ -92,6 +93,10 @@ impl Conv2d {
         error::numel(&[win.n.div_ceil(GROUP), w])?;
         error::numel(&[gw.col_rows(), win.ow])?;
         Padded::scratch_floats(&gw, og)?;
+        if conv2d_pointwise::applies(&gw, groups) {
+            // A chunk's inputs and output gradients side by side.
+            error::numel(&[error::add(gw.c, og)?, GROUP * win.out_plane()])?;
+        }
         conv2d_winograd::scratch_floats(&gw, og)?;
         Ok(conv)
     }
@@ -137,6 +142,9 @@ impl Conv2d {
             check_len(b.len(), self.o)?;
         }
         let (gw, og) = (self.group_window(), self.o / self.groups);
+        if conv2d_pointwise::applies(&gw, self.groups) {
+            return self.pointwise_forward(x, w, bias, relu, y);
+        }
         if !conv2d_winograd::applies(&gw, og) && !conv2d_implicit::forward_applies(&gw) {
             return self.im2col_forward(x, w, bias, relu, y);
         }
@@ -151,6 +159,35 @@ impl Conv2d {
         })
     }
 
+    /// The forward of a 1×1 convolution on small maps (`conv2d_pointwise`): `GROUP` samples side by side,
+    /// one GEMM.
+    fn pointwise_forward(&self, x: &[f32], w: &[f32], bias: Option<&[f32]>, relu: bool, y: &mut [f32]) -> Result {
+        let (k, o, opl) = (self.win.c, self.o, self.win.out_plane());
+        let (xs, ys) = (k * opl, o * opl);
+        let packed = PackedA::new(o, k, Mat::row_major(w, k))?;
+        par::try_chunks_mut(y, GROUP * ys, |ci, yc| {
+            let jn = yc.len() / ys;
+            let width = jn * opl;
+            with_cols(k.max(o) * GROUP * opl, |xcat, ycat| -> Result {
+                let (xcat, ycat) = (&mut xcat[..k * width], &mut ycat[..o * width]);
+                for j in 0..jn {
+                    conv2d_pointwise::place(&x[(ci * GROUP + j) * xs..][..xs], k, opl, j, width, xcat);
+                }
+                if let Some(b) = bias {
+                    (0..o).for_each(|oc| fill_short(&mut ycat[oc * width..(oc + 1) * width], b[oc]));
+                }
+                sgemm_packed_rows(&packed, width, xcat, width, ycat, width, bias.is_some())?;
+                if relu {
+                    relu_in_place(ycat);
+                }
+                for j in 0..jn {
+                    conv2d_pointwise::unplace(ycat, o, opl, j, width, &mut yc[j * ys..(j + 1) * ys]);
+                }
+                Ok(())
+            })?
+        })
+    }
+
     /// The forward through im2col + GEMM: the general path (strided windows), and the reference the implicit
     /// path is tested against.
     fn im2col_forward(&self, x: &[f32], w: &[f32], bias: Option<&[f32]>, relu: bool, y: &mut [f32]) -> Result {
@@ -159,18 +196,19 @@ impl Conv2d {
         let (xg, yg, wg) = (g.c * g.in_plane(), og * opl, og * k);
         let pointwise = g.is_pointwise();
         let rows = band_rows(&g);
+        // Each group's weights packed once for every sample of the call.
+        let packed = (0..self.groups).map(|gi| PackedA::new(og, k, Mat::row_major(&w[gi * wg..(gi + 1) * wg], k))).collect::<Result<Vec<_>>>()?;
         par::try_chunks_mut(y, self.o * opl, |n, yn| {
             with_cols(if pointwise { 0 } else { k * rows * g.ow }, |col, _| -> Result {
-                for gi in 0..self.groups {
+                for (gi, wm) in packed.iter().enumerate() {
                     let (xn, yn) = (&x[(n * self.groups + gi) * xg..][..xg], &mut yn[gi * yg..(gi + 1) * yg]);
-                    let wm = Mat::row_major(&w[gi * wg..(gi + 1) * wg], k);
                     let bias = bias.map(|b| &b[gi * og..(gi + 1) * og]);
                     // Bias first, then accumulate the GEMM onto it: one pass over y instead of two.
                     if let Some(b) = bias {
                         (0..og).for_each(|oc| yn[oc * opl..(oc + 1) * opl].fill(b[oc]));
                     }
                     if pointwise {
-                        sgemm(og, opl, k, wm, Mat::row_major(xn, opl), yn, opl, bias.is_some())?;
+                        sgemm_packed_rows(wm, opl, xn, opl, yn, opl, bias.is_some())?;
                         if relu {
                             relu_in_place(yn);
                         }
@@ -181,7 +219,7 @@ impl Conv2d {
                         let nb = (oy1 - oy0) * g.ow;
                         let colb = &mut col[..k * nb];
                         im2col(&g, xn, oy0, oy1, colb);
-                        sgemm(og, nb, k, wm, Mat::row_major(colb, nb), &mut yn[oy0 * g.ow..], opl, bias.is_some())?;
+                        sgemm_packed_rows(wm, nb, colb, nb, &mut yn[oy0 * g.ow..], opl, bias.is_some())?;
                         if relu {
                             (0..og).for_each(|oc| relu_in_place(&mut yn[oc * opl + oy0 * g.ow..][..nb]));
                         }
@@ -260,29 +298,48 @@ impl Conv2d {
         let pdb = SyncPtr(partial_db.as_mut_ptr());
         let want_db = db.is_some();
         let rows = if pointwise { g.oh } else { band_rows(&g) };
-        let cols = if !pointwise && implicit_w.is_none() && winograd_w.is_none() { k * rows * g.ow } else { 0 };
+        let batched = conv2d_pointwise::applies(&g, self.groups);
+        let cols = if batched {
+            // The chunk's inputs and output gradients side by side (col), its input gradients (dcol).
+            (k + og) * GROUP * opl
+        } else if !pointwise && implicit_w.is_none() && winograd_w.is_none() {
+            k * rows * g.ow
+        } else {
+            0
+        };
         let cols = cols.max(dxp.as_ref().map_or(0, DxPlan::cols_floats));
         let chunk = |ci: usize, pw: &mut [f32], dxc: Option<&mut [f32]>| -> Result {
             // SAFETY: chunk ci alone writes partial_db[ci·o .. (ci+1)·o], inside the buffer.
             let mut pb = want_db.then(|| unsafe { std::slice::from_raw_parts_mut(pdb.get().add(ci * o), o) });
             let mut dxc = dxc;
+            let samples = ci * GROUP..((ci + 1) * GROUP).min(g.n);
             with_cols(cols, |col, dcol| {
                 with_masked(if relu_y.is_some() { ys } else { 0 }, |masked| with_scratch(&DU, du_len, |du| -> Result {
-                    for (j, n) in (ci * GROUP..((ci + 1) * GROUP).min(g.n)).enumerate() {
-                        let xn = &x[n * xs..(n + 1) * xs];
-                        let dyn_ = match relu_y {
-                            Some(ry) => {
-                                relu_mask_into(&ry[n * ys..(n + 1) * ys], &dy[n * ys..(n + 1) * ys], masked);
-                                &*masked
-                            }
-                            None => &dy[n * ys..(n + 1) * ys],
-                        };
-                        // Bias gradient: f64 sums per channel, added sample by sample in order.
-                        if let Some(pb) = pb.as_deref_mut() {
-                            for (oc, b) in pb.iter_mut().enumerate() {
-                                *b += dyn_[oc * opl..(oc + 1) * opl].iter().map(|&v| v as f64).sum::<f64>();
+                    if batched {
+                        // The chunk side by side (`conv2d_pointwise`): one GEMM for dx, one for dW.
+                        let width = samples.len() * opl;
+                        let (xcat, rest) = col.split_at_mut(k * width);
+                        let dycat = &mut rest[..o * width];
+                        for (j, n) in samples.enumerate() {
+                            let dyn_ = sample_dy(relu_y, dy, n, ys, masked);
+                            add_bias_grad(dyn_, opl, pb.as_deref_mut());
+                            conv2d_pointwise::place(dyn_, o, opl, j, width, dycat);
+                            conv2d_pointwise::place(&x[n * xs..(n + 1) * xs], k, opl, j, width, xcat);
+                        }
+                        if let (Some(dxp), Some(d)) = (&dxp, dxc.as_deref_mut()) {
+                            let dxcat = &mut dcol[..k * width];
+                            dxp.run_batched(dycat, width, dxcat)?;
+                            for j in 0..width / opl {
+                                conv2d_pointwise::unplace(dxcat, k, opl, j, width, &mut d[j * xs..(j + 1) * xs]);
                             }
                         }
+                        // dW_chunk[o×k] = dY_chunk[o×width] · X_chunkᵀ[width×k]
+                        return sgemm(o, k, width, Mat::row_major(dycat, width), Mat::transposed(xcat, width), pw, k, false);
+                    }
+                    for (j, n) in samples.enumerate() {
+                        let xn = &x[n * xs..(n + 1) * xs];
+                        let dyn_ = sample_dy(relu_y, dy, n, ys, masked);
+                        add_bias_grad(dyn_, opl, pb.as_deref_mut());
                         for gi in 0..self.groups {
                             let (xg_, dyg) = (&xn[gi * xg..(gi + 1) * xg], &dyn_[gi * yg..(gi + 1) * yg]);
                             if let (Some(dxp), Some(d)) = (&dxp, dxc.as_deref_mut()) {
@@ -346,6 +403,27 @@ impl Conv2d {
             }
         }
         Ok(())
+    }
+}
+
+/// Sample `n`'s output gradient (`ys` floats), masked by the fused ReLU's output `relu_y` when there is one.
+fn sample_dy<'a>(relu_y: Option<&[f32]>, dy: &'a [f32], n: usize, ys: usize, masked: &'a mut [f32]) -> &'a [f32] {
+    match relu_y {
+        Some(ry) => {
+            relu_mask_into(&ry[n * ys..(n + 1) * ys], &dy[n * ys..(n + 1) * ys], masked);
+            masked
+        }
+        None => &dy[n * ys..(n + 1) * ys],
+    }
+}
+
+/// Adds one sample's bias gradient to a chunk's: f64 sums per channel of `plane` values, sample by sample in
+/// order.
+fn add_bias_grad(dyn_: &[f32], plane: usize, pb: Option<&mut [f64]>) {
+    if let Some(pb) = pb {
+        for (oc, b) in pb.iter_mut().enumerate() {
+            *b += dyn_[oc * plane..(oc + 1) * plane].iter().map(|&v| v as f64).sum::<f64>();
+        }
     }
 }
 
@@ -415,6 +493,12 @@ impl DxPlan {
         }
     }
 
+    /// The input gradients of a chunk side by side (`conv2d_pointwise`; one group): `dxcat[k×width]` from
+    /// `dycat[og×width]`.
+    fn run_batched(&self, dycat: &[f32], width: usize, dxcat: &mut [f32]) -> Result {
+        sgemm_packed_rows(&self.packed[0], width, dycat, width, dxcat, width, false)
+    }
+
     /// Group `gi` of one sample: `dx` (overwritten, starting from `bias` per channel when given) from its
     /// output gradient `dy`.
     fn run(&self, gi: usize, dy: &[f32], bias: Option<&[f32]>, dx: &mut [f32], dcol: &mut [f32]) -> Result {
@@ -431,14 +515,14 @@ impl DxPlan {
         }
         if g.is_pointwise() {
             // dx[k×opl] (+)= Wᵀ[k×og] · dY[og×opl]
-            return sgemm_packed(wt, opl, Mat::row_major(dy, opl), dx, opl, bias.is_some());
+            return sgemm_packed_rows(wt, opl, dy, opl, dx, opl, bias.is_some());
         }
         let rows = band_rows(g);
         for oy0 in (0..g.oh).step_by(rows) {
             let oy1 = (oy0 + rows).min(g.oh);
             let nb = (oy1 - oy0) * g.ow;
             // dcol[k×nb] = Wᵀ[k×og] · dY_band[og×nb], then scattered back (col2im).
-            sgemm_packed(wt, nb, Mat::new(&dy[oy0 * g.ow..], opl, 1), &mut dcol[..k * nb], nb, false)?;
+            sgemm_packed_rows(wt, nb, &dy[oy0 * g.ow..], opl, &mut dcol[..k * nb], nb, false)?;
             col2im(g, &dcol[..k * nb], oy0, oy1, dx);
         }
         Ok(())
@@ -521,7 +605,33 @@ mod tests {
             (geom(2, 4, 5, 6, 1, 1, (1, 1), (0, 0, 0, 0), (1, 1)), 3), // pointwise path
             (geom(1, 2, 5, 5, 1, 1, (2, 2), (1, 1, 1, 1), (1, 1)), 2),
             (geom(10, 8, 5, 6, 3, 3, (1, 1), (1, 1, 1, 1), (1, 1)), 9), // Winograd, two backward chunks
+            (geom(11, 6, 3, 4, 1, 1, (1, 1), (0, 0, 0, 0), (1, 1)), 9), // pointwise, chunk side by side (2 chunks)
+            (geom(9, 400, 2, 2, 1, 1, (1, 1), (0, 0, 0, 0), (1, 1)), 5), // the same, two K blocks
         ]
+    }
+
+    /// 1×1 convolutions on small maps run a chunk of samples side by side: the forward and the input
+    /// gradient keep the bits of the one-sample-at-a-time path.
+    #[test]
+    fn pointwise_chunks_keep_per_sample_bits() {
+        let mut rng = Rng::new(15);
+        for (g, o) in [(geom(11, 6, 3, 4, 1, 1, (1, 1), (0, 0, 0, 0), (1, 1)), 9), (geom(9, 400, 2, 2, 1, 1, (1, 1), (0, 0, 0, 0), (1, 1)), 5), (geom(3, 7, 1, 1, 1, 1, (1, 1), (0, 0, 0, 0), (1, 1)), 13)] {
+            assert!(conv2d_pointwise::applies(&g, 1));
+            let conv = Conv2d::new(g, o, 1).unwrap();
+            let (x, w, b) = (rng.normal_vec(conv.x_len()), rng.normal_vec(conv.w_len()), rng.normal_vec(o));
+            for (bias, relu) in [(Some(&b[..]), false), (None, false), (Some(&b[..]), true)] {
+                let (mut got, mut want) = (vec![f32::NAN; conv.y_len()], vec![f32::NAN; conv.y_len()]);
+                conv.forward(&x, &w, bias, relu, &mut got).unwrap();
+                conv.im2col_forward(&x, &w, bias, relu, &mut want).unwrap();
+                assert_eq!(got, want, "forward {g:?} bias {} relu {relu}", bias.is_some());
+            }
+            let dy = rng.normal_vec(conv.y_len());
+            let (mut got, mut want) = (vec![f32::NAN; x.len()], vec![f32::NAN; x.len()]);
+            let mut dw = vec![0.0; w.len()];
+            conv.backward(&x, &w, None, &dy, Some(&mut got), &mut dw, None, false).unwrap();
+            conv.input_grad(&w, &dy, None, &mut want).unwrap();
+            assert_eq!(got, want, "input gradient {g:?}");
+        }
     }
 
     #[test]

@@ -5,6 +5,7 @@ pub mod adaptive_pool;
 pub mod avgpool;
 pub mod conv2d;
 pub mod conv2d_implicit;
+pub mod conv2d_pointwise;
 pub mod conv2d_winograd;
 pub mod conv_transpose2d;
 pub mod dense;
