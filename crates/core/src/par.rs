@@ -159,8 +159,8 @@ mod pool {
     }
 
     /// One loop started from outside the pool: its tasks are claimed in index order from `next` by the
-    /// calling thread and by one pool job per worker (fewer for a short loop). Every task runs (as in a serial run that records refusals); `err`
-    /// keeps the leftmost refusal as (index << 32 | code).
+    /// calling thread and by one pool job per worker (fewer for a short loop). Every task runs (as in a
+    /// serial run that records refusals); `err` keeps the leftmost refusal as (index << 32 | code).
     struct Loop {
         /// The caller's closure: dereferenced only for a claimed task (index < n).
         f: *const (dyn Fn(usize) -> Result + Sync + Send),
