@@ -2,7 +2,8 @@
 // LeNet here and writes the model, Adam's state (torch.optim's names), the data and a probe batch;
 // examples/continue_in_pytorch.py loads them with strict=True into torch, checks the probe loss equals
 // ours, takes one DistributedDataParallel Adam step on 2 CPU processes (gloo, localhost) that must equal our
-// next step, and trains on. Runs only where a Python with torch and safetensors exists (not in CI).
+// next step, and trains on. Runs where a Python with torch and safetensors exists (scripts/setup-python.sh
+// installs them for `npm test`; without them it reports itself skipped).
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const PYTHON = ['/work/venv/bin/python', 'python3'].find((p) => spawnSync(p, ['-c', 'import safetensors, torch, torch.distributed'], { stdio: 'ignore' }).status === 0);
+const PYTHON = [join(root, '.venv', 'bin', 'python'), 'python3'].find((p) => spawnSync(p, ['-c', 'import safetensors, torch, torch.distributed'], { stdio: 'ignore' }).status === 0);
 
 describe.skipIf(PYTHON === undefined)('continue in PyTorch (DDP, 2 CPU processes)', () => {
   it('the probe loss matches, one DDP Adam step equals ours, and the loss curve goes on', () => {

@@ -1,7 +1,8 @@
 // Files written here, read by the official Python package and torch (test/golden/check_safetensors.py):
 // same metadata, dtypes, shapes and bytes, the same bytes as safetensors.torch.save writes, and optimizer
-// state that, after a trip through this package, lets torch take its next step bit for bit. Runs only where
-// a Python with torch and safetensors exists (not in CI: there the committed fixtures carry the proof).
+// state that, after a trip through this package, lets torch take its next step bit for bit. Runs where a
+// Python with torch and safetensors exists (scripts/setup-python.sh installs them for `npm test`; without
+// them it reports itself skipped, and the committed fixtures still carry the proof).
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,8 +13,9 @@ import { optimizerStateFromSafetensors, optimizerStateToSafetensors } from '../t
 import { parseSafetensors, serializeSafetensors, type NamedTensorEntry } from '../ts/src/io/safetensors.js';
 import { fixture } from './safetensors-helpers.js';
 
-const SCRIPT = join(dirname(fileURLToPath(import.meta.url)), 'golden', 'check_safetensors.py');
-const PYTHON = ['/work/venv/bin/python', 'python3'].find((p) => spawnSync(p, ['-c', 'import safetensors, torch'], { stdio: 'ignore' }).status === 0);
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+const SCRIPT = join(ROOT, 'test', 'golden', 'check_safetensors.py');
+const PYTHON = [join(ROOT, '.venv', 'bin', 'python'), 'python3'].find((p) => spawnSync(p, ['-c', 'import safetensors, torch'], { stdio: 'ignore' }).status === 0);
 
 describe.skipIf(PYTHON === undefined)('files written here load in Python (safetensors + torch)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'wasmcnn-st-py-'));

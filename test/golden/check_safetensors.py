@@ -1,4 +1,3 @@
-#!/work/venv/bin/python
 """Checks files written by wasmcnn's serializer with the official `safetensors` package and torch.
 
 Usage: check_safetensors.py DIR  (test/safetensors-python.test.ts writes DIR, then runs this when a Python

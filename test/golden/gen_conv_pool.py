@@ -15,7 +15,7 @@ those float32 values, and outputs and gradients are rounded to float32 (generate
 Asymmetric padding is F.pad before an unpadded op, as TensorFlow's 'SAME' pads; a case's "pad" is
 [top, left, bottom, right].
 
-Run from the repository root:  /work/venv/bin/python test/golden/gen_conv_pool.py
+Run from the repository root:  .venv/bin/python test/golden/gen_conv_pool.py
 """
 
 import numpy as np

@@ -15,7 +15,7 @@ in [−1, 1); every scale is a power of two, so float32 arithmetic gives the sam
   batchnorm weight       1 + u/4        bias  u/8        running_mean  u/8        running_var  1 + |u|/2
   num_batches_tracked    0
   the input batch        u (name 'input'), labels i mod classes
-Run: /work/venv/bin/python test/golden/gen_interop.py   (Debian torch 1.13 + torchvision 0.14, safetensors)
+Run: .venv/bin/python test/golden/gen_interop.py   (Debian torch 1.13 + torchvision 0.14, safetensors)
 """
 import copy
 import hashlib

@@ -10,7 +10,7 @@ this script.
   torch's default initialisation (seed 0) rounded to float32 and stored. Training runs in float64 from
   those float32 values; torch's own float32 run is stored beside it for comparison.
 
-Run from the repository root: /work/venv/bin/python test/golden/gen_models.py
+Run from the repository root: .venv/bin/python test/golden/gen_models.py
 """
 
 import json

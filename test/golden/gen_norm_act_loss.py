@@ -22,7 +22,7 @@ re-implemented here bit for bit (the file records its first values, and the Rust
 Numbers are float32 values written as numpy's shortest float32 repr (asserted to round-trip through
 float64), except losses and statistics, written as float64 reprs; null where torch's result is not finite.
 
-Run from the repository root: /work/venv/bin/python test/golden/gen_norm_act_loss.py
+Run from the repository root: .venv/bin/python test/golden/gen_norm_act_loss.py
 """
 
 import json

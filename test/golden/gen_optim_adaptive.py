@@ -1,10 +1,9 @@
-#!/work/venv/bin/python
 """Golden trajectories for the optimizers of issue 14, from their reference implementations on PyPI.
 
 Writes optim_adaptive/<family>.json next to this script (one file per method family, e.g. swats.json,
 dadapt.json), read by crates/core/tests/golden_optim_adaptive.rs and test/optim-adaptive-golden.test.ts. Run from the repository root with the venv of requirements.txt:
 
-    /work/venv/bin/python test/golden/gen_optim_adaptive.py
+    .venv/bin/python test/golden/gen_optim_adaptive.py
 
 Case format (compact: the inputs are generated, not stored):
   name, optimizer (our config type), reference ("package version"), options (our camelCase config),

@@ -4,7 +4,7 @@ initial weights, in the same sample order, with the same optimizer and schedule:
 The model is gen_zoo.py's ResNetCifar (torchvision's BasicBlock, projection shortcuts) with depth 14 and a
 1-channel stem; the initial weights, the data (the split's training digits and a shifted copy of each) and
 each epoch's order come from resnet-mnist-export.ts.
-Run: /work/venv/bin/python test/golden/gen_resnet_mnist.py   (torch 1.13 + torchvision 0.14, safetensors)
+Run: .venv/bin/python test/golden/gen_resnet_mnist.py   (torch 1.13 + torchvision 0.14, safetensors)
 """
 import json
 import os

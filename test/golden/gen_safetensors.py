@@ -1,7 +1,6 @@
-#!/work/venv/bin/python
 """Safetensors fixtures for wasmcnn, written by the official `safetensors` package from torch tensors.
 
-Run with /work/venv/bin/python (torch 1.13.1, safetensors 0.8.0). Writes to test/fixtures/safetensors/:
+Run with .venv/bin/python (torch 1.13.1, safetensors 0.8.0). Writes to test/fixtures/safetensors/:
 
   dtypes.safetensors    F32 / F16 / BF16 / F64 / I64 / I32 / I16 / I8 / U8 / BOOL tensors, a 0-dim tensor,
                         empty tensors (shape [0] and [2, 0]) and one `__metadata__` key (one key only, so the

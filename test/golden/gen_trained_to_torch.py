@@ -2,7 +2,7 @@
 test/trained-to-torch-setup.ts's models (trained-export.ts), loads each file into its torch twin with
 strict=True, and writes the eval-mode logits PyTorch computes (float64) for the probe batch, with the file's
 SHA-256, to trained_to_torch.json. The test retrains bitwise and compares.
-Run: /work/venv/bin/python test/golden/gen_trained_to_torch.py
+Run: .venv/bin/python test/golden/gen_trained_to_torch.py
 """
 import hashlib
 import json
