@@ -93,8 +93,8 @@ fn infallible(r: Result) {
     }
 }
 
-/// Every parallel loop funnels through this one non-generic function: a recursive halving of the index
-/// range over `rayon_core::join` (work-stealing balances it), compiled once rather than once per kernel.
+/// Every parallel loop funnels through this one non-generic function, compiled once rather than once per
+/// kernel.
 #[inline(never)]
 fn for_each_dyn(n: usize, f: &(dyn Fn(usize) -> Result + Sync + Send)) -> Result {
     #[cfg(feature = "threads")]

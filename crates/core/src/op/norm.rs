@@ -1,14 +1,15 @@
 //! Normalisation layers (PyTorch's `BatchNorm1d/2d`, `LayerNorm`, `GroupNorm`) and what they share: the
 //! affine parameters, the saved statistics, and the sums behind them.
 //!
-//! Statistics are two-pass (mean first, then Σ(x − mean)²) with f64 accumulation in a fixed order (4
-//! interleaved accumulators per contiguous run, runs added in index order), so they are accurate over any
+//! Statistics are two-pass (mean first, then Σ(x − mean)²) with f64 accumulation in a fixed order (f32
+//! blocks of 4 interleaved accumulators per contiguous run, runs added in index order), so they are accurate over any
 //! number of values and bitwise the same on any thread count: work is split by channel or row, never
 //! inside one sum.
 
 pub mod batchnorm;
 pub mod groupnorm;
 pub mod layernorm;
+mod relu_cut;
 
 use crate::error::{Error, Result};
 use crate::simd::{F32x4, Lane};
@@ -92,13 +93,17 @@ pub(crate) trait Summand<const K: usize> {
     fn at<L: Math>(&self, i: usize) -> [L; K];
 }
 
-/// Values per f32 block in `blocked_sums`: each lane adds 8 terms (relative error ≤ 8·2⁻²⁴ of the
-/// block's Σ|term|) before the block's lanes go into f64.
-const BLOCK: usize = 32;
+/// Values per f32 block in `blocked_sums`, and its independent accumulators (one add chain was bound by
+/// the add's latency, not by loads): vector j of a block goes to accumulator j mod ACCS, each lane of
+/// which adds 8 terms; the accumulators are added pairwise at the block's end (relative error ≤ 10·2⁻²⁴
+/// of the block's Σ|term|) before its lanes go into f64.
+const BLOCK: usize = 128;
+const ACCS: usize = 4;
+const _: () = assert!(ACCS == 4, "blocked_sums adds its accumulators pairwise as written for four");
 
-/// Σᵢ f(i) over `0..len` for K quantities at once: four f32 lanes accumulate over blocks of `BLOCK`
-/// elements, each block's lanes are added into f64 as ((l0 + l1) + (l2 + l3)), the scalar tail in f64.
-/// A fixed order for a given `len`, so the result does not depend on how runs are spread over threads.
+/// Σᵢ f(i) over `0..len` for K quantities at once: `ACCS` sets of four f32 lanes accumulate over blocks of
+/// `BLOCK` elements, each block's lanes are added into f64 as ((l0 + l1) + (l2 + l3)), the scalar tail in
+/// f64. A fixed order for a given `len`, so the result does not depend on how runs are spread over threads.
 #[inline(always)]
 pub(crate) fn blocked_sums<const K: usize>(len: usize, f: &impl Summand<K>) -> [f64; K] {
     let mut total = [0.0f64; K];
@@ -106,8 +111,18 @@ pub(crate) fn blocked_sums<const K: usize>(len: usize, f: &impl Summand<K>) -> [
     let mut i = 0;
     while i < n4 {
         let end = (i + BLOCK).min(n4);
-        let mut acc = [F32x4::zero(); K];
-        while i < end {
+        let mut acc = [[F32x4::zero(); K]; ACCS];
+        while i + 4 * ACCS <= end {
+            for (a, acc) in acc.iter_mut().enumerate() {
+                let v = f.at::<F32x4>(i + 4 * a);
+                for k in 0..K {
+                    acc[k] = acc[k].add(v[k]);
+                }
+            }
+            i += 4 * ACCS;
+        }
+        // A short block's last vectors, one per accumulator.
+        for acc in acc.iter_mut().take((end - i) / 4) {
             let v = f.at::<F32x4>(i);
             for k in 0..K {
                 acc[k] = acc[k].add(v[k]);
@@ -115,7 +130,7 @@ pub(crate) fn blocked_sums<const K: usize>(len: usize, f: &impl Summand<K>) -> [
             i += 4;
         }
         for k in 0..K {
-            let l = acc[k].lanes();
+            let l = acc[0][k].add(acc[1][k]).add(acc[2][k].add(acc[3][k])).lanes();
             total[k] += (l[0] as f64 + l[1] as f64) + (l[2] as f64 + l[3] as f64);
         }
     }

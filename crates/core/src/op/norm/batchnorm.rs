@@ -13,6 +13,7 @@
 //! depend on the thread count. (Walking one channel's planes at a time instead strides by C·L: with
 //! power-of-two strides the planes share cache sets and the second pass missed; measured 2.4× slower.)
 
+use super::relu_cut::{relu_pass, Pass};
 use super::{affine_params, blocked_sums, check_eps, check_grads, check_stats, mean_var, normalize_run, put, Affine, AffineGrad, Stats, StatsOut, Summand};
 use crate::error::{self, Error, Result};
 use crate::par::{self, ELEMENTWISE_CHUNK};
@@ -54,7 +55,8 @@ pub struct Running<'a> {
     pub batches_tracked: &'a mut i64,
 }
 
-/// One channel's constants: y = (x − mean)·scale + shift; the batch backward's `plane_dx` terms.
+/// One channel's constants: y = (x − mean)·scale + shift; the batch backward's `plane_dx` terms; how the
+/// backward finds where the fused ReLU passed (`mask`, one of the masks below, and its `cut`).
 #[derive(Clone, Copy, Default)]
 struct Channel {
     mean: f32,
@@ -63,6 +65,38 @@ struct Channel {
     shift: f32,
     dx_c: f32,
     dx_d: f32,
+    mask: u8,
+    cut: f32,
+}
+
+/// The backward's ReLU masks: none (no fused ReLU), x > cut, x ≤ cut, or the pre-activation recomputed.
+const NO_RELU: u8 = 0;
+const ABOVE: u8 = 1;
+const AT_MOST: u8 = 2;
+const RECOMPUTE: u8 = 3;
+
+/// `$e` with `$M` bound to the const mask `$mask` (each a separate monomorph of the plane loops).
+macro_rules! by_mask {
+    ($mask:expr, $M:ident => $e:expr) => {
+        match $mask {
+            NO_RELU => {
+                const $M: u8 = NO_RELU;
+                $e
+            }
+            ABOVE => {
+                const $M: u8 = ABOVE;
+                $e
+            }
+            AT_MOST => {
+                const $M: u8 = AT_MOST;
+                $e
+            }
+            _ => {
+                const $M: u8 = RECOMPUTE;
+                $e
+            }
+        }
+    };
 }
 
 impl BatchNorm {
@@ -250,10 +284,18 @@ impl BatchNorm {
             return Err(Error::BadBuffer);
         }
         let mut ch = self.channels_from(w, b, saved.mean, saved.rstd)?;
-        let relu = self.cfg.relu;
+        for k in ch.iter_mut() {
+            (k.mask, k.cut) = match (self.cfg.relu, relu_pass(k.mean, k.scale, k.shift)) {
+                (false, _) => (NO_RELU, 0.0),
+                (true, Pass::Above(c)) => (ABOVE, c),
+                (true, Pass::AtMost(c)) => (AT_MOST, c),
+                (true, Pass::Recompute) => (RECOMPUTE, 0.0),
+            };
+        }
         let sums = self.per_plane(|p, c| {
             let k = &ch[c];
-            blocked_sums(self.inner, &GradSums { x: self.plane(x, p), dy: self.plane(dy, p), k, relu })
+            let (x, dy) = (self.plane(x, p), self.plane(dy, p));
+            by_mask!(k.mask, M => blocked_sums(self.inner, &GradSums::<M> { x, dy, k }))
         })?;
         let count = self.count() as f64;
         let batch = self.uses_batch_stats(training);
@@ -277,53 +319,50 @@ impl BatchNorm {
         let Some(dx) = dx else { return Ok(()) };
         self.each_plane(&ch, dx, |p, k, d| {
             let (xp, dp) = (self.plane(x, p), self.plane(dy, p));
-            match (relu, batch) {
-                (false, false) => plane_dx::<false, false>(xp, dp, d, k),
-                (false, true) => plane_dx::<false, true>(xp, dp, d, k),
-                (true, false) => plane_dx::<true, false>(xp, dp, d, k),
-                (true, true) => plane_dx::<true, true>(xp, dp, d, k),
-            }
+            by_mask!(k.mask, M => if batch { plane_dx::<M, true>(xp, dp, d, k) } else { plane_dx::<M, false>(xp, dp, d, k) })
         });
         Ok(())
     }
 }
-/// (x − mean, the upstream gradient at x): `dy`, or 0 where the fused ReLU was off. The pre-activation is
-/// recomputed with the forward's exact operations, so the mask matches the forward bit for bit.
+/// (x − mean, the upstream gradient at x): `dy`, or 0 where the fused ReLU was off. The mask (`MASK`) is
+/// one comparison of x with the channel's cut (relu_cut: it equals the forward's mask bit for bit), or
+/// the pre-activation recomputed with the forward's exact operations.
 #[inline(always)]
-fn gate<L: Math>(relu: bool, x: L, dy: L, k: &Channel) -> (L, L) {
+fn gate<L: Math, const MASK: u8>(x: L, dy: L, k: &Channel) -> (L, L) {
     let xm = x.sub(L::splat(k.mean));
-    if !relu {
-        return (xm, dy);
-    }
-    let t = xm.mul(L::splat(k.scale)).add(L::splat(k.shift));
-    (xm, L::select(L::splat(0.0).lt(t), dy, L::splat(0.0)))
+    let on = match MASK {
+        NO_RELU => return (xm, dy),
+        ABOVE => L::splat(k.cut).lt(x),
+        AT_MOST => x.le(L::splat(k.cut)),
+        _ => L::splat(0.0).lt(xm.mul(L::splat(k.scale)).add(L::splat(k.shift))),
+    };
+    (xm, L::select(on, dy, L::splat(0.0)))
 }
 
 /// (g, g·(x − mean)) at each value of a plane, g the gated upstream gradient.
-struct GradSums<'a> {
+struct GradSums<'a, const MASK: u8> {
     x: &'a [f32],
     dy: &'a [f32],
     k: &'a Channel,
-    relu: bool,
 }
 
-impl Summand<2> for GradSums<'_> {
+impl<const MASK: u8> Summand<2> for GradSums<'_, MASK> {
     #[inline(always)]
     fn at<L: Math>(&self, i: usize) -> [L; 2] {
         // SAFETY: blocked_sums asks for i + L::WIDTH <= the plane's length.
         let (x, dy) = unsafe { (L::load(self.x.as_ptr().add(i)), L::load(self.dy.as_ptr().add(i))) };
-        let (xm, g) = gate(self.relu, x, dy, self.k);
+        let (xm, g) = gate::<L, MASK>(x, dy, self.k);
         [g, g.mul(xm)]
     }
 }
 
 /// dx = (g − mean(g) − x̂·mean(g·x̂))·scale with `BATCH`, g·scale without; the batch form is evaluated
 /// as g·scale − ((x − mean)·c + d) with the channel's c = rstd·mean(g·x̂)·scale, d = mean(g)·scale.
-fn plane_dx<const RELU: bool, const BATCH: bool>(x: &[f32], dy: &[f32], dx: &mut [f32], k: &Channel) {
+fn plane_dx<const MASK: u8, const BATCH: bool>(x: &[f32], dy: &[f32], dx: &mut [f32], k: &Channel) {
     crate::for_each_lane!(0, x.len(), |i, L| {
         // SAFETY: i + L::WIDTH <= len of the three planes.
         unsafe {
-            let (xm, g) = gate(RELU, L::load(x.as_ptr().add(i)), L::load(dy.as_ptr().add(i)), k);
+            let (xm, g) = gate::<L, MASK>(L::load(x.as_ptr().add(i)), L::load(dy.as_ptr().add(i)), k);
             let d = g.mul(L::splat(k.scale));
             if BATCH { d.sub(xm.mul(L::splat(k.dx_c)).add(L::splat(k.dx_d))) } else { d }.store(dx.as_mut_ptr().add(i))
         }
