@@ -413,7 +413,12 @@ mod tests {
         for (n, c, l, cfg, training) in cases {
             let bn = BatchNorm::new(n, c, l, cfg).unwrap();
             let x: Vec<f32> = rng.normal_vec(n * c * l).iter().map(|v| 2.0 * v + 3.0).collect();
-            let (w, b) = if cfg.affine { (rng.normal_vec(c), rng.normal_vec(c)) } else { (vec![1.0; c], vec![0.0; c]) };
+            let (mut w, b) = if cfg.affine { (rng.normal_vec(c), rng.normal_vec(c)) } else { (vec![1.0; c], vec![0.0; c]) };
+            if cfg.relu {
+                // Every way the backward finds the ReLU's mask: γ = 0 (recomputed), γ < 0 (x ≤ cut), γ > 0.
+                w[0] = 0.0;
+                w[1] = -w[1].abs() - 0.5;
+            }
             let p = if cfg.affine { Affine { weight: Some(&w), bias: Some(&b) } } else { Affine::default() };
             let (mut rm, mut rv, mut t): (Vec<f32>, Vec<f32>, i64) = ((0..c).map(|i| 2.5 + i as f32 * 0.1).collect(), vec![3.5; c], 0);
             let (rm0, rv0) = (f64s(&rm), f64s(&rv));
