@@ -149,10 +149,10 @@ impl PackedA {
     }
 }
 
-/// `sgemm` with A already packed (`PackedA`) and a row-major B (`k × n`, row stride `ldb`) read in place: each 8-column tile's rows go
-/// straight to the indirect microkernel, so B is never packed. For the pointwise convolution's operands
-/// (a sample's planes), whose packing was an eighth of a MobileNetV2 step; every A panel of a K block
-/// meets the tile while it is in cache. The last tile of a row that is not 8 wide is packed (its reads
+/// `sgemm` with A already packed (`PackedA`) and a row-major B (`k × n`, row stride `ldb`) read in place:
+/// each 8-column tile's rows go straight to the indirect microkernel, so B is never packed. For the
+/// pointwise convolution's operands (a sample's planes), whose packing was an eighth of a MobileNetV2 step;
+/// every A panel of a K block meets the tile while it is in cache. The last tile of a row that is not 8 wide is packed (its reads
 /// would pass the row's end). Same blocks and order as `sgemm`, so the same bits.
 pub fn sgemm_packed_rows(a: &PackedA, n: usize, b: &[f32], ldb: usize, c: &mut [f32], ldc: usize, accumulate: bool) -> Result {
     let (m, k) = (a.m, a.k);

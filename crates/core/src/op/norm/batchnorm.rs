@@ -65,6 +65,7 @@ struct Channel {
     shift: f32,
     dx_c: f32,
     dx_d: f32,
+    /// `NO_RELU` (the default) unless the layer fuses a ReLU.
     mask: u8,
     cut: f32,
 }
@@ -284,13 +285,14 @@ impl BatchNorm {
             return Err(Error::BadBuffer);
         }
         let mut ch = self.channels_from(w, b, saved.mean, saved.rstd)?;
-        for k in ch.iter_mut() {
-            (k.mask, k.cut) = match (self.cfg.relu, relu_pass(k.mean, k.scale, k.shift)) {
-                (false, _) => (NO_RELU, 0.0),
-                (true, Pass::Above(c)) => (ABOVE, c),
-                (true, Pass::AtMost(c)) => (AT_MOST, c),
-                (true, Pass::Recompute) => (RECOMPUTE, 0.0),
-            };
+        if self.cfg.relu {
+            for k in ch.iter_mut() {
+                (k.mask, k.cut) = match relu_pass(k.mean, k.scale, k.shift) {
+                    Pass::Above(c) => (ABOVE, c),
+                    Pass::AtMost(c) => (AT_MOST, c),
+                    Pass::Recompute => (RECOMPUTE, 0.0),
+                };
+            }
         }
         let sums = self.per_plane(|p, c| {
             let k = &ch[c];
